@@ -1,0 +1,41 @@
+import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
+/**
+ * The conversation table's key schema, shared by the CDK construct, the DynamoDB store and the
+ * local/test table creation so they cannot drift apart.
+ */
+export const ConversationTable = {
+  partitionKey: 'pk',
+  ttlAttribute: 'expiresAt',
+  /** Sparse index: only open conversations carry `openStatus`, so the poller reads just those. */
+  openIndex: { name: 'open-conversations', partitionKey: 'openStatus', sortKey: 'lastActivityAt' },
+  conversationKey: (xUserId: string) => `CONV#${xUserId}`,
+  eventKey: (eventId: string) => `EVT#${eventId}`,
+} as const;
+
+/** Creates the table as the stack does (for DynamoDB Local in tests and `npm start`). */
+export async function createConversationTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  const { partitionKey, openIndex } = ConversationTable;
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: partitionKey, AttributeType: 'S' },
+        { AttributeName: openIndex.partitionKey, AttributeType: 'S' },
+        { AttributeName: openIndex.sortKey, AttributeType: 'S' },
+      ],
+      KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: openIndex.name,
+          KeySchema: [
+            { AttributeName: openIndex.partitionKey, KeyType: 'HASH' },
+            { AttributeName: openIndex.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    }),
+  );
+}

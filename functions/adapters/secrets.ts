@@ -1,0 +1,68 @@
+import { readFile } from 'node:fs/promises';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { tenantSecretSchema, type TenantSecret } from '../config';
+
+/** The tenant's secret, read once per container and re-read when a caller saw it fail. */
+export interface SecretSource {
+  get(): Promise<TenantSecret>;
+  /** Drops the cached value: the next get() reads it again (keys rotated, or a stale read). */
+  invalidate(): void;
+}
+
+export class SecretError extends Error {}
+
+function parseSecret(text: string | undefined, where: string): TenantSecret {
+  if (!text) throw new SecretError(`${where} is empty: fill it with the documented JSON shape (see README)`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new SecretError(`${where} is not valid JSON`);
+  }
+  const parsed = tenantSecretSchema.safeParse(json);
+  if (!parsed.success) {
+    // Only the field names, never the values.
+    throw new SecretError(`${where} is missing or has invalid fields: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+  }
+  return parsed.data;
+}
+
+function cachedSource(load: () => Promise<TenantSecret>): SecretSource {
+  let pending: Promise<TenantSecret> | undefined;
+  return {
+    get() {
+      pending ??= load().catch((err: unknown) => {
+        pending = undefined;
+        throw err;
+      });
+      return pending;
+    },
+    invalidate() {
+      pending = undefined;
+    },
+  };
+}
+
+export function secretsManagerSource(client: SecretsManagerClient, secretArn: string): SecretSource {
+  return cachedSource(async () => {
+    const out = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
+    return parseSecret(out.SecretString, `secret ${secretArn}`);
+  });
+}
+
+/** Local mode and tests: the same JSON shape in a file kept out of git. */
+export function fileSecretSource(path: string): SecretSource {
+  return cachedSource(async () => parseSecret(await readFile(path, 'utf8'), `secrets file ${path}`));
+}
+
+export function staticSecretSource(secret: TenantSecret): SecretSource {
+  const value = tenantSecretSchema.parse(secret);
+  return { get: async () => value, invalidate: () => undefined };
+}
+
+/** From the runtime config: a file when SECRETS_FILE is set, else Secrets Manager. */
+export function secretSourceFor(secret: { arn?: string; file?: string }): SecretSource {
+  if (secret.file) return fileSecretSource(secret.file);
+  if (!secret.arn) throw new SecretError('no secret configured');
+  return secretsManagerSource(new SecretsManagerClient({}), secret.arn);
+}

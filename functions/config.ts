@@ -1,0 +1,132 @@
+import { z } from 'zod';
+
+/**
+ * Typed runtime configuration. Config flows one way: tenant file → CDK → environment variables
+ * (and the tenant secret) → here. No other module reads process.env (the AWS SDK and Powertools
+ * read their own standard variables, e.g. AWS_ENDPOINT_URL_SQS, POWERTOOLS_LOG_LEVEL).
+ */
+export const relaySettingsSchema = z.object({
+  mode: z.literal('relay'),
+  /** The Omnichannel interaction's "URL de retorno de chamada". */
+  callbackUrl: z.string().url(),
+  timeoutMs: z.number().int().min(100).max(30_000).default(5_000),
+});
+
+export const ticketsSettingsSchema = z.object({
+  mode: z.literal('tickets'),
+  /** 4biz base URL, e.g. https://empresa.4biz.one/4biz (the REST services live under /services). */
+  baseUrl: z.string().url(),
+  platform: z.string().min(1).default('4biz-twitter-dm'),
+  contractId: z.number().int().positive(),
+  activityId: z.number().int().positive(),
+  groupId: z.number().int().positive(),
+  unitId: z.number().int().positive(),
+  originId: z.number().int().positive(),
+  urgency: z.string().min(1).default('M'),
+  impact: z.string().min(1).default('M'),
+  occurrenceCategory: z.string().min(1).default('Memorando'),
+  occurrenceReason: z.string().min(1).default('Mensagem do solicitante via X'),
+  pollScheduleMinutes: z.number().int().min(1).max(60).default(1),
+  timeoutMs: z.number().int().min(100).max(30_000).default(5_000),
+});
+
+export const fourbizSettingsSchema = z.discriminatedUnion('mode', [relaySettingsSchema, ticketsSettingsSchema]);
+export type FourbizSettings = z.infer<typeof fourbizSettingsSchema>;
+export type RelaySettings = z.infer<typeof relaySettingsSchema>;
+export type TicketsSettings = z.infer<typeof ticketsSettingsSchema>;
+
+/** The JSON shape of the tenant's Secrets Manager secret (locally: a git-ignored file). */
+export const tenantSecretSchema = z.object({
+  consumerKey: z.string().min(1),
+  consumerSecret: z.string().min(1),
+  accessToken: z.string().min(1),
+  accessTokenSecret: z.string().min(1),
+  /** App bearer token: only the operator CLI needs it (listing subscriptions). */
+  bearerToken: z.string().min(1).optional(),
+  /** tickets mode: the 4biz integration user. */
+  fourbizUser: z.string().min(1).optional(),
+  fourbizPassword: z.string().min(1).optional(),
+});
+export type TenantSecret = z.infer<typeof tenantSecretSchema>;
+
+/** Names of the environment variables the stack sets on the functions. */
+export const Env = {
+  tenant: 'TENANT',
+  secretArn: 'SECRET_ARN',
+  secretsFile: 'SECRETS_FILE',
+  inboundQueueUrl: 'INBOUND_QUEUE_URL',
+  outboundQueueUrl: 'OUTBOUND_QUEUE_URL',
+  tableName: 'TABLE_NAME',
+  fourbiz: 'FOURBIZ_SETTINGS',
+  conversationIdleMinutes: 'CONVERSATION_IDLE_MINUTES',
+  xApiBaseUrl: 'X_API_BASE_URL',
+} as const;
+
+const json = z.string().transform((s, ctx) => {
+  try {
+    return JSON.parse(s) as unknown;
+  } catch {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'not valid JSON' });
+    return z.NEVER;
+  }
+});
+
+const runtimeSchema = z
+  .object({
+    [Env.tenant]: z.string().min(1),
+    [Env.secretArn]: z.string().min(1).optional(),
+    [Env.secretsFile]: z.string().min(1).optional(),
+    [Env.inboundQueueUrl]: z.string().url().optional(),
+    [Env.outboundQueueUrl]: z.string().url().optional(),
+    [Env.tableName]: z.string().min(1).optional(),
+    [Env.fourbiz]: json.pipe(fourbizSettingsSchema).optional(),
+    [Env.conversationIdleMinutes]: z.coerce.number().int().positive().default(60),
+    [Env.xApiBaseUrl]: z.string().url().optional(),
+  })
+  .refine((e) => e[Env.secretArn] || e[Env.secretsFile], { message: `${Env.secretArn} or ${Env.secretsFile} is required` });
+
+export interface RuntimeConfig {
+  tenant: string;
+  secret: { arn?: string; file?: string };
+  inboundQueueUrl?: string;
+  outboundQueueUrl?: string;
+  tableName?: string;
+  fourbiz?: FourbizSettings;
+  conversationIdleMinutes: number;
+  xApiBaseUrl?: string;
+}
+
+export class ConfigError extends Error {}
+
+export function parseRuntimeConfig(env: Record<string, string | undefined>): RuntimeConfig {
+  const parsed = runtimeSchema.safeParse(env);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid function configuration: ${issues}`);
+  }
+  const e = parsed.data;
+  return {
+    tenant: e[Env.tenant],
+    secret: { arn: e[Env.secretArn], file: e[Env.secretsFile] },
+    inboundQueueUrl: e[Env.inboundQueueUrl],
+    outboundQueueUrl: e[Env.outboundQueueUrl],
+    tableName: e[Env.tableName],
+    fourbiz: e[Env.fourbiz],
+    conversationIdleMinutes: e[Env.conversationIdleMinutes],
+    xApiBaseUrl: e[Env.xApiBaseUrl],
+  };
+}
+
+let cached: RuntimeConfig | undefined;
+
+/** The function's configuration, validated once per container (at the first invocation). */
+export function runtimeConfig(): RuntimeConfig {
+  cached ??= parseRuntimeConfig(process.env);
+  return cached;
+}
+
+/** A setting a given function cannot run without: a clear error naming the variable. */
+export function required<T>(value: T | undefined, name: string): T {
+  if (value === undefined) throw new ConfigError(`${name} is not set`);
+  return value;
+}

@@ -1,0 +1,36 @@
+/**
+ * Custom metric names and their namespace: the handlers emit them and the dashboard and alarms
+ * read them, so both import them from here.
+ */
+export const METRIC_NAMESPACE = '4bizTwitterDm';
+export const SERVICE_NAME = '4biz-twitter-dm';
+
+export const Metric = {
+  CrcAnswered: 'CrcAnswered',
+  CrcFailed: 'CrcFailed',
+  WebhookRejected: 'WebhookRejected',
+  DmReceived: 'DmReceived',
+  EchoDropped: 'EchoDropped',
+  EventIgnored: 'EventIgnored',
+  EnqueueFailed: 'EnqueueFailed',
+  DeliveredTo4biz: 'DeliveredTo4biz',
+  DuplicateSkipped: 'DuplicateSkipped',
+  FourbizLatency: 'FourbizLatency',
+  FourbizTransientError: 'FourbizTransientError',
+  FourbizPermanentError: 'FourbizPermanentError',
+  ConversationOpened: 'ConversationOpened',
+  ConversationClosed: 'ConversationClosed',
+  InvalidQueueMessage: 'InvalidQueueMessage',
+  RepliesQueued: 'RepliesQueued',
+  DmSent: 'DmSent',
+  XRateLimited: 'XRateLimited',
+  XAuthFailure: 'XAuthFailure',
+  XTransientError: 'XTransientError',
+} as const;
+
+export type MetricName = (typeof Metric)[keyof typeof Metric];
+
+/** Dimensions every metric of a tenant carries (Powertools adds `service`; we add `tenant`). */
+export function metricDimensions(tenant: string): Record<string, string> {
+  return { service: SERVICE_NAME, tenant };
+}

@@ -1,0 +1,17 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/** `sha256=` + base64(HMAC-SHA256(consumer secret, payload)): X's webhook signature and CRC token. */
+export function signPayload(consumerSecret: string, payload: Buffer | string): string {
+  return `sha256=${createHmac('sha256', consumerSecret).update(payload).digest('base64')}`;
+}
+
+/**
+ * Verifies `x-twitter-webhooks-signature` over the raw body bytes. Timing-safe; false (never a
+ * throw) for a missing, malformed or wrong header.
+ */
+export function verifySignature(consumerSecret: string, rawBody: Buffer, header: string | undefined): boolean {
+  if (!header || !header.startsWith('sha256=')) return false;
+  const expected = Buffer.from(signPayload(consumerSecret, rawBody));
+  const given = Buffer.from(header.trim());
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}

@@ -1,0 +1,77 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { fourbizSettingsSchema } from '../functions/config';
+
+/**
+ * One source of truth for a tenant's configuration: `tenants/NAME.json`, validated here, read by
+ * the CDK app (and by the local runner and the operator CLIs). Secrets never live in this file.
+ */
+export const tenantConfigSchema = z
+  .object({
+    /** Lower-case letters, digits and dashes: it names the stack and its resources. */
+    name: z.string().regex(/^[a-z][a-z0-9-]{1,30}$/, 'lower-case letters, digits and dashes, 2-31 chars'),
+    account: z.string().regex(/^\d{12}$/).optional(),
+    region: z.string().min(1).optional(),
+    /** The company's X account id (the `for_user_id` of its deliveries). */
+    xAccountId: z.string().regex(/^\d+$/),
+    logRetentionDays: z.number().int().positive().default(30),
+    api: z
+      .object({
+        throttlingRateLimit: z.number().positive().default(50),
+        throttlingBurstLimit: z.number().int().positive().default(100),
+      })
+      .default({}),
+    inbound: z
+      .object({
+        maxReceiveCount: z.number().int().min(1).max(1000).default(10),
+        visibilityTimeoutSeconds: z.number().int().min(30).max(43_200).default(60),
+        batchSize: z.number().int().min(1).max(10).default(10),
+        maxBatchingWindowSeconds: z.number().int().min(0).max(300).default(0),
+        maxConcurrency: z.number().int().min(2).max(1000).default(10),
+      })
+      .default({}),
+    outbound: z
+      .object({
+        maxReceiveCount: z.number().int().min(1).max(1000).default(20),
+        visibilityTimeoutSeconds: z.number().int().min(30).max(43_200).default(60),
+      })
+      .default({}),
+    conversationIdleMinutes: z.number().int().min(1).max(60 * 24 * 30).default(60),
+    fourbiz: fourbizSettingsSchema,
+    alarms: z
+      .object({
+        /** E-mail addresses subscribed to the tenant's alarm topic. */
+        emails: z.array(z.string().email()).default([]),
+        oldestMessageAgeSeconds: z.number().int().positive().default(300),
+        fourbizErrorRatePercent: z.number().positive().max(100).default(10),
+      })
+      .default({}),
+  })
+  .strict();
+
+export type TenantConfig = z.infer<typeof tenantConfigSchema>;
+
+export class TenantConfigError extends Error {}
+
+export const tenantsDir = join(__dirname, '..', 'tenants');
+
+/** Loads and validates `tenants/NAME.json`; throws a one-line TenantConfigError naming the file. */
+export function loadTenantConfig(name: string, dir = tenantsDir): TenantConfig {
+  const file = join(dir, `${name}.json`);
+  if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new TenantConfigError(`invalid tenant name "${name}"`);
+  if (!existsSync(file)) throw new TenantConfigError(`tenant file not found: ${file}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new TenantConfigError(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+  const parsed = tenantConfigSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new TenantConfigError(`${file}: ${issues}`);
+  }
+  if (parsed.data.name !== name) throw new TenantConfigError(`${file}: "name" is "${parsed.data.name}", expected "${name}"`);
+  return parsed.data;
+}

