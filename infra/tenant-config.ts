@@ -25,7 +25,8 @@ export const tenantConfigSchema = z
     inbound: z
       .object({
         maxReceiveCount: z.number().int().min(1).max(1000).default(10),
-        visibilityTimeoutSeconds: z.number().int().min(30).max(43_200).default(60),
+        /** Also the dispatcher's time budget: its Lambda timeout is a sixth of this (AWS's advice). */
+        visibilityTimeoutSeconds: z.number().int().min(60).max(43_200).default(180),
         batchSize: z.number().int().min(1).max(10).default(10),
         maxBatchingWindowSeconds: z.number().int().min(0).max(300).default(0),
         maxConcurrency: z.number().int().min(2).max(1000).default(10),
@@ -34,7 +35,7 @@ export const tenantConfigSchema = z
     outbound: z
       .object({
         maxReceiveCount: z.number().int().min(1).max(1000).default(20),
-        visibilityTimeoutSeconds: z.number().int().min(30).max(43_200).default(60),
+        visibilityTimeoutSeconds: z.number().int().min(60).max(43_200).default(180),
       })
       .default({}),
     conversationIdleMinutes: z.number().int().min(1).max(60 * 24 * 30).default(60),

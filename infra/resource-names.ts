@@ -1,0 +1,18 @@
+/**
+ * Physical names of a tenant's resources. Fixed names let the operator CLIs (`npm run x`,
+ * `npm run dlq`) find a tenant's resources from its name alone.
+ */
+export const resourceNames = (tenant: string) => {
+  const prefix = `4biz-dm-${tenant}`;
+  return {
+    stack: `FourBizTwitterDm-${tenant}`,
+    secret: `4biz-twitter-dm/${tenant}`,
+    table: `${prefix}-conversations`,
+    inboundQueue: `${prefix}-inbound.fifo`,
+    inboundDlq: `${prefix}-inbound-dlq.fifo`,
+    outboundQueue: `${prefix}-outbound.fifo`,
+    outboundDlq: `${prefix}-outbound-dlq.fifo`,
+    alarmTopic: `${prefix}-alarms`,
+    dashboard: `${prefix}`,
+  };
+};
