@@ -1,0 +1,85 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { header, json, rawBody } from '../core/http-event';
+import { Metric } from '../core/metric-names';
+import { readDelivery } from '../core/webhook-delivery';
+import { required, runtimeConfig } from '../config';
+import { sqsInboundQueue, type InboundQueue } from '../adapters/inbound-queue';
+import { secretSourceFor, type SecretSource } from '../adapters/secrets';
+import { createObservability, type Observability } from '../observability';
+
+export interface WebhookDeps extends Observability {
+  secrets: SecretSource;
+  queue: InboundQueue;
+}
+
+/**
+ * POST /webhooks/twitter: verify → parse → normalise → enqueue. 200 only once the queue accepted
+ * every inbound message; 5xx otherwise so that X delivers again (the FIFO dedup id absorbs repeats).
+ */
+export function createWebhookHandler(deps: WebhookDeps) {
+  const { logger, metrics, secrets, queue } = deps;
+
+  const webhook = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    let consumerSecret: string;
+    try {
+      consumerSecret = (await secrets.get()).consumerSecret;
+    } catch (err) {
+      logger.error('cannot read the tenant secret to verify a delivery', { error: (err as Error).message });
+      return json(503, { error: 'secret unavailable' });
+    }
+
+    const verdict = readDelivery(consumerSecret, rawBody(event), header(event, 'x-twitter-webhooks-signature'));
+    if (!verdict.accepted) {
+      logger.warn('delivery rejected', { status: verdict.status, reason: verdict.reason });
+      metrics.addMetric(Metric.WebhookRejected, MetricUnit.Count, 1);
+      return json(verdict.status, { error: verdict.reason });
+    }
+
+    const { messages, skipped, ignoredKinds } = verdict.delivery;
+    for (const s of skipped) {
+      logger.info(s.reason === 'echo' ? 'dropped our own echoed DM' : 'ignored a non-message DM event', { eventId: s.eventId });
+      metrics.addMetric(s.reason === 'echo' ? Metric.EchoDropped : Metric.EventIgnored, MetricUnit.Count, 1);
+    }
+    if (ignoredKinds.length > 0) {
+      logger.info('ignored non-DM events', { kinds: ignoredKinds });
+      metrics.addMetric(Metric.EventIgnored, MetricUnit.Count, ignoredKinds.length);
+    }
+    if (messages.length === 0) return json(200, { accepted: 0 });
+
+    try {
+      await queue.send(messages);
+    } catch (err) {
+      logger.error('inbound queue did not accept the delivery; X will retry', {
+        error: (err as Error).message,
+        eventIds: messages.map((m) => m.eventId),
+      });
+      metrics.addMetric(Metric.EnqueueFailed, MetricUnit.Count, messages.length);
+      return json(503, { error: 'queue unavailable, retry later' });
+    }
+    for (const m of messages) logger.info('DM accepted', { eventId: m.eventId, xUserId: m.sender.id });
+    logger.debug('DM texts', { texts: messages.map((m) => m.text) });
+    metrics.addMetric(Metric.DmReceived, MetricUnit.Count, messages.length);
+    return json(200, { accepted: messages.length });
+  };
+
+  return middy(webhook).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+}
+
+let wired: ReturnType<typeof createWebhookHandler> | undefined;
+
+export const handler = (event: APIGatewayProxyEventV2, context: Context) => {
+  if (!wired) {
+    const config = runtimeConfig();
+    wired = createWebhookHandler({
+      ...createObservability(config.tenant),
+      secrets: secretSourceFor(config.secret),
+      queue: sqsInboundQueue(new SQSClient({}), required(config.inboundQueueUrl, 'INBOUND_QUEUE_URL')),
+    });
+  }
+  return wired(event, context);
+};
