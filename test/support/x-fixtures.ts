@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+
+/** X's Account Activity fixtures (copied from ../shared/fixtures/x) and their signatures. */
+const dir = join(__dirname, '..', 'fixtures');
+
+export const vectors = JSON.parse(readFileSync(join(dir, 'vectors.json'), 'utf8')) as {
+  consumerSecret: string;
+  crcToken: string;
+  expectedResponseToken: string;
+  signatures: Record<string, string>;
+};
+
+export const fixtureNames = Object.keys(vectors.signatures);
+
+export function fixtureBytes(name: string): Buffer {
+  return readFileSync(join(dir, name));
+}
+
+export const testSecret = {
+  consumerKey: 'fixture-consumer-key',
+  consumerSecret: vectors.consumerSecret,
+  accessToken: 'fixture-access-token',
+  accessTokenSecret: 'fixture-access-token-secret',
+};
+
+/** An API Gateway HTTP API (payload v2) event as the webhook route receives it. */
+export function httpEvent(opts: {
+  method?: 'GET' | 'POST';
+  body?: Buffer;
+  headers?: Record<string, string>;
+  query?: Record<string, string>;
+  base64?: boolean;
+}): APIGatewayProxyEventV2 {
+  const method = opts.method ?? 'POST';
+  const base64 = opts.base64 ?? false;
+  return {
+    version: '2.0',
+    routeKey: `${method} /webhooks/twitter`,
+    rawPath: '/webhooks/twitter',
+    rawQueryString: new URLSearchParams(opts.query ?? {}).toString(),
+    headers: { 'content-type': 'application/json', ...(opts.headers ?? {}) },
+    queryStringParameters: opts.query,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api',
+      domainName: 'example.execute-api.us-east-1.amazonaws.com',
+      domainPrefix: 'example',
+      http: { method, path: '/webhooks/twitter', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+      requestId: 'req',
+      routeKey: `${method} /webhooks/twitter`,
+      stage: '$default',
+      time: new Date().toISOString(),
+      timeEpoch: Date.now(),
+    },
+    body: opts.body === undefined ? undefined : opts.body.toString(base64 ? 'base64' : 'utf8'),
+    isBase64Encoded: base64,
+  };
+}
+
+export const lambdaContext = {
+  functionName: 'test',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:test',
+  memoryLimitInMB: '256',
+  awsRequestId: 'test-request',
+  logGroupName: '/aws/lambda/test',
+  logStreamName: 'stream',
+  callbackWaitsForEmptyEventLoop: true,
+  getRemainingTimeInMillis: () => 30_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+} as Context;
