@@ -1,0 +1,65 @@
+import fc from 'fast-check';
+import { DM_MAX_CHARS, formatOccurrence, formatSolution, htmlToText, splitForDm } from '../../functions/core/reply-format';
+
+const graphemesOf = (s: string) => Array.from(new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(s), (g) => g.segment);
+const hasLoneSurrogateAtEdge = (s: string) => /^[\uDC00-\uDFFF]/.test(s) || /[\uD800-\uDBFF]$/.test(s);
+
+describe('reply format', () => {
+  it('sends an agent occurrence as its plain text', () => {
+    expect(formatOccurrence('<p>Olá Maria,</p><p>já verificamos &amp; o acesso foi <b>liberado</b>.</p>')).toBe(
+      'Olá Maria,\njá verificamos & o acesso foi liberado.',
+    );
+  });
+
+  it('leaves plain text with angle brackets and emoji alone', () => {
+    expect(htmlToText('2 < 3 e 5 > 4 😀')).toBe('2 < 3 e 5 > 4 😀');
+  });
+
+  it('announces a resolved request with its solution and how to start again', () => {
+    const text = formatSolution({ requestNumber: '4021', status: 'Resolvida', solution: 'Senha redefinida.' });
+    expect(text).toBe('Sua solicitação nº 4021 foi concluída.\n\nSenha redefinida.\n\nSe precisar de algo mais, é só enviar uma nova mensagem.');
+  });
+
+  it('says a cancelled request was cancelled, even without a solution text', () => {
+    expect(formatSolution({ requestNumber: '7', status: 'Cancelada' })).toBe(
+      'Sua solicitação nº 7 foi cancelada.\n\nSe precisar de algo mais, é só enviar uma nova mensagem.',
+    );
+  });
+
+  it('keeps a text of exactly 10,000 characters in one DM', () => {
+    const text = 'a'.repeat(DM_MAX_CHARS);
+    expect(splitForDm(text)).toEqual([text]);
+  });
+
+  it('splits a longer text at a space, into DMs that rejoin to the original', () => {
+    const text = `${'palavra '.repeat(1500)}fim`;
+    const parts = splitForDm(text);
+    expect(parts.length).toBe(2);
+    expect(parts.join('')).toBe(text);
+    expect(parts[0].endsWith(' ')).toBe(true);
+    expect(parts.every((p) => p.length <= DM_MAX_CHARS)).toBe(true);
+  });
+
+  it('never cuts an emoji, a flag or a family emoji in half', () => {
+    const text = '👨‍👩‍👧‍👦🇧🇷😀'.repeat(1200);
+    const parts = splitForDm(text, 1000);
+    expect(parts.join('')).toBe(text);
+    for (const p of parts) {
+      expect(p.length).toBeLessThanOrEqual(1000);
+      expect(hasLoneSurrogateAtEdge(p)).toBe(false);
+    }
+    expect(parts.flatMap(graphemesOf)).toEqual(graphemesOf(text));
+  });
+
+  it('splits any text on grapheme boundaries within the limit (property)', () => {
+    const unit = fc.constantFrom('a', ' ', '\n', 'é', 'e\u0301', '😀', '🇧🇷', '👍🏽', '👩‍💻', '中');
+    fc.assert(
+      fc.property(fc.array(unit, { maxLength: 400 }).map((a) => a.join('')), fc.integer({ min: 12, max: 60 }), (text, limit) => {
+        const parts = splitForDm(text, limit);
+        expect(parts.join('')).toBe(text);
+        for (const p of parts) expect(p.length).toBeLessThanOrEqual(limit);
+        expect(parts.flatMap(graphemesOf)).toEqual(graphemesOf(text));
+      }),
+    );
+  });
+});
