@@ -1,5 +1,5 @@
 /** Three suites: pure unit tests, integration tests against DynamoDB Local + fauxqs + simulators, CDK assertions. */
-const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] };
+const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
 const setupFiles = ['<rootDir>/test/support/test-env.ts'];
 
 module.exports = {

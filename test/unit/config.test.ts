@@ -1,0 +1,68 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseRuntimeConfig } from '../../functions/config';
+import { loadTenantConfig, tenantConfigSchema } from '../../infra/tenant-config';
+
+describe('runtime config', () => {
+  const base = { TENANT: 'acme', SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:x' };
+
+  it('parses the variables the stack sets', () => {
+    const config = parseRuntimeConfig({
+      ...base,
+      INBOUND_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/q.fifo',
+      FOURBIZ_SETTINGS: JSON.stringify({ mode: 'relay', callbackUrl: 'https://4biz.example/cb' }),
+      CONVERSATION_IDLE_MINUTES: '30',
+    });
+    expect(config).toMatchObject({
+      tenant: 'acme',
+      inboundQueueUrl: 'https://sqs.us-east-1.amazonaws.com/1/q.fifo',
+      fourbiz: { mode: 'relay', callbackUrl: 'https://4biz.example/cb', timeoutMs: 5000 },
+      conversationIdleMinutes: 30,
+    });
+  });
+
+  it('names the variable that is wrong', () => {
+    expect(() => parseRuntimeConfig({ TENANT: 'acme' })).toThrow('SECRET_ARN or SECRETS_FILE is required');
+    expect(() => parseRuntimeConfig({ ...base, FOURBIZ_SETTINGS: '{' })).toThrow('FOURBIZ_SETTINGS: not valid JSON');
+    expect(() => parseRuntimeConfig({ ...base, INBOUND_QUEUE_URL: 'nope' })).toThrow('INBOUND_QUEUE_URL');
+  });
+});
+
+describe('tenant file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tenants-'));
+
+  it('loads the shipped examples', () => {
+    expect(loadTenantConfig('example').fourbiz.mode).toBe('relay');
+    expect(loadTenantConfig('example-tickets').fourbiz.mode).toBe('tickets');
+  });
+
+  it('fills documented defaults', () => {
+    const t = tenantConfigSchema.parse({ name: 'acme', xAccountId: '1', fourbiz: { mode: 'relay', callbackUrl: 'https://x.example/cb' } });
+    expect(t.inbound).toEqual({ maxReceiveCount: 10, visibilityTimeoutSeconds: 180, batchSize: 10, maxBatchingWindowSeconds: 0, maxConcurrency: 10 });
+    expect(t.conversationIdleMinutes).toBe(60);
+  });
+
+  it('fails with one line naming the file when it is missing', () => {
+    expect(() => loadTenantConfig('missing', dir)).toThrow(`tenant file not found: ${join(dir, 'missing.json')}`);
+  });
+
+  it('fails naming the file and the field when it is invalid', () => {
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ name: 'bad', xAccountId: 'abc', fourbiz: { mode: 'relay', callbackUrl: 'nope' } }));
+    const err = (() => {
+      try {
+        loadTenantConfig('bad', dir);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(err?.message).toContain(join(dir, 'bad.json'));
+    expect(err?.message).toContain('xAccountId');
+    expect(err?.message).toContain('fourbiz.callbackUrl');
+    expect(err?.message).not.toContain('\n');
+  });
+
+  it('rejects unknown fields (a typo must not be silently ignored)', () => {
+    expect(() => tenantConfigSchema.parse({ name: 'acme', xAccountId: '1', fourbiz: { mode: 'relay', callbackUrl: 'https://x.example' }, conversationIdleMinute: 5 })).toThrow();
+  });
+});

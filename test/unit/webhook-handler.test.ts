@@ -1,0 +1,174 @@
+import fc from 'fast-check';
+import { testObservability } from '../support/observability';
+import { createWebhookHandler } from '../../functions/webhook/handler';
+import { createCrcHandler } from '../../functions/crc/handler';
+import { staticSecretSource, type SecretSource } from '../../functions/adapters/secrets';
+import type { InboundQueue } from '../../functions/adapters/inbound-queue';
+import type { InboundMessage } from '../../functions/core/x-events';
+import { signPayload } from '../../functions/core/x-signature';
+import { fixtureBytes, fixtureNames, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
+
+function recordingQueue(fail = false) {
+  const sent: InboundMessage[] = [];
+  const queue: InboundQueue = {
+    async send(messages) {
+      if (fail) throw new Error('queue down');
+      sent.push(...messages);
+    },
+  };
+  return { queue, sent };
+}
+
+function webhook(queue: InboundQueue, secrets: SecretSource = staticSecretSource(testSecret), observability = testObservability()) {
+  return createWebhookHandler({ ...observability, secrets, queue });
+}
+
+const signed = (body: Buffer, base64 = false) =>
+  httpEvent({ body, base64, headers: { 'x-twitter-webhooks-signature': signPayload(vectors.consumerSecret, body) } });
+
+describe('webhook handler', () => {
+  it.each(fixtureNames)('accepts %s signed by X', async (name) => {
+    const { queue } = recordingQueue();
+    const body = fixtureBytes(name);
+    const res = await webhook(queue)(
+      httpEvent({ body, headers: { 'x-twitter-webhooks-signature': vectors.signatures[name] } }),
+      lambdaContext,
+    );
+    expect(res.statusCode).toBe(200);
+  });
+
+  it('verifies base64-encoded bodies from API Gateway over their decoded bytes', async () => {
+    const { queue, sent } = recordingQueue();
+    const res = await webhook(queue)(signed(fixtureBytes('dm-received.json'), true), lambdaContext);
+    expect(res.statusCode).toBe(200);
+    expect(sent.map((m) => m.eventId)).toEqual(['1861000000000000101']);
+  });
+
+  it('queues only the messages of people, never echoes, typing or tweets', async () => {
+    const { queue, sent } = recordingQueue();
+    const observability = testObservability();
+    const handler = webhook(queue, staticSecretSource(testSecret), observability);
+    for (const name of ['dm-echo-own-message.json', 'typing-and-read.json', 'tweet-create-ignored.json', 'batch-two-users.json']) {
+      await handler(signed(fixtureBytes(name)), lambdaContext);
+    }
+    expect(sent.map((m) => m.eventId)).toEqual(['1861000000000000301', '1861000000000000302', '1861000000000000303']);
+    expect(observability.published()).toEqual({ EchoDropped: 1, EventIgnored: 3, DmReceived: 3 });
+  });
+
+  const dm = fixtureBytes('dm-received.json');
+  const flipped = Buffer.from(dm);
+  flipped[10] ^= 0x20;
+  const big = Buffer.alloc(1024 * 1024, 0x20);
+  const cases: [string, ReturnType<typeof httpEvent>, number][] = [
+    ['a flipped byte', httpEvent({ body: flipped, headers: { 'x-twitter-webhooks-signature': vectors.signatures['dm-received.json'] } }), 401],
+    ['a wrong secret', httpEvent({ body: dm, headers: { 'x-twitter-webhooks-signature': signPayload('wrong', dm) } }), 401],
+    ['a missing header', httpEvent({ body: dm }), 401],
+    ['an empty body', signed(Buffer.alloc(0)), 400],
+    ['no body at all', httpEvent({ headers: { 'x-twitter-webhooks-signature': signPayload(vectors.consumerSecret, '') } }), 400],
+    ['invalid JSON', signed(Buffer.from('{"for_user_id": ')), 400],
+    ['JSON of the wrong shape', signed(Buffer.from('{"direct_message_events": 3}')), 400],
+    ['a 1 MB body', signed(big), 413],
+  ];
+  it.each(cases)('answers %s with a clear 4xx and queues nothing', async (_name, event, status) => {
+    const { queue, sent } = recordingQueue();
+    const res = await webhook(queue)(event, lambdaContext);
+    expect(res.statusCode).toBe(status);
+    expect(JSON.parse(res.body as string).error).toEqual(expect.any(String));
+    expect(sent).toEqual([]);
+  });
+
+  it('answers 503 when the queue does not accept the messages, so that X retries', async () => {
+    const { queue } = recordingQueue(true);
+    const res = await webhook(queue)(signed(fixtureBytes('dm-received.json')), lambdaContext);
+    expect(res.statusCode).toBe(503);
+  });
+
+  it('answers 503 when the secret cannot be read', async () => {
+    const { queue } = recordingQueue();
+    const secrets: SecretSource = { get: () => Promise.reject(new Error('denied')), invalidate: () => undefined };
+    const res = await webhook(queue, secrets)(signed(fixtureBytes('dm-received.json')), lambdaContext);
+    expect(res.statusCode).toBe(503);
+  });
+
+  it('never throws and never answers 5xx on arbitrary bodies, signed or not', async () => {
+    const { queue } = recordingQueue();
+    const handler = webhook(queue);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.uint8Array({ maxLength: 2048 }), fc.json().map((s) => new TextEncoder().encode(s)), fc.anything().map((v) => new TextEncoder().encode(JSON.stringify(v) ?? ''))),
+        fc.boolean(),
+        fc.boolean(),
+        async (bytes, sign, base64) => {
+          const body = Buffer.from(bytes);
+          const headers: Record<string, string> = sign ? { 'x-twitter-webhooks-signature': signPayload(vectors.consumerSecret, body) } : {};
+          const res = await handler(httpEvent({ body, headers, base64 }), lambdaContext);
+          expect(res.statusCode).toBeGreaterThanOrEqual(200);
+          expect(res.statusCode).toBeLessThan(500);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never throws on arbitrary Account Activity-like objects', async () => {
+    const { queue } = recordingQueue();
+    const handler = webhook(queue);
+    const event = fc.record({
+      type: fc.oneof(fc.constant('message_create'), fc.string()),
+      id: fc.oneof(fc.stringMatching(/^\d{1,20}$/), fc.string()),
+      created_timestamp: fc.oneof(fc.stringMatching(/^\d{1,17}$/), fc.string()),
+      message_create: fc.option(
+        fc.record({
+          sender_id: fc.stringMatching(/^\d{1,5}$/),
+          target: fc.record({ recipient_id: fc.stringMatching(/^\d{1,5}$/) }),
+          message_data: fc.record({ text: fc.string(), entities: fc.option(fc.record({ urls: fc.array(fc.record({ url: fc.string(), expanded_url: fc.string() })) }), { nil: undefined }) }),
+        }),
+        { nil: undefined },
+      ),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.record({ for_user_id: fc.stringMatching(/^\d{1,5}$/), direct_message_events: fc.array(event, { maxLength: 5 }), users: fc.option(fc.dictionary(fc.string(), fc.record({ id: fc.string() })), { nil: undefined }) }), async (body) => {
+        const bytes = Buffer.from(JSON.stringify(body));
+        const res = await handler(signed(bytes), lambdaContext);
+        expect([200, 400]).toContain(res.statusCode);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('CRC handler', () => {
+  const crc = (secrets: SecretSource = staticSecretSource(testSecret)) => createCrcHandler({ ...testObservability(), secrets });
+
+  it("answers X's challenge with the expected response token", async () => {
+    const res = await crc()(httpEvent({ method: 'GET', query: { crc_token: vectors.crcToken } }), lambdaContext);
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body as string)).toEqual({ response_token: vectors.expectedResponseToken });
+  });
+
+  it.each([{}, { crc_token: '' }])('answers 400 without a token (%p)', async (query) => {
+    const res = await crc()(httpEvent({ method: 'GET', query }), lambdaContext);
+    expect(res.statusCode).toBe(400);
+  });
+
+  it('re-reads the secret once when the cached read failed', async () => {
+    let calls = 0;
+    const secrets: SecretSource = {
+      get: async () => {
+        calls += 1;
+        if (calls === 1) throw new Error('throttled');
+        return testSecret;
+      },
+      invalidate: jest.fn(),
+    };
+    const res = await crc(secrets)(httpEvent({ method: 'GET', query: { crc_token: vectors.crcToken } }), lambdaContext);
+    expect(res.statusCode).toBe(200);
+    expect(secrets.invalidate).toHaveBeenCalledTimes(1);
+  });
+
+  it('answers 500 (never a wrong token) when the secret stays unreadable', async () => {
+    const secrets: SecretSource = { get: () => Promise.reject(new Error('denied')), invalidate: () => undefined };
+    const res = await crc(secrets)(httpEvent({ method: 'GET', query: { crc_token: 'x' } }), lambdaContext);
+    expect(res.statusCode).toBe(500);
+  });
+});
