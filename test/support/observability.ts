@@ -12,9 +12,9 @@ export function testObservability(tenant = 'test'): Observability & { published(
   const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME, defaultDimensions: { tenant }, logger: silent });
   const totals: Record<string, number> = {};
   const add = metrics.addMetric.bind(metrics);
-  metrics.addMetric = (name, unit, value) => {
+  metrics.addMetric = (name, unit, value, resolution) => {
     totals[name] = (totals[name] ?? 0) + value;
-    add(name, unit, value);
+    return add(name, unit, value, resolution);
   };
   return { logger: new Logger({ serviceName: SERVICE_NAME, persistentKeys: { tenant } }), metrics, published: () => ({ ...totals }) };
 }

@@ -49,13 +49,12 @@ describe('tenant file', () => {
 
   it('fails naming the file and the field when it is invalid', () => {
     writeFileSync(join(dir, 'bad.json'), JSON.stringify({ name: 'bad', xAccountId: 'abc', fourbiz: { mode: 'relay', callbackUrl: 'nope' } }));
-    const err = (() => {
-      try {
-        loadTenantConfig('bad', dir);
-      } catch (e) {
-        return e as Error;
-      }
-    })();
+    let err: Error | undefined;
+    try {
+      loadTenantConfig('bad', dir);
+    } catch (e) {
+      err = e as Error;
+    }
     expect(err?.message).toContain(join(dir, 'bad.json'));
     expect(err?.message).toContain('xAccountId');
     expect(err?.message).toContain('fourbiz.callbackUrl');

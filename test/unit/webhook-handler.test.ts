@@ -146,7 +146,7 @@ describe('CRC handler', () => {
     expect(JSON.parse(res.body as string)).toEqual({ response_token: vectors.expectedResponseToken });
   });
 
-  it.each([{}, { crc_token: '' }])('answers 400 without a token (%p)', async (query) => {
+  it.each<Record<string, string>>([{}, { crc_token: '' }])('answers 400 without a token (%p)', async (query) => {
     const res = await crc()(httpEvent({ method: 'GET', query }), lambdaContext);
     expect(res.statusCode).toBe(400);
   });
