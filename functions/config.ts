@@ -60,6 +60,9 @@ export const Env = {
   fourbiz: 'FOURBIZ_SETTINGS',
   conversationIdleMinutes: 'CONVERSATION_IDLE_MINUTES',
   xApiBaseUrl: 'X_API_BASE_URL',
+  inboundDlqUrl: 'INBOUND_DLQ_URL',
+  retryBaseSeconds: 'RETRY_BASE_SECONDS',
+  retryMaxSeconds: 'RETRY_MAX_SECONDS',
 } as const;
 
 const json = z.string().transform((s, ctx) => {
@@ -82,6 +85,9 @@ const runtimeSchema = z
     [Env.fourbiz]: json.pipe(fourbizSettingsSchema).optional(),
     [Env.conversationIdleMinutes]: z.coerce.number().int().positive().default(60),
     [Env.xApiBaseUrl]: z.string().url().optional(),
+    [Env.inboundDlqUrl]: z.string().url().optional(),
+    [Env.retryBaseSeconds]: z.coerce.number().int().min(0).max(900).default(2),
+    [Env.retryMaxSeconds]: z.coerce.number().int().min(1).max(43_200).default(900),
   })
   .refine((e) => e[Env.secretArn] || e[Env.secretsFile], { message: `${Env.secretArn} or ${Env.secretsFile} is required` });
 
@@ -94,6 +100,10 @@ export interface RuntimeConfig {
   fourbiz?: FourbizSettings;
   conversationIdleMinutes: number;
   xApiBaseUrl?: string;
+  /** Where the dispatcher puts a message that can never be delivered (permanent failure, invalid body). */
+  inboundDlqUrl?: string;
+  /** Full-jitter back-off between delivery attempts (via the message's visibility timeout). */
+  retry: { baseSeconds: number; maxSeconds: number };
 }
 
 export class ConfigError extends Error {}
@@ -114,6 +124,8 @@ export function parseRuntimeConfig(env: Record<string, string | undefined>): Run
     fourbiz: e[Env.fourbiz],
     conversationIdleMinutes: e[Env.conversationIdleMinutes],
     xApiBaseUrl: e[Env.xApiBaseUrl],
+    inboundDlqUrl: e[Env.inboundDlqUrl],
+    retry: { baseSeconds: e[Env.retryBaseSeconds], maxSeconds: e[Env.retryMaxSeconds] },
   };
 }
 

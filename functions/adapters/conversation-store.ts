@@ -1,4 +1,7 @@
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
 import type { Conversation } from '../core/conversation';
+import { ConversationTable } from './conversation-table';
 
 /** Thrown when a conditional write lost a race (someone else wrote the item first). */
 export class ConflictError extends Error {
@@ -26,4 +29,168 @@ export interface ConversationStore {
   isProcessed(eventId: string): Promise<boolean>;
   /** Records a delivered event (TTL 7 days). */
   markProcessed(eventId: string, xUserId: string): Promise<void>;
+  /**
+   * save() and markProcessed() in one transaction, so a delivered event is never recorded without
+   * the conversation update that goes with it (or the other way round). ConflictError as save().
+   */
+  saveDelivered(conversation: Conversation, expectedVersion: number | undefined, eventId: string): Promise<Conversation>;
+}
+
+/** How long a processed-event record is kept: well beyond X's redelivery window and SQS's 5-minute dedup. */
+export const PROCESSED_EVENT_TTL_SECONDS = 7 * 24 * 3600;
+
+export interface DynamoStoreOptions {
+  processedTtlSeconds?: number;
+  /** Injected for tests (TTL computation and expiry checks). */
+  now?: () => number;
+}
+
+const conversationSchema = z.object({
+  xUserId: z.string(),
+  conversationId: z.string(),
+  handle: z.string().optional(),
+  name: z.string().optional(),
+  status: z.enum(['OPEN', 'CLOSED']),
+  openedAt: z.string(),
+  lastActivityAt: z.string(),
+  closedAt: z.string().optional(),
+  closeReason: z.enum(['idle', 'fourbiz']).optional(),
+  messagesIn: z.number(),
+  messagesOut: z.number(),
+  lastDeliveredEventId: z.string().optional(),
+  requestNumber: z.string().optional(),
+  lastSyncedOccurrenceId: z.string().optional(),
+  version: z.number(),
+});
+
+function fromItem(item: Record<string, unknown>): Conversation {
+  const parsed = conversationSchema.safeParse(item);
+  if (!parsed.success) throw new Error(`stored conversation ${String(item.pk)} is malformed: ${parsed.error.issues[0]?.message}`);
+  const conversation: Conversation = { ...parsed.data };
+  for (const key of Object.keys(conversation) as (keyof Conversation)[]) {
+    if (conversation[key] === undefined) delete conversation[key];
+  }
+  return conversation;
+}
+
+function toItem(conversation: Conversation): Record<string, unknown> {
+  const { partitionKey, openIndex } = ConversationTable;
+  return {
+    ...conversation,
+    [partitionKey]: ConversationTable.conversationKey(conversation.xUserId),
+    // Only open conversations carry the index key, so the sparse index lists just those.
+    ...(conversation.status === 'OPEN' ? { [openIndex.partitionKey]: 'OPEN' } : {}),
+  };
+}
+
+function isConditionFailure(err: unknown): boolean {
+  const name = (err as { name?: string }).name;
+  return name === 'ConditionalCheckFailedException' || name === 'TransactionCanceledException';
+}
+
+/** The DynamoDB store: conditional puts for optimistic locking, a TTL'd `EVT#` item per delivered event. */
+export function dynamoConversationStore(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  opts: DynamoStoreOptions = {},
+): ConversationStore {
+  const ttl = opts.processedTtlSeconds ?? PROCESSED_EVENT_TTL_SECONDS;
+  const now = opts.now ?? Date.now;
+  const pk = ConversationTable.partitionKey;
+
+  const versioned = (conversation: Conversation, expectedVersion: number | undefined): PutCommandInput & { Item: Record<string, unknown> } => ({
+    TableName: tableName,
+    Item: toItem({ ...conversation, version: (expectedVersion ?? 0) + 1 }),
+    ConditionExpression: expectedVersion === undefined ? 'attribute_not_exists(#pk)' : '#version = :expected',
+    ExpressionAttributeNames: expectedVersion === undefined ? { '#pk': pk } : { '#version': 'version' } as Record<string, string>,
+    ...(expectedVersion === undefined ? {} : { ExpressionAttributeValues: { ':expected': expectedVersion } }),
+  });
+
+  const eventItem = (eventId: string, xUserId: string) => ({
+    [pk]: ConversationTable.eventKey(eventId),
+    xUserId,
+    processedAt: new Date(now()).toISOString(),
+    [ConversationTable.ttlAttribute]: Math.floor(now() / 1000) + ttl,
+  });
+
+  return {
+    async get(xUserId) {
+      const out = await doc.send(
+        new GetCommand({ TableName: tableName, Key: { [pk]: ConversationTable.conversationKey(xUserId) }, ConsistentRead: true }),
+      );
+      return out.Item ? fromItem(out.Item) : undefined;
+    },
+
+    async save(conversation, expectedVersion) {
+      const put = versioned(conversation, expectedVersion);
+      try {
+        await doc.send(new PutCommand(put));
+      } catch (err) {
+        if (isConditionFailure(err)) throw new ConflictError(`conversation of ${conversation.xUserId} changed since version ${expectedVersion ?? 'none'}`);
+        throw err;
+      }
+      return fromItem(put.Item);
+    },
+
+    async listOpen() {
+      const { openIndex } = ConversationTable;
+      const items: Conversation[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const out = await doc.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: openIndex.name,
+            KeyConditionExpression: '#s = :open',
+            ExpressionAttributeNames: { '#s': openIndex.partitionKey },
+            ExpressionAttributeValues: { ':open': 'OPEN' },
+            ExclusiveStartKey: start,
+          }),
+        );
+        items.push(...(out.Items ?? []).map(fromItem));
+        start = out.LastEvaluatedKey;
+      } while (start);
+      return items;
+    },
+
+    async isProcessed(eventId) {
+      const out = await doc.send(
+        new GetCommand({ TableName: tableName, Key: { [pk]: ConversationTable.eventKey(eventId) }, ConsistentRead: true }),
+      );
+      // DynamoDB deletes expired items lazily: an expired record no longer counts.
+      const expiresAt = out.Item?.[ConversationTable.ttlAttribute] as number | undefined;
+      return out.Item !== undefined && (expiresAt === undefined || expiresAt * 1000 > now());
+    },
+
+    async markProcessed(eventId, xUserId) {
+      try {
+        await doc.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: eventItem(eventId, xUserId),
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': pk },
+          }),
+        );
+      } catch (err) {
+        // Already recorded: marking twice is the same fact.
+        if (!isConditionFailure(err)) throw err;
+      }
+    },
+
+    async saveDelivered(conversation, expectedVersion, eventId) {
+      const put = versioned(conversation, expectedVersion);
+      try {
+        await doc.send(
+          new TransactWriteCommand({
+            TransactItems: [{ Put: put }, { Put: { TableName: tableName, Item: eventItem(eventId, conversation.xUserId) } }],
+          }),
+        );
+      } catch (err) {
+        if (isConditionFailure(err)) throw new ConflictError(`conversation of ${conversation.xUserId} changed since version ${expectedVersion ?? 'none'}`);
+        throw err;
+      }
+      return fromItem(put.Item);
+    },
+  };
 }

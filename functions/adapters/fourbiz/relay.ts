@@ -1,0 +1,65 @@
+import type { RelaySettings } from '../../config';
+import { classifyHttpStatus, PermanentError, TransientError } from '../../core/retry';
+import { singleEventPayload, type InboundMessage } from '../../core/x-events';
+import { signPayload } from '../../core/x-signature';
+import type { SecretSource } from '../secrets';
+import type { FourBizClient } from './fourbiz-client';
+
+/** The signature header X sends and 4biz's Omnichannel receiver verifies. */
+export const SIGNATURE_HEADER = 'x-twitter-webhooks-signature';
+
+export interface RelayOptions {
+  fetch?: typeof fetch;
+}
+
+/** A short, single-line excerpt of a response body for the log (never the request body). */
+async function excerpt(res: Response): Promise<string> {
+  try {
+    return (await res.text()).replace(/\s+/g, ' ').slice(0, 200);
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Relay mode: POSTs each inbound DM to the 4biz Omnichannel interaction's callback URL as X itself
+ * would — an Account Activity payload with exactly that one DM event, its users and for_user_id,
+ * signed with the consumer secret over the exact bytes sent. 4biz verifies the signature with the
+ * same API secret it holds in its own form.
+ */
+export function createRelayClient(settings: RelaySettings, secrets: SecretSource, options: RelayOptions = {}): FourBizClient {
+  const doFetch = options.fetch ?? fetch;
+  return {
+    mode: 'relay',
+    async deliver(message: InboundMessage) {
+      const body = Buffer.from(JSON.stringify(singleEventPayload(message)), 'utf8');
+      const { consumerSecret } = await secrets.get();
+      let res: Response;
+      try {
+        res = await doFetch(settings.callbackUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signPayload(consumerSecret, body) },
+          body,
+          // A redirected POST would silently turn into a GET: a redirect is a configuration problem.
+          redirect: 'manual',
+          signal: AbortSignal.timeout(settings.timeoutMs),
+        });
+      } catch (err) {
+        const e = err as Error;
+        const what = e.name === 'TimeoutError' ? `no answer within ${settings.timeoutMs} ms` : `${e.name}: ${e.message}`;
+        throw new TransientError(`4biz callback unreachable: ${what}`);
+      }
+      if (res.status >= 200 && res.status < 300) {
+        await res.body?.cancel();
+        return {};
+      }
+      const detail = await excerpt(res);
+      if (res.status === 401 || res.status === 403) secrets.invalidate();
+      if (res.status >= 300 && res.status < 400) {
+        throw new PermanentError(`4biz callback answered ${res.status} redirect to ${res.headers.get('location') ?? '?'}: configure the final URL`, res.status);
+      }
+      const reason = `4biz callback answered ${res.status}${detail ? `: ${detail}` : ''}`;
+      throw classifyHttpStatus(res.status) === 'permanent' ? new PermanentError(reason, res.status) : new TransientError(reason, res.status);
+    },
+  };
+}
