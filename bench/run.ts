@@ -1,0 +1,46 @@
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { startFauxqs } from '../local/emulators';
+import { measureBundles } from './bundles';
+import { measureWebhookLatency } from './webhook-latency';
+
+/** `npm run bench`: measures, prints a table per benchmark, and writes bench/results.json. */
+// Log lines and EMF output would measure this terminal, not the handler: both are off here.
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+const targets = { webhookP99Ms: 20, bundleKb: 150, coldInitMs: 150, e2eP50Ms: 50 };
+
+async function main(): Promise<void> {
+  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
+  console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}`);
+
+  const fauxqs = await startFauxqs();
+  let webhook;
+  try {
+    webhook = await measureWebhookLatency(fauxqs.endpoint, 1000);
+  } finally {
+    await fauxqs.stop();
+  }
+  console.log(`\nwebhook handler, ${webhook.deliveries} deliveries, in-process, real SQS client → fauxqs (ms)`);
+  console.table({ handler: webhook.handlerMs, 'floor (HMAC + JSON.parse)': webhook.floorMs });
+
+  const bundles = await measureBundles();
+  console.log('\nbundles (CDK bundling settings: minified, CJS, node22, @aws-sdk external)');
+  console.table(Object.fromEntries(bundles.map((b) => [b.name, { KB: b.kb, 'cold init ms (median of 5)': b.coldInitMs }])));
+
+  const verdicts = {
+    webhookP99: webhook.handlerMs.p99 < targets.webhookP99Ms,
+    bundles: bundles.every((b) => b.kb < targets.bundleKb),
+    coldInit: bundles.every((b) => b.coldInitMs < targets.coldInitMs),
+  };
+  console.log('\nagainst DESIGN.md §6:', verdicts);
+  writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify({ machine, targets, webhook, bundles, verdicts }, null, 2)}\n`);
+  console.log('written: bench/results.json');
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
