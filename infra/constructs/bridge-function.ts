@@ -1,0 +1,106 @@
+import { Duration } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { NagSuppressions } from 'cdk-nag';
+import { Construct } from 'constructs';
+import { join } from 'node:path';
+import { Env } from '../../functions/config';
+import { METRIC_NAMESPACE, SERVICE_NAME } from '../../functions/core/metric-names';
+import { TenantConfigError, type TenantConfig } from '../tenant-config';
+
+/**
+ * How every function is bundled. Exported so the bundle-size benchmark builds exactly what we
+ * deploy: the Node 22 runtime ships AWS SDK v3, so it stays out of the bundle.
+ */
+export const bundling = {
+  minify: true,
+  sourceMap: true,
+  target: 'node22',
+  format: OutputFormat.CJS,
+  externalModules: ['@aws-sdk/*'],
+} as const satisfies BundlingOptions;
+
+/** The same bundling as esbuild `build()` options (what NodejsFunction passes to esbuild). */
+export const esbuildOptions = {
+  bundle: true,
+  platform: 'node',
+  target: bundling.target,
+  format: 'cjs',
+  minify: bundling.minify,
+  sourcemap: bundling.sourceMap,
+  external: [...bundling.externalModules],
+} as const;
+
+const validRetentions = new Set<number>(Object.values(RetentionDays).filter((v): v is number => typeof v === 'number'));
+
+/** A retention CloudWatch Logs accepts; a tenant file with another value fails at synth, not at deploy. */
+export function logRetention(days: number): RetentionDays {
+  if (!validRetentions.has(days)) {
+    throw new TenantConfigError(
+      `logRetentionDays ${days} is not a CloudWatch Logs retention (use one of ${[...validRetentions].sort((a, b) => a - b).join(', ')})`,
+    );
+  }
+  return days as RetentionDays;
+}
+
+export const functionsDir = join(__dirname, '..', '..', 'functions');
+
+export interface BridgeFunctionProps {
+  tenant: TenantConfig;
+  /** Folder under functions/ holding `handler.ts`. */
+  name: 'crc' | 'webhook' | 'dispatcher' | 'poller' | 'sender';
+  description: string;
+  timeout: Duration;
+  /** Every function reads the tenant secret (config.ts requires its ARN). */
+  secret: ISecret;
+  environment?: Record<string, string>;
+}
+
+/** A bridge Lambda: the settings all functions share, its own log group and a role that can write only there. */
+export class BridgeFunction extends Construct {
+  readonly fn: NodejsFunction;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: BridgeFunctionProps) {
+    super(scope, id);
+    this.logGroup = new LogGroup(this, 'LogGroup', { retention: logRetention(props.tenant.logRetentionDays) });
+    // An own role instead of AWSLambdaBasicExecutionRole: logs go to this log group only.
+    const role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.name} function of tenant ${props.tenant.name}`,
+    });
+    this.logGroup.grantWrite(role);
+    this.fn = new NodejsFunction(this, 'Function', {
+      entry: join(functionsDir, props.name, 'handler.ts'),
+      handler: 'handler',
+      description: props.description,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: 256,
+      timeout: props.timeout,
+      role,
+      logGroup: this.logGroup,
+      bundling,
+      environment: {
+        [Env.tenant]: props.tenant.name,
+        [Env.secretArn]: props.secret.secretArn,
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        // Stack traces point into the TypeScript sources.
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+    });
+    props.secret.grantRead(this.fn);
+    NagSuppressions.addResourceSuppressions(this.fn, [
+      {
+        id: 'AwsSolutions-L1',
+        reason: 'Pinned to Node.js 22, the runtime the functions are built (esbuild target node22) and tested for.',
+      },
+    ]);
+  }
+}

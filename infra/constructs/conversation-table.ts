@@ -1,0 +1,47 @@
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, CfnTable, Table } from 'aws-cdk-lib/aws-dynamodb';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { NagSuppressions } from 'cdk-nag';
+import { Construct } from 'constructs';
+import { ConversationTable as Schema } from '../../functions/adapters/conversation-table';
+import { resourceNames } from '../resource-names';
+
+/** Conversation state and processed-event markers; the key schema is shared with the store. */
+export class ConversationTable extends Construct {
+  readonly table: Table;
+
+  constructor(scope: Construct, id: string, props: { tenant: string }) {
+    super(scope, id);
+    this.table = new Table(this, 'Table', {
+      tableName: resourceNames(props.tenant).table,
+      partitionKey: { name: Schema.partitionKey, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: Schema.ttlAttribute,
+      // Conversations outlive the stack: deleting it must not lose who was talking to whom.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: Schema.openIndex.name,
+      partitionKey: { name: Schema.openIndex.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: Schema.openIndex.sortKey, type: AttributeType.STRING },
+    });
+  }
+
+  /** Read/write on items and the index; the index ARN wildcard is the only way IAM names a table's indexes. */
+  grantReadWriteData(fn: IFunction): void {
+    this.table.grantReadWriteData(fn);
+    const tableId = Stack.of(this).getLogicalId(this.table.node.defaultChild as CfnTable);
+    NagSuppressions.addResourceSuppressions(
+      fn.role!,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason: 'Queries on the conversation table\'s own indexes (open-conversations); IAM names them only as table/index/*.',
+          appliesTo: [`Resource::<${tableId}.Arn>/index/*`],
+        },
+      ],
+      true,
+    );
+  }
+}

@@ -1,0 +1,103 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  AlarmStatusWidget,
+  Dashboard as CwDashboard,
+  GraphWidget,
+  type IAlarm,
+  type IMetric,
+  type Metric,
+  type IWidget,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { Metric as MetricName } from '../../functions/core/metric-names';
+import { resourceNames } from '../resource-names';
+import { fourbizErrorRate, tenantMetric } from './alarms';
+
+export interface DashboardProps {
+  tenant: string;
+  api: HttpApi;
+  inboundQueue: IQueue;
+  inboundDlq: IQueue;
+  /** tickets mode only. */
+  outbound?: { queue: IQueue; dlq: IQueue };
+  functions: Record<string, IFunction>;
+  alarms: IAlarm[];
+}
+
+const period = Duration.minutes(5);
+const graph = (title: string, left: IMetric[], right: IMetric[] = []) =>
+  new GraphWidget({ title, left, right, width: 8, height: 6, period });
+
+/** One dashboard per tenant: the webhook, the queues, the functions and the bridge's own metrics. */
+export class Dashboard extends Construct {
+  readonly dashboard: CwDashboard;
+  /** The CloudWatch console page of the dashboard. */
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: DashboardProps) {
+    super(scope, id);
+    const { tenant, api } = props;
+    const custom = (name: Parameters<typeof tenantMetric>[1], statistic?: string) => tenantMetric(tenant, name, statistic);
+    const fns = Object.entries(props.functions);
+    const perFunction = (f: (fn: IFunction) => Metric) => fns.map(([label, fn]) => f(fn).with({ label }));
+
+    const widgets: IWidget[][] = [
+      [new AlarmStatusWidget({ title: 'Alarms', alarms: props.alarms, width: 24, height: 3 })],
+      [
+        graph('Webhook API requests', [api.metricCount({ statistic: 'Sum' })]),
+        graph('Webhook API 4xx / 5xx', [api.metricClientError({ statistic: 'Sum' }), api.metricServerError({ statistic: 'Sum' })]),
+        graph('Webhook API latency', [
+          api.metricLatency({ statistic: 'p50', label: 'p50' }),
+          api.metricLatency({ statistic: 'p99', label: 'p99' }),
+        ]),
+      ],
+      [
+        graph('Inbound queue depth', [
+          props.inboundQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', label: 'visible' }),
+          props.inboundQueue.metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', label: 'in flight' }),
+          ...(props.outbound
+            ? [props.outbound.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', label: 'outbound visible' })]
+            : []),
+        ]),
+        graph('Inbound age of oldest message (s)', [
+          props.inboundQueue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum' }),
+        ]),
+        graph('DLQ depths', [
+          props.inboundDlq.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', label: 'inbound DLQ' }),
+          ...(props.outbound
+            ? [props.outbound.dlq.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', label: 'outbound DLQ' })]
+            : []),
+        ]),
+      ],
+      [
+        graph('Function invocations', perFunction((fn) => fn.metricInvocations({ statistic: 'Sum' }))),
+        graph('Function errors', perFunction((fn) => fn.metricErrors({ statistic: 'Sum' }))),
+        graph('Function throttles', perFunction((fn) => fn.metricThrottles({ statistic: 'Sum' }))),
+      ],
+      [
+        graph('Function duration p99 (ms)', perFunction((fn) => fn.metricDuration({ statistic: 'p99' }))),
+        graph('DMs in', [custom(MetricName.DmReceived), custom(MetricName.EchoDropped), custom(MetricName.DeliveredTo4biz)]),
+        graph('4biz latency (ms)', [
+          custom(MetricName.FourbizLatency, 'p50').with({ label: 'p50' }),
+          custom(MetricName.FourbizLatency, 'p99').with({ label: 'p99' }),
+        ]),
+      ],
+      [
+        graph(
+          '4biz errors by class',
+          [custom(MetricName.FourbizTransientError), custom(MetricName.FourbizPermanentError)],
+          [fourbizErrorRate(tenant)],
+        ),
+        ...(props.outbound ? [graph('DMs out (X)', [custom(MetricName.DmSent), custom(MetricName.XRateLimited)])] : []),
+      ],
+    ];
+
+    const dashboardName = resourceNames(tenant).dashboard;
+    this.dashboard = new CwDashboard(this, 'Dashboard', { dashboardName, widgets });
+    const region = Stack.of(this).region;
+    this.url = `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=${dashboardName}`;
+  }
+}

@@ -1,0 +1,56 @@
+import { Duration } from 'aws-cdk-lib';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { Env } from '../../functions/config';
+import { TenantConfigError, type TenantConfig } from '../tenant-config';
+import { BridgeFunction } from './bridge-function';
+import type { ConversationTable } from './conversation-table';
+
+export interface DispatcherProps {
+  tenant: TenantConfig;
+  secret: ISecret;
+  table: ConversationTable;
+  inboundQueue: IQueue;
+}
+
+/** Delivers inbound messages to 4biz, one SQS batch at a time, reporting per-message failures. */
+export class Dispatcher extends Construct {
+  readonly function: BridgeFunction;
+
+  constructor(scope: Construct, id: string, props: DispatcherProps) {
+    super(scope, id);
+    const { tenant, inboundQueue } = props;
+    if (tenant.inbound.maxBatchingWindowSeconds > 0) {
+      throw new TenantConfigError(
+        `inbound.maxBatchingWindowSeconds must be 0: the inbound queue is FIFO and Lambda has no batching window for FIFO queues`,
+      );
+    }
+    this.function = new BridgeFunction(this, 'Dispatcher', {
+      tenant,
+      name: 'dispatcher',
+      description: `Inbound messages to 4biz (${tenant.fourbiz.mode}), tenant ${tenant.name}`,
+      // AWS's advice: the queue's visibility timeout is at least six times the function timeout.
+      timeout: Duration.seconds(Math.floor(tenant.inbound.visibilityTimeoutSeconds / 6)),
+      secret: props.secret,
+      environment: {
+        [Env.tableName]: props.table.table.tableName,
+        [Env.fourbiz]: JSON.stringify(tenant.fourbiz),
+        [Env.conversationIdleMinutes]: String(tenant.conversationIdleMinutes),
+        [Env.inboundQueueUrl]: inboundQueue.queueUrl,
+      },
+    });
+    const fn = this.function.fn;
+    fn.addEventSource(
+      new SqsEventSource(inboundQueue, {
+        batchSize: tenant.inbound.batchSize,
+        maxConcurrency: tenant.inbound.maxConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
+    props.table.grantReadWriteData(fn);
+    // Backing off a message that 4biz refused for now.
+    inboundQueue.grant(fn, 'sqs:ChangeMessageVisibility');
+  }
+}

@@ -1,0 +1,54 @@
+import { Duration } from 'aws-cdk-lib';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { Env, type TicketsSettings } from '../../functions/config';
+import type { TenantConfig } from '../tenant-config';
+import { BridgeFunction } from './bridge-function';
+import type { ConversationTable } from './conversation-table';
+
+export interface PollerProps {
+  tenant: TenantConfig;
+  settings: TicketsSettings;
+  secret: ISecret;
+  table: ConversationTable;
+  outboundQueue: IQueue;
+}
+
+/** tickets mode: reads 4biz occurrences of open conversations on a schedule and queues the replies. */
+export class Poller extends Construct {
+  readonly function: BridgeFunction;
+  readonly rule: Rule;
+
+  constructor(scope: Construct, id: string, props: PollerProps) {
+    super(scope, id);
+    const { tenant, settings } = props;
+    const intervalSeconds = settings.pollScheduleMinutes * 60;
+    this.function = new BridgeFunction(this, 'Poller', {
+      tenant,
+      name: 'poller',
+      description: `4biz replies to the outbound queue, tenant ${tenant.name}`,
+      // One poll ends before the next one starts.
+      timeout: Duration.seconds(Math.min(intervalSeconds - 10, 900)),
+      secret: props.secret,
+      environment: {
+        [Env.tableName]: props.table.table.tableName,
+        [Env.fourbiz]: JSON.stringify(settings),
+        [Env.conversationIdleMinutes]: String(tenant.conversationIdleMinutes),
+        [Env.outboundQueueUrl]: props.outboundQueue.queueUrl,
+      },
+    });
+    const fn = this.function.fn;
+    // A failed poll is not retried: the next scheduled poll reads the same occurrences again.
+    fn.configureAsyncInvoke({ retryAttempts: 0 });
+    this.rule = new Rule(this, 'Schedule', {
+      description: `Poll 4biz for replies every ${settings.pollScheduleMinutes} min, tenant ${tenant.name}`,
+      schedule: Schedule.rate(Duration.minutes(settings.pollScheduleMinutes)),
+      targets: [new LambdaFunction(fn, { retryAttempts: 0 })],
+    });
+    props.table.grantReadWriteData(fn);
+    props.outboundQueue.grantSendMessages(fn);
+  }
+}

@@ -1,0 +1,50 @@
+import { Duration } from 'aws-cdk-lib';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { Env } from '../../functions/config';
+import type { TenantConfig } from '../tenant-config';
+import { BridgeFunction } from './bridge-function';
+import type { ConversationTable } from './conversation-table';
+
+export interface SenderProps {
+  tenant: TenantConfig;
+  secret: ISecret;
+  table: ConversationTable;
+  outboundQueue: IQueue;
+}
+
+/** tickets mode: sends outbound messages as X DMs, waiting out rate limits instead of dropping. */
+export class Sender extends Construct {
+  readonly function: BridgeFunction;
+
+  constructor(scope: Construct, id: string, props: SenderProps) {
+    super(scope, id);
+    const { tenant, outboundQueue } = props;
+    this.function = new BridgeFunction(this, 'Sender', {
+      tenant,
+      name: 'sender',
+      description: `Outbound messages to X DMs, tenant ${tenant.name}`,
+      // AWS's advice: the queue's visibility timeout is at least six times the function timeout.
+      timeout: Duration.seconds(Math.floor(tenant.outbound.visibilityTimeoutSeconds / 6)),
+      secret: props.secret,
+      environment: {
+        [Env.tableName]: props.table.table.tableName,
+        [Env.outboundQueueUrl]: outboundQueue.queueUrl,
+      },
+    });
+    const fn = this.function.fn;
+    fn.addEventSource(
+      new SqsEventSource(outboundQueue, {
+        batchSize: 10,
+        // X rate limits are per app and per account: more senders would only hit 429s sooner.
+        maxConcurrency: 2,
+        reportBatchItemFailures: true,
+      }),
+    );
+    props.table.grantReadWriteData(fn);
+    // Holding a message back until X's rate-limit reset.
+    outboundQueue.grant(fn, 'sqs:ChangeMessageVisibility');
+  }
+}

@@ -1,0 +1,25 @@
+import { Duration } from 'aws-cdk-lib';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { Env } from '../../functions/config';
+import type { TenantConfig } from '../tenant-config';
+import { BridgeFunction } from './bridge-function';
+
+/** Verifies X's signed deliveries and enqueues each DM on the inbound queue. */
+export class WebhookFunction extends Construct {
+  readonly function: BridgeFunction;
+
+  constructor(scope: Construct, id: string, props: { tenant: TenantConfig; secret: ISecret; inboundQueue: IQueue }) {
+    super(scope, id);
+    this.function = new BridgeFunction(this, 'Webhook', {
+      tenant: props.tenant,
+      name: 'webhook',
+      description: `X webhook deliveries to the inbound queue, tenant ${props.tenant.name}`,
+      timeout: Duration.seconds(10),
+      secret: props.secret,
+      environment: { [Env.inboundQueueUrl]: props.inboundQueue.queueUrl },
+    });
+    props.inboundQueue.grantSendMessages(this.function.fn);
+  }
+}

@@ -1,0 +1,86 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { resourceNames } from './resource-names';
+import type { TenantConfig } from './tenant-config';
+import { Alarms } from './constructs/alarms';
+import { ConversationTable } from './constructs/conversation-table';
+import { CrcFunction } from './constructs/crc-function';
+import { Dashboard } from './constructs/dashboard';
+import { Dispatcher } from './constructs/dispatcher';
+import { FifoQueue } from './constructs/fifo-queue';
+import { Poller } from './constructs/poller';
+import { Sender } from './constructs/sender';
+import { TenantSecret } from './constructs/tenant-secret';
+import { WebhookApi } from './constructs/webhook-api';
+import { WebhookFunction } from './constructs/webhook-function';
+
+export interface TenantStackProps extends StackProps {
+  tenant: TenantConfig;
+}
+
+/** Everything one tenant runs on: composed from the constructs, no resources of its own. */
+export class TenantStack extends Stack {
+  constructor(scope: Construct, id: string, props: TenantStackProps) {
+    super(scope, id, { description: `4biz-twitter-dm bridge of tenant ${props.tenant.name}`, ...props });
+    const { tenant } = props;
+    const names = resourceNames(tenant.name);
+
+    const { secret } = new TenantSecret(this, 'TenantSecret', { tenant: tenant.name });
+    const table = new ConversationTable(this, 'Conversations', { tenant: tenant.name });
+    const inbound = new FifoQueue(this, 'Inbound', {
+      queueName: names.inboundQueue,
+      dlqName: names.inboundDlq,
+      maxReceiveCount: tenant.inbound.maxReceiveCount,
+      visibilityTimeoutSeconds: tenant.inbound.visibilityTimeoutSeconds,
+    });
+
+    const crc = new CrcFunction(this, 'Crc', { tenant, secret });
+    const webhook = new WebhookFunction(this, 'Webhook', { tenant, secret, inboundQueue: inbound.queue });
+    const api = new WebhookApi(this, 'WebhookApi', { tenant, crcFunction: crc.function.fn, webhookFunction: webhook.function.fn });
+    const dispatcher = new Dispatcher(this, 'Dispatcher', { tenant, secret, table, inboundQueue: inbound.queue });
+
+    let outbound: FifoQueue | undefined;
+    const functions = { crc: crc.function.fn, webhook: webhook.function.fn, dispatcher: dispatcher.function.fn };
+    if (tenant.fourbiz.mode === 'tickets') {
+      outbound = new FifoQueue(this, 'Outbound', {
+        queueName: names.outboundQueue,
+        dlqName: names.outboundDlq,
+        maxReceiveCount: tenant.outbound.maxReceiveCount,
+        visibilityTimeoutSeconds: tenant.outbound.visibilityTimeoutSeconds,
+      });
+      const poller = new Poller(this, 'Poller', { tenant, settings: tenant.fourbiz, secret, table, outboundQueue: outbound.queue });
+      const sender = new Sender(this, 'Sender', { tenant, secret, table, outboundQueue: outbound.queue });
+      Object.assign(functions, { poller: poller.function.fn, sender: sender.function.fn });
+    }
+
+    const alarms = new Alarms(this, 'Alarms', {
+      tenant,
+      inboundQueue: inbound.queue,
+      inboundDlq: inbound.dlq,
+      dispatcher: dispatcher.function.fn,
+      outbound,
+    });
+    const dashboard = new Dashboard(this, 'Dashboard', {
+      tenant: tenant.name,
+      api: api.api,
+      inboundQueue: inbound.queue,
+      inboundDlq: inbound.dlq,
+      outbound,
+      functions,
+      alarms: alarms.alarms,
+    });
+
+    const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
+    output('WebhookUrl', api.webhookUrl, 'Register this URL with X (npm run x -- register)');
+    output('SecretArn', secret.secretArn, 'Fill with the X and 4biz credentials (docs/deploy.md)');
+    output('InboundQueueUrl', inbound.queue.queueUrl, 'DMs waiting for 4biz');
+    output('InboundDlqUrl', inbound.dlq.queueUrl, 'DMs 4biz never accepted');
+    if (outbound) {
+      output('OutboundQueueUrl', outbound.queue.queueUrl, '4biz replies waiting to be sent to X');
+      output('OutboundDlqUrl', outbound.dlq.queueUrl, '4biz replies that could not be sent to X');
+    }
+    output('TableName', table.table.tableName, 'Conversation state');
+    output('AlarmTopicArn', alarms.topic.topicArn, 'Alarm notifications; subscribe more endpoints here');
+    output('DashboardUrl', dashboard.url, 'CloudWatch dashboard');
+  }
+}
