@@ -1,5 +1,6 @@
 import { ticketsSettingsSchema, type TicketsSettings } from '../../functions/config';
-import { createTicketsClient, compareOccurrenceIds } from '../../functions/adapters/fourbiz/tickets';
+import { createTicketsClient } from '../../functions/adapters/fourbiz/tickets';
+import { compareOccurrenceIds } from '../../functions/core/reply-sync';
 import { staticSecretSource } from '../../functions/adapters/secrets';
 import type { Conversation } from '../../functions/core/conversation';
 import { PermanentError, TransientError } from '../../functions/core/retry';

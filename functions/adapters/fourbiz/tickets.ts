@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { TicketsSettings } from '../../config';
 import type { Conversation } from '../../core/conversation';
+import { compareOccurrenceIds } from '../../core/reply-sync';
 import { classifyHttpStatus, PermanentError, TransientError } from '../../core/retry';
 import type { InboundMessage } from '../../core/x-events';
 import type { SecretSource } from '../secrets';
@@ -91,16 +92,6 @@ export interface TicketsClientOptions {
 }
 
 class SessionExpired extends Error {}
-
-/** Occurrence ids are numbers, possibly beyond 2^53: compare them as digit strings. */
-export function compareOccurrenceIds(a: string, b: string): number {
-  if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
-    const x = a.replace(/^0+(?=\d)/, '');
-    const y = b.replace(/^0+(?=\d)/, '');
-    return x.length - y.length || (x < y ? -1 : x > y ? 1 : 0);
-  }
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /** The DM as 4biz agents read it: text, then attachments and the quick-reply choice as lines. */
 export function describeMessage(message: InboundMessage): string {

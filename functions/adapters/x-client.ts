@@ -1,0 +1,85 @@
+import { Agent as HttpAgent } from 'node:http';
+import { ApiResponseError, TwitterApi } from 'twitter-api-v2';
+import { PermanentError, TransientError } from '../core/retry';
+import type { TenantSecret } from '../config';
+import type { SecretSource } from './secrets';
+
+/** Sends DMs as the company's X account (twitter-api-v2, OAuth 1.0a user context). */
+export interface XClient {
+  /** Resolves with the DM event id X assigned. */
+  sendDm(participantId: string, text: string): Promise<{ dmEventId?: string }>;
+}
+
+/** X refused the tenant's keys (401/403): retrying cannot help until someone fixes them. */
+export class XAuthError extends PermanentError {
+  constructor(message: string, status: number) {
+    super(message, status);
+    this.name = 'XAuthError';
+  }
+}
+
+export interface XClientOptions {
+  /** Another X API origin (the X simulator in tests and `npm start`); X's own when undefined. */
+  baseUrl?: string;
+  now?: () => number;
+}
+
+/** When a 429 says to come back: x-rate-limit-reset (epoch seconds), else a minute from now. */
+function retryAt(err: ApiResponseError, now: number): number {
+  const header = err.headers?.['x-rate-limit-reset'];
+  const reset = err.rateLimit?.reset ?? Number(Array.isArray(header) ? header[0] : header);
+  return Number.isFinite(reset) && reset > 0 ? reset * 1000 : now + 60_000;
+}
+
+/** twitter-api-v2's errors as our error classes: the sender decides from these alone. */
+export function classifyXError(err: unknown, now: number): Error {
+  if (err instanceof ApiResponseError) {
+    const status = err.code;
+    const detail = `X answered HTTP ${status}${err.data?.title ? ` (${err.data.title})` : ''}`;
+    if (status === 429) return new TransientError(`${detail}: rate limited`, status, retryAt(err, now));
+    if (status === 401 || status === 403) return new XAuthError(`${detail}: the tenant's X keys were refused`, status);
+    if (status === 408 || status >= 500) return new TransientError(detail, status);
+    return new PermanentError(detail, status);
+  }
+  // Network errors, timeouts and truncated answers.
+  return new TransientError(`X API unreachable: ${(err as Error)?.message ?? String(err)}`);
+}
+
+function twitterClient(secret: TenantSecret, baseUrl: string | undefined): TwitterApi {
+  const client = new TwitterApi(
+    { appKey: secret.consumerKey, appSecret: secret.consumerSecret, accessToken: secret.accessToken, accessSecret: secret.accessTokenSecret },
+    // twitter-api-v2 speaks https only unless given an http agent (the local simulator).
+    baseUrl?.startsWith('http:') ? { httpAgent: new HttpAgent({ keepAlive: true }) } : {},
+  );
+  if (baseUrl) client.v2.setPrefix(`${baseUrl.replace(/\/+$/, '')}/2/`);
+  return client;
+}
+
+/**
+ * The client is built once per secret value and rebuilt after an auth failure (the secret is
+ * re-read: keys may have been rotated since the container started).
+ */
+export function createXClient(secrets: SecretSource, options: XClientOptions = {}): XClient {
+  const now = options.now ?? Date.now;
+  let cached: { secret: TenantSecret; client: TwitterApi } | undefined;
+
+  async function client(): Promise<TwitterApi> {
+    const secret = await secrets.get();
+    if (cached?.secret !== secret) cached = { secret, client: twitterClient(secret, options.baseUrl) };
+    return cached.client;
+  }
+
+  return {
+    async sendDm(participantId, text) {
+      const api = await client();
+      try {
+        const out = await api.v2.sendDmToParticipant(participantId, { text });
+        return { dmEventId: out.dm_event_id };
+      } catch (err) {
+        const classified = classifyXError(err, now());
+        if (classified instanceof XAuthError) secrets.invalidate();
+        throw classified;
+      }
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import type { Conversation } from '../../functions/core/conversation';
+import { compareOccurrenceIds, planReplySync } from '../../functions/core/reply-sync';
+
+const conversation = (over: Partial<Conversation> = {}): Conversation => ({
+  xUserId: '2900000000000000042',
+  conversationId: '2900000000000000042-1732500000123',
+  status: 'OPEN',
+  openedAt: '2024-11-25T02:00:00.000Z',
+  lastActivityAt: '2024-11-25T02:00:00.000Z',
+  messagesIn: 3,
+  messagesOut: 0,
+  requestNumber: '4000',
+  version: 3,
+  ...over,
+});
+const open = { number: '4000', status: 'Em andamento', finished: false };
+const agent = (id: string, description: string) => ({ id, description, byIntegrationUser: false });
+const ours = (id: string, description: string) => ({ id, description, byIntegrationUser: true });
+
+describe('reply sync plan', () => {
+  it('queues the agents\' new occurrences in order, never the person\'s own, and remembers the newest seen', () => {
+    const plan = planReplySync(conversation({ lastSyncedOccurrenceId: '99' }), open, [
+      agent('98', 'velha'),
+      ours('100', 'minha mensagem'),
+      agent('102', 'segunda'),
+      agent('101', '<p>primeira</p>'),
+      ours('103', 'outra minha'),
+    ]);
+    expect(plan.outbound.map((m) => [m.sourceId, m.text, m.kind])).toEqual([
+      ['101', 'primeira', 'occurrence'],
+      ['102', 'segunda', 'occurrence'],
+    ]);
+    expect(plan.outbound[0]).toMatchObject({ xUserId: '2900000000000000042', recipientId: '2900000000000000042', requestNumber: '4000' });
+    expect(plan.lastSyncedOccurrenceId).toBe('103');
+    expect(plan.close).toBe(false);
+  });
+
+  it('queues nothing twice: a second poll with the same occurrences sends nothing', () => {
+    const occurrences = [agent('101', 'primeira')];
+    const first = planReplySync(conversation(), open, occurrences);
+    const second = planReplySync(conversation({ lastSyncedOccurrenceId: first.lastSyncedOccurrenceId }), open, occurrences);
+    expect(first.outbound).toHaveLength(1);
+    expect(second.outbound).toEqual([]);
+    expect(second.lastSyncedOccurrenceId).toBe('101');
+  });
+
+  it('ends with the solution when the request is finished, and closes the conversation', () => {
+    const plan = planReplySync(conversation(), { number: '4000', status: 'Resolvida', solution: 'Toner trocado.', finished: true }, [agent('7', 'última nota')]);
+    expect(plan.outbound.map((m) => m.sourceId)).toEqual(['7', 'solution-4000']);
+    expect(plan.outbound[1].text).toContain('Toner trocado.');
+    expect(plan.close).toBe(true);
+  });
+
+  it('skips an occurrence with no words in it but moves past it', () => {
+    const plan = planReplySync(conversation(), open, [agent('5', '<p></p>')]);
+    expect(plan.outbound).toEqual([]);
+    expect(plan.lastSyncedOccurrenceId).toBe('5');
+  });
+
+  it('orders occurrence ids as numbers, beyond 2^53 too', () => {
+    expect(compareOccurrenceIds('9', '10')).toBeLessThan(0);
+    expect(compareOccurrenceIds('90071992547409930', '90071992547409931')).toBeLessThan(0);
+    expect(compareOccurrenceIds('010', '10')).toBe(0);
+  });
+});
