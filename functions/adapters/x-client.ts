@@ -1,5 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
-import { ApiResponseError, TwitterApi } from 'twitter-api-v2';
+import { ApiResponseError, TwitterApi, type ITwitterApiClientPlugin } from 'twitter-api-v2';
+import { z } from 'zod';
 import { PermanentError, TransientError } from '../core/retry';
 import type { TenantSecret } from '../config';
 import type { SecretSource } from './secrets';
@@ -45,14 +46,32 @@ export function classifyXError(err: unknown, now: number): Error {
   return new TransientError(`X API unreachable: ${(err as Error)?.message ?? String(err)}`);
 }
 
+/** X answers `{data: {dm_conversation_id, dm_event_id}}` (twitter-api-v2's typings omit `data`). */
+const sentDmSchema = z.object({ data: z.object({ dm_event_id: z.string() }).passthrough() }).passthrough();
+
+const X_API_ORIGIN = 'https://api.x.com';
+
+/** A twitter-api-v2 plugin that sends every request to another origin (the X simulator). */
+function redirectTo(baseUrl: string): ITwitterApiClientPlugin {
+  const origin = baseUrl.replace(/\/+$/, '');
+  return {
+    onBeforeRequestConfig({ params }) {
+      if (params.url.startsWith(X_API_ORIGIN)) params.url = origin + params.url.slice(X_API_ORIGIN.length);
+    },
+  };
+}
+
 function twitterClient(secret: TenantSecret, baseUrl: string | undefined): TwitterApi {
-  const client = new TwitterApi(
+  return new TwitterApi(
     { appKey: secret.consumerKey, appSecret: secret.consumerSecret, accessToken: secret.accessToken, accessSecret: secret.accessTokenSecret },
-    // twitter-api-v2 speaks https only unless given an http agent (the local simulator).
-    baseUrl?.startsWith('http:') ? { httpAgent: new HttpAgent({ keepAlive: true }) } : {},
+    baseUrl
+      ? {
+          plugins: [redirectTo(baseUrl)],
+          // twitter-api-v2 speaks https only unless given an http agent.
+          ...(baseUrl.startsWith('http:') ? { httpAgent: new HttpAgent({ keepAlive: true }) } : {}),
+        }
+      : {},
   );
-  if (baseUrl) client.v2.setPrefix(`${baseUrl.replace(/\/+$/, '')}/2/`);
-  return client;
 }
 
 /**
@@ -73,8 +92,8 @@ export function createXClient(secrets: SecretSource, options: XClientOptions = {
     async sendDm(participantId, text) {
       const api = await client();
       try {
-        const out = await api.v2.sendDmToParticipant(participantId, { text });
-        return { dmEventId: out.dm_event_id };
+        const out: unknown = await api.v2.sendDmToParticipant(participantId, { text });
+        return { dmEventId: sentDmSchema.safeParse(out).data?.data.dm_event_id };
       } catch (err) {
         const classified = classifyXError(err, now());
         if (classified instanceof XAuthError) secrets.invalidate();

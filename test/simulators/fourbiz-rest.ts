@@ -84,6 +84,11 @@ export async function startFourBizSimulator(opts: FourBizSimulatorOptions = {}):
   let failing = { count: 0, status: 500 };
 
   const find = (n: unknown) => requests.find((r) => String(r.number) === String(n));
+  const mustFind = (n: string | number) => {
+    const r = find(n);
+    if (!r) throw new Error(`simulator has no request ${n}`);
+    return r;
+  };
   const stamp = () => {
     const d = new Date();
     return { date: d.toISOString().slice(0, 10), hour: d.toISOString().slice(11, 16) };
@@ -219,11 +224,7 @@ export async function startFourBizSimulator(opts: FourBizSimulatorOptions = {}):
     logins: () => loginCount,
     accepted: (path) => calls.filter((c) => c.path === path && c.status === 200 && !c.errorCode),
     requestByOrigin: (numberOrigin) => requests.find((r) => r.numberOrigin === numberOrigin),
-    request(number) {
-      const r = find(number);
-      if (!r) throw new Error(`simulator has no request ${number}`);
-      return r;
-    },
+    request: mustFind,
     expireSessions: () => sessions.clear(),
     setDown(value) {
       down = value;
@@ -232,13 +233,13 @@ export async function startFourBizSimulator(opts: FourBizSimulatorOptions = {}):
       failing = { count, status };
     },
     addAgentOccurrence(requestNumber, description, agent = { login: 'agente.ana', name: 'Ana Atendente' }) {
-      const request = this.request(requestNumber);
+      const request = mustFind(requestNumber);
       const o: SimOccurrence = { id: nextOccurrence++, description, ...stamp(), category: 'Atendimento', registeredBy: { id: 777, ...agent } };
       request.occurrences.push(o);
       return o;
     },
     resolve(requestNumber, solution, status = 'Resolvida') {
-      const request = this.request(requestNumber);
+      const request = mustFind(requestNumber);
       request.status = status;
       request.solution = solution;
     },
