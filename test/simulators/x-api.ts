@@ -6,7 +6,8 @@ import { signPayload } from '../../functions/core/x-signature';
 /**
  * The X API v2 as the bridge and its operator CLI see it, on a real HTTP server (127.0.0.1, free
  * port): DM sending (`POST /2/dm_conversations/with/:participant_id/messages`), webhook management
- * (`/2/webhooks`, with a real CRC GET to the registered URL) and Account Activity subscriptions.
+ * (`/2/webhooks`, with a real CRC GET to the registered URL), Account Activity subscriptions and
+ * the app bearer token (`POST /oauth2/token`).
  * Wire formats follow X's public documentation: `{data: ...}` bodies, errors as
  * `{errors?, title, detail, type, status}`, `x-rate-limit-*` headers on every answer. OAuth 1.0a
  * signatures (HMAC-SHA1) are verified against the configured keys, like X does.
@@ -420,6 +421,15 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     return safeEqual(given!, expected) ? undefined : 'OAuth signature does not match.';
   }
 
+  /** `POST /oauth2/token` (client credentials, Basic auth with the consumer key and secret) → the app bearer token. */
+  function appToken(req: IncomingMessage, raw: Buffer, send: (status: number, body?: unknown) => void): void {
+    const basic = (req.headers.authorization ?? '').replace(/^Basic /, '');
+    const [key, secret] = Buffer.from(basic, 'base64').toString('utf8').split(':').map((p) => decodeURIComponent(p));
+    if (key !== credentials.consumerKey || secret !== credentials.consumerSecret) return send(403, { errors: [{ code: 99, label: 'authenticity_token_error', message: 'Unable to verify your credentials' }] });
+    if (new URLSearchParams(raw.toString('utf8')).get('grant_type') !== 'client_credentials') return send(400, invalidRequest('grant_type must be client_credentials').body);
+    return send(200, { token_type: 'bearer', access_token: credentials.bearerToken });
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const raw = await readBody(req);
@@ -429,6 +439,8 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
       res.writeHead(status, { ...headers, ...extra, ...(body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' }) });
       res.end(body === undefined ? undefined : JSON.stringify(body));
     };
+
+    if (req.method === 'POST' && url.pathname === '/oauth2/token') return appToken(req, raw, send);
 
     let params: string[] = [];
     const route = routes.find((r) => {

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+/**
+ * The X webhook CLI's environment, validated in one place. Keys given here (all four, for local
+ * use) take precedence over the tenant's Secrets Manager secret.
+ */
+const envSchema = z.object({
+  X_CONSUMER_KEY: z.string().min(1).optional(),
+  X_CONSUMER_SECRET: z.string().min(1).optional(),
+  X_ACCESS_TOKEN: z.string().min(1).optional(),
+  X_ACCESS_TOKEN_SECRET: z.string().min(1).optional(),
+  X_BEARER_TOKEN: z.string().min(1).optional(),
+  X_API_BASE_URL: z.string().url().default('https://api.x.com'),
+});
+
+export interface XKeys {
+  consumerKey: string;
+  consumerSecret: string;
+  accessToken: string;
+  accessTokenSecret: string;
+  bearerToken?: string;
+}
+
+export interface XCliConfig {
+  apiBaseUrl: string;
+  /** Keys from the environment, or undefined to read the tenant's secret. */
+  envKeys?: XKeys;
+}
+
+export class XCliConfigError extends Error {}
+
+export function parseXCliConfig(env: Record<string, string | undefined>): XCliConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new XCliConfigError(`invalid environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const e = parsed.data;
+  const four = { X_CONSUMER_KEY: e.X_CONSUMER_KEY, X_CONSUMER_SECRET: e.X_CONSUMER_SECRET, X_ACCESS_TOKEN: e.X_ACCESS_TOKEN, X_ACCESS_TOKEN_SECRET: e.X_ACCESS_TOKEN_SECRET };
+  const missing = Object.entries(four).filter(([, v]) => !v).map(([k]) => k);
+  if (missing.length > 0 && missing.length < 4) {
+    throw new XCliConfigError(`set all of X_CONSUMER_KEY, X_CONSUMER_SECRET, X_ACCESS_TOKEN, X_ACCESS_TOKEN_SECRET or none of them (missing: ${missing.join(', ')})`);
+  }
+  return {
+    apiBaseUrl: e.X_API_BASE_URL.replace(/\/+$/, ''),
+    envKeys:
+      missing.length === 0
+        ? { consumerKey: e.X_CONSUMER_KEY!, consumerSecret: e.X_CONSUMER_SECRET!, accessToken: e.X_ACCESS_TOKEN!, accessTokenSecret: e.X_ACCESS_TOKEN_SECRET!, bearerToken: e.X_BEARER_TOKEN }
+        : undefined,
+  };
+}

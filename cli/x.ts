@@ -1,0 +1,88 @@
+import { parseArgs } from 'node:util';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { secretsManagerSource } from '../functions/adapters/secrets';
+import { resourceNames } from '../infra/resource-names';
+import { loadTenantConfig } from '../infra/tenant-config';
+import { commandNames, runXCommand, twitterWebhookApi, type CommandName } from './x-commands';
+import { parseXCliConfig, type XKeys } from './x-config';
+
+/** `npm run x -- <command> --tenant NAME [--url URL]`: manage the tenant's X webhook. */
+const usage = `Usage: npm run x -- <${commandNames.join('|')}> --tenant NAME [--url URL]
+
+  register    create the webhook for the tenant's URL (X runs a CRC check against it)
+  subscribe   subscribe the company account (the access token's user) to the webhook
+  status      webhooks (valid or not, created), subscriptions, and a CRC check run now
+  revalidate  ask X to re-run the CRC check (re-enables a webhook X disabled)
+  unregister  delete the webhook
+
+Keys: the tenant's secret (${resourceNames('NAME').secret}) in Secrets Manager, or, for local use,
+X_CONSUMER_KEY, X_CONSUMER_SECRET, X_ACCESS_TOKEN, X_ACCESS_TOKEN_SECRET [, X_BEARER_TOKEN].
+Webhook URL: --url, else the stack output WebhookUrl of ${resourceNames('NAME').stack}.
+X API: X_API_BASE_URL (default https://api.x.com).`;
+
+async function stackWebhookUrl(tenant: string): Promise<string> {
+  const stackName = resourceNames(tenant).stack;
+  let out;
+  try {
+    out = await new CloudFormationClient({}).send(new DescribeStacksCommand({ StackName: stackName }));
+  } catch (err) {
+    throw new Error(`cannot read stack ${stackName} (${(err as Error).message}); pass --url`);
+  }
+  // A construct-level CfnOutput gets a hashed logical id that still contains the name.
+  const output = out.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'WebhookUrl' || o.OutputKey?.includes('WebhookUrl'));
+  if (!output?.OutputValue) throw new Error(`stack ${stackName} has no WebhookUrl output; pass --url`);
+  return output.OutputValue;
+}
+
+async function tenantKeys(tenant: string, envKeys: XKeys | undefined): Promise<XKeys> {
+  if (envKeys) return envKeys;
+  return secretsManagerSource(new SecretsManagerClient({}), resourceNames(tenant).secret).get();
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { tenant: { type: 'string' }, url: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${usage}`);
+    return 1;
+  }
+  const { values, positionals } = parsed;
+  const command = positionals[0] as CommandName | undefined;
+  if (values.help) {
+    console.log(usage);
+    return 0;
+  }
+  if (!command || !commandNames.includes(command) || positionals.length > 1 || !values.tenant) {
+    console.error(usage);
+    return 1;
+  }
+  const tenant = values.tenant;
+  try {
+    const config = parseXCliConfig(process.env);
+    const tenantConfig = loadTenantConfig(tenant);
+    const keys = await tenantKeys(tenant, config.envKeys);
+    let url: Promise<string> | undefined;
+    return await runXCommand(command, {
+      api: twitterWebhookApi(keys, config.apiBaseUrl),
+      keys,
+      tenant,
+      xAccountId: tenantConfig.xAccountId,
+      webhookUrl: () => (url ??= values.url ? Promise.resolve(values.url) : stackWebhookUrl(tenant)),
+      out: (line) => console.log(line),
+    });
+  } catch (err) {
+    // Config, tenant file or secret problems: their messages name fields, never values.
+    console.error(`${command} failed: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error((err as Error).message);
+    process.exit(1);
+  },
+);
