@@ -75,8 +75,10 @@ function fromItem(item: Record<string, unknown>): Conversation {
 
 function toItem(conversation: Conversation): Record<string, unknown> {
   const { partitionKey, openIndex } = ConversationTable;
+  // Whatever the document client's marshalling options, undefined fields are simply not stored.
+  const defined = Object.fromEntries(Object.entries(conversation).filter(([, v]) => v !== undefined));
   return {
-    ...conversation,
+    ...defined,
     [partitionKey]: ConversationTable.conversationKey(conversation.xUserId),
     // Only open conversations carry the index key, so the sparse index lists just those.
     ...(conversation.status === 'OPEN' ? { [openIndex.partitionKey]: 'OPEN' } : {}),

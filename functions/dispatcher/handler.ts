@@ -1,4 +1,168 @@
-/** Placeholder until the dispatcher lands: the stack needs the entry file to exist. */
-export const handler = async (): Promise<never> => {
-  throw new Error('dispatcher not implemented yet');
+import middy from '@middy/core';
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { Env, required, runtimeConfig } from '../config';
+import { dispatchInbound } from '../core/dispatch';
+import { Metric } from '../core/metric-names';
+import { backoffSeconds, classifyError, PermanentError, secondsUntil, TransientError, type BackoffOptions } from '../core/retry';
+import { inboundMessageSchema, type InboundMessage } from '../core/x-events';
+import { dynamoConversationStore, type ConversationStore } from '../adapters/conversation-store';
+import { createFourBizClient, type FourBizClient } from '../adapters/fourbiz';
+import { sqsInboundRedelivery, type InboundRedelivery } from '../adapters/inbound-redelivery';
+import { secretSourceFor } from '../adapters/secrets';
+import { createObservability, type Observability } from '../observability';
+
+export interface DispatcherDeps extends Observability {
+  store: ConversationStore;
+  fourbiz: FourBizClient;
+  redelivery: InboundRedelivery;
+  idleMinutes: number;
+  backoff: BackoffOptions;
+  /** Injected for deterministic tests. */
+  random?: () => number;
+  clock?: () => number;
+}
+
+type Parsed = { ok: true; message: InboundMessage } | { ok: false; reason: string };
+
+function parseRecord(record: SQSRecord): Parsed {
+  let json: unknown;
+  try {
+    json = JSON.parse(record.body);
+  } catch {
+    return { ok: false, reason: 'body is not JSON' };
+  }
+  const parsed = inboundMessageSchema.safeParse(json);
+  if (!parsed.success) {
+    return { ok: false, reason: `not an inbound message: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
+  }
+  return { ok: true, message: parsed.data };
+}
+
+/**
+ * The dispatcher: inbound FIFO queue → 4biz, one message at a time per X user. Each record is
+ * delivered once (processed-event record), or retried with back-off through its visibility
+ * timeout (transient), or copied to the DLQ and acknowledged (permanent failure, invalid body).
+ * Later records of a failed record's group are not processed ahead of it (skipGroupOnError).
+ */
+export function createDispatcherHandler(deps: DispatcherDeps) {
+  const { logger, metrics, store, fourbiz, redelivery, idleMinutes, backoff } = deps;
+  const random = deps.random ?? Math.random;
+  const clock = deps.clock ?? Date.now;
+
+  const deadLetter = (record: SQSRecord, reason: string) =>
+    redelivery.deadLetter({ messageId: record.messageId, body: record.body, groupId: record.attributes.MessageGroupId, reason });
+
+  async function handleRecord(record: SQSRecord): Promise<void> {
+    const parsed = parseRecord(record);
+    if (!parsed.ok) {
+      logger.error('invalid inbound message: moved to the DLQ', { messageId: record.messageId, reason: parsed.reason });
+      metrics.addMetric(Metric.InvalidQueueMessage, MetricUnit.Count, 1);
+      await deadLetter(record, parsed.reason);
+      return;
+    }
+    const { message } = parsed;
+    const keys = { eventId: message.eventId, xUserId: message.sender.id };
+    try {
+      const outcome = await dispatchInbound(message, {
+        store,
+        fourbiz,
+        idleMinutes,
+        clock,
+        onOpened: (c) => {
+          logger.info('conversation opened', { ...keys, conversationId: c.conversationId });
+          metrics.addMetric(Metric.ConversationOpened, MetricUnit.Count, 1);
+        },
+        onClosed: (c) => {
+          logger.info('idle conversation closed', { ...keys, conversationId: c.conversationId });
+          metrics.addMetric(Metric.ConversationClosed, MetricUnit.Count, 1);
+        },
+      });
+      if (outcome.kind === 'duplicate') {
+        logger.info('event already delivered: acknowledged without a second delivery', keys);
+        metrics.addMetric(Metric.DuplicateSkipped, MetricUnit.Count, 1);
+        return;
+      }
+      logger.info('DM delivered to 4biz', { ...keys, conversationId: outcome.conversation.conversationId, latencyMs: outcome.latencyMs });
+      metrics.addMetric(Metric.DeliveredTo4biz, MetricUnit.Count, 1);
+      metrics.addMetric(Metric.FourbizLatency, MetricUnit.Milliseconds, outcome.latencyMs);
+    } catch (err) {
+      const reason = (err as Error).message;
+      if (classifyError(err) === 'permanent') {
+        logger.error('4biz refused the DM for good: moved to the DLQ', { ...keys, reason, status: (err as PermanentError).status });
+        metrics.addMetric(Metric.FourbizPermanentError, MetricUnit.Count, 1);
+        await deadLetter(record, reason);
+        return;
+      }
+      await retryLater(record, err, keys);
+      throw err;
+    }
+  }
+
+  async function retryLater(record: SQSRecord, err: unknown, keys: Record<string, string>): Promise<void> {
+    const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
+    const retryAt = err instanceof TransientError ? err.retryAt : undefined;
+    const seconds = Math.max(backoffSeconds(receiveCount, backoff, random), retryAt ? secondsUntil(retryAt, clock()) : 0);
+    if (err instanceof TransientError) {
+      logger.warn('4biz delivery failed, will retry', { ...keys, reason: err.message, status: err.status, receiveCount, retryInSeconds: seconds });
+      metrics.addMetric(Metric.FourbizTransientError, MetricUnit.Count, 1);
+    } else {
+      logger.error('dispatching failed, will retry', { ...keys, error: (err as Error).message, receiveCount, retryInSeconds: seconds });
+    }
+    try {
+      await redelivery.retryLater(record.receiptHandle, seconds);
+    } catch (e) {
+      logger.warn('could not set the back-off: the message returns after the queue visibility timeout', { ...keys, error: (e as Error).message });
+    }
+  }
+
+  const dispatcher = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const attempted = new Set<string>();
+    // A processor per invocation: it holds the batch's state.
+    const response = await processPartialResponse(
+      event,
+      (record: SQSRecord) => {
+        attempted.add(record.messageId);
+        return handleRecord(record);
+      },
+      new SqsFifoPartialProcessorAsync(),
+      { context, skipGroupOnError: true, throwOnFullBatchFailure: false },
+    );
+    // Records skipped behind a failed one of their group become visible again at once; FIFO keeps
+    // them behind it, instead of leaving the group blocked for a whole visibility timeout.
+    const skipped = event.Records.filter(
+      (r) => !attempted.has(r.messageId) && response.batchItemFailures.some((f) => f.itemIdentifier === r.messageId),
+    );
+    await Promise.all(skipped.map((r) => redelivery.retryLater(r.receiptHandle, 0).catch(() => undefined)));
+    return response;
+  };
+
+  return middy(dispatcher).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+}
+
+let wired: ReturnType<typeof createDispatcherHandler> | undefined;
+
+export const handler = (event: SQSEvent, context: Context) => {
+  if (!wired) {
+    const config = runtimeConfig();
+    const secrets = secretSourceFor(config.secret);
+    wired = createDispatcherHandler({
+      ...createObservability(config.tenant),
+      store: dynamoConversationStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), required(config.tableName, Env.tableName)),
+      fourbiz: createFourBizClient(required(config.fourbiz, Env.fourbiz), secrets),
+      redelivery: sqsInboundRedelivery(new SQSClient({}), {
+        queueUrl: required(config.inboundQueueUrl, Env.inboundQueueUrl),
+        dlqUrl: required(config.inboundDlqUrl, Env.inboundDlqUrl),
+      }),
+      idleMinutes: config.conversationIdleMinutes,
+      backoff: config.retry,
+    });
+  }
+  return wired(event, context);
 };

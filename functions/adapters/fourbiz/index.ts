@@ -1,7 +1,8 @@
-import { ConfigError, type FourbizSettings } from '../../config';
+import type { FourbizSettings } from '../../config';
 import type { SecretSource } from '../secrets';
 import type { FourBizClient } from './fourbiz-client';
 import { createRelayClient } from './relay';
+import { createTicketsClient } from './tickets';
 
 export type { DeliveryResult, FourBizClient } from './fourbiz-client';
 
@@ -15,6 +16,6 @@ export function createFourBizClient(settings: FourbizSettings, secrets: SecretSo
     case 'relay':
       return createRelayClient(settings, secrets, options);
     case 'tickets':
-      throw new ConfigError('fourbiz.mode "tickets" is not available in this build yet: use "relay"');
+      return createTicketsClient(settings, secrets, options);
   }
 }

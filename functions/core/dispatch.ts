@@ -1,0 +1,78 @@
+import type { ConversationStore } from '../adapters/conversation-store';
+import type { FourBizClient } from '../adapters/fourbiz/fourbiz-client';
+import { conversationForInbound, recordInboundDelivered, type Conversation } from './conversation';
+import type { InboundMessage } from './x-events';
+
+/**
+ * Processing one inbound message: skip it if it was already delivered, make sure the conversation
+ * it belongs to is open (closing an idle one), deliver it to 4biz, then record the delivery and
+ * the conversation update together. Errors from 4biz keep their class (Permanent/Transient); any
+ * other error is transient for the caller.
+ */
+export interface DispatchDeps {
+  store: ConversationStore;
+  fourbiz: FourBizClient;
+  idleMinutes: number;
+  /** Milliseconds, for the 4biz latency. */
+  clock?: () => number;
+  /** Told as soon as a conversation is opened or closed, even if the delivery then fails. */
+  onOpened?: (conversation: Conversation) => void;
+  onClosed?: (conversation: Conversation) => void;
+  maxConflictRetries?: number;
+}
+
+export type DispatchOutcome =
+  | { kind: 'duplicate' }
+  | { kind: 'delivered'; conversation: Conversation; latencyMs: number };
+
+// The store's ConflictError lives with the adapter; core knows it by name only (no AWS imports here).
+const isConflict = (err: unknown) => (err as { name?: string } | undefined)?.name === 'ConflictError';
+
+/** Runs a read-modify-write step again when another writer changed the conversation meanwhile. */
+async function withConflictRetry<T>(attempts: number, step: (attempt: number) => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await step(attempt);
+    } catch (err) {
+      if (!isConflict(err) || attempt + 1 >= attempts) throw err;
+    }
+  }
+}
+
+export async function dispatchInbound(message: InboundMessage, deps: DispatchDeps): Promise<DispatchOutcome> {
+  const { store, fourbiz, idleMinutes } = deps;
+  const clock = deps.clock ?? Date.now;
+  const attempts = deps.maxConflictRetries ?? 5;
+  const xUserId = message.sender.id;
+  const sentAt = new Date(Number(message.createdTimestamp));
+
+  if (await store.isProcessed(message.eventId)) return { kind: 'duplicate' };
+
+  // The conversation is stored open before delivery, so a retried message lands in the same one.
+  const open = await withConflictRetry(attempts, async () => {
+    const current = await store.get(xUserId);
+    const next = conversationForInbound(current, message.sender, sentAt, idleMinutes);
+    if (!next.opened) return next.conversation;
+    const saved = await store.save(next.conversation, current?.version);
+    if (next.closed) deps.onClosed?.(next.closed);
+    deps.onOpened?.(saved);
+    return saved;
+  });
+
+  const started = clock();
+  const result = await fourbiz.deliver(message, open);
+  const latencyMs = clock() - started;
+
+  const conversation = await withConflictRetry(attempts, async (attempt) => {
+    const base = attempt === 0 ? open : await store.get(xUserId);
+    const updated = recordInboundDelivered(base ?? open, {
+      eventId: message.eventId,
+      sentAt,
+      participant: message.sender,
+      requestNumber: result.requestNumber,
+    });
+    return store.saveDelivered(updated, base?.version, message.eventId);
+  });
+
+  return { kind: 'delivered', conversation, latencyMs };
+}
