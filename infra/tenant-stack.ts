@@ -37,7 +37,7 @@ export class TenantStack extends Stack {
     const crc = new CrcFunction(this, 'Crc', { tenant, secret });
     const webhook = new WebhookFunction(this, 'Webhook', { tenant, secret, inboundQueue: inbound.queue });
     const api = new WebhookApi(this, 'WebhookApi', { tenant, crcFunction: crc.function.fn, webhookFunction: webhook.function.fn });
-    const dispatcher = new Dispatcher(this, 'Dispatcher', { tenant, secret, table, inboundQueue: inbound.queue });
+    const dispatcher = new Dispatcher(this, 'Dispatcher', { tenant, secret, table, inbound });
 
     let outbound: FifoQueue | undefined;
     const functions = { crc: crc.function.fn, webhook: webhook.function.fn, dispatcher: dispatcher.function.fn };

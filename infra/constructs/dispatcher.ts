@@ -1,18 +1,18 @@
 import { Duration } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Env } from '../../functions/config';
 import { TenantConfigError, type TenantConfig } from '../tenant-config';
 import { BridgeFunction } from './bridge-function';
 import type { ConversationTable } from './conversation-table';
+import type { FifoQueue } from './fifo-queue';
 
 export interface DispatcherProps {
   tenant: TenantConfig;
   secret: ISecret;
   table: ConversationTable;
-  inboundQueue: IQueue;
+  inbound: FifoQueue;
 }
 
 /** Delivers inbound messages to 4biz, one SQS batch at a time, reporting per-message failures. */
@@ -21,7 +21,8 @@ export class Dispatcher extends Construct {
 
   constructor(scope: Construct, id: string, props: DispatcherProps) {
     super(scope, id);
-    const { tenant, inboundQueue } = props;
+    const { tenant } = props;
+    const { queue: inboundQueue, dlq: inboundDlq } = props.inbound;
     if (tenant.inbound.maxBatchingWindowSeconds > 0) {
       throw new TenantConfigError(
         `inbound.maxBatchingWindowSeconds must be 0: the inbound queue is FIFO and Lambda has no batching window for FIFO queues`,
@@ -39,6 +40,7 @@ export class Dispatcher extends Construct {
         [Env.fourbiz]: JSON.stringify(tenant.fourbiz),
         [Env.conversationIdleMinutes]: String(tenant.conversationIdleMinutes),
         [Env.inboundQueueUrl]: inboundQueue.queueUrl,
+        [Env.inboundDlqUrl]: inboundDlq.queueUrl,
       },
     });
     const fn = this.function.fn;
@@ -52,5 +54,7 @@ export class Dispatcher extends Construct {
     props.table.grantReadWriteData(fn);
     // Backing off a message that 4biz refused for now.
     inboundQueue.grant(fn, 'sqs:ChangeMessageVisibility');
+    // A message that can never be delivered goes to the DLQ at once instead of after every retry.
+    inboundDlq.grantSendMessages(fn);
   }
 }

@@ -25,3 +25,32 @@ export function tenantWith(overrides: Record<string, unknown> = {}): TenantConfi
     ...overrides,
   });
 }
+
+type Resource = { Type: string; Properties?: Record<string, any>; Metadata?: Record<string, any>; [k: string]: unknown };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+
+/** Logical id and resource of the one resource of `type` whose logical id starts with `prefix`. */
+export function resourceNamed(template: Template, type: string, prefix: string): [string, Resource] {
+  const found = Object.entries(template.findResources(type)).filter(([id]) => id.startsWith(prefix));
+  if (found.length !== 1) throw new Error(`expected one ${type} named ${prefix}*, found ${found.map(([id]) => id).join(', ') || 'none'}`);
+  return found[0] as [string, Resource];
+}
+
+/** The Lambda function built by the construct with this id (Crc, Webhook, Dispatcher, Poller, Sender). */
+export const functionNamed = (template: Template, id: string) => resourceNamed(template, 'AWS::Lambda::Function', id);
+
+/** Every IAM statement attached to a function's role. */
+export function statementsOf(template: Template, functionId: string): Statement[] {
+  const role: string = functionNamed(template, functionId)[1].Properties!.Role['Fn::GetAtt'][0];
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((p) => (p.Properties.Roles as unknown[]).some((r) => JSON.stringify(r) === JSON.stringify({ Ref: role })))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+}
+
+/** The actions a function may perform on the resource with this logical id. */
+export function actionsOn(statements: Statement[], logicalId: string): string[] {
+  return statements
+    .filter((s) => s.Effect === 'Allow' && JSON.stringify(s.Resource).includes(`"${logicalId}"`))
+    .flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]))
+    .sort();
+}

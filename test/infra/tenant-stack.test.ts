@@ -1,0 +1,356 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Env, tenantSecretSchema } from '../../functions/config';
+import { ConversationTable } from '../../functions/adapters/conversation-table';
+import { METRIC_NAMESPACE, SERVICE_NAME } from '../../functions/core/metric-names';
+import { bundling, esbuildOptions } from '../../infra/constructs/bridge-function';
+import { resourceNames } from '../../infra/resource-names';
+import { TenantConfigError, type TenantConfig } from '../../infra/tenant-config';
+import { actionsOn, buildStack, exampleRelay, exampleTickets, functionNamed, resourceNamed, statementsOf, tenantWith } from './build-stack';
+
+const relay = exampleRelay();
+const tickets = exampleTickets();
+let relayTemplate: Template;
+let ticketsTemplate: Template;
+
+beforeAll(() => {
+  relayTemplate = buildStack(relay).template;
+  ticketsTemplate = buildStack(tickets).template;
+});
+
+const both = () =>
+  [
+    ['relay', relay, relayTemplate],
+    ['tickets', tickets, ticketsTemplate],
+  ] as [string, TenantConfig, Template][];
+
+describe('tenant secret', () => {
+  it('is named after the tenant and created empty: no value, generated or given, in the template', () => {
+    for (const [, tenant, template] of both()) {
+      template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+      const [, secret] = resourceNamed(template, 'AWS::SecretsManager::Secret', 'TenantSecret');
+      expect(secret.Properties!.Name).toBe(resourceNames(tenant.name).secret);
+      expect(secret.Properties).not.toHaveProperty('SecretString');
+      expect(secret.Properties).not.toHaveProperty('GenerateSecretString');
+    }
+  });
+
+  it('describes the JSON shape the functions expect, every field of the schema', () => {
+    const [, secret] = resourceNamed(relayTemplate, 'AWS::SecretsManager::Secret', 'TenantSecret');
+    for (const key of Object.keys(tenantSecretSchema.shape)) expect(secret.Properties!.Description).toContain(`"${key}`);
+  });
+});
+
+describe('conversation table', () => {
+  it('is on-demand with point-in-time recovery, TTL on expiresAt and the open-conversations index', () => {
+    relayTemplate.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        TableName: resourceNames('example').table,
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [{ AttributeName: ConversationTable.partitionKey, KeyType: 'HASH' }],
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'open-conversations',
+            KeySchema: [
+              { AttributeName: ConversationTable.openIndex.partitionKey, KeyType: 'HASH' },
+              { AttributeName: ConversationTable.openIndex.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
+      },
+    });
+  });
+});
+
+describe('queues', () => {
+  const highThroughputFifo = {
+    FifoQueue: true,
+    DeduplicationScope: 'messageGroup',
+    FifoThroughputLimit: 'perMessageGroupId',
+    SqsManagedSseEnabled: true,
+  };
+
+  it('inbound is a high-throughput FIFO queue redriving to a FIFO DLQ kept 14 days, settings from the tenant file', () => {
+    const names = resourceNames('example');
+    const [dlqId] = resourceNamed(relayTemplate, 'AWS::SQS::Queue', 'InboundDlq');
+    relayTemplate.hasResourceProperties('AWS::SQS::Queue', {
+      ...highThroughputFifo,
+      QueueName: names.inboundDlq,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    relayTemplate.hasResourceProperties('AWS::SQS::Queue', {
+      ...highThroughputFifo,
+      QueueName: names.inboundQueue,
+      VisibilityTimeout: relay.inbound.visibilityTimeoutSeconds,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: relay.inbound.maxReceiveCount },
+    });
+  });
+
+  it('relay mode has no outbound queues; tickets mode has outbound + DLQ with the outbound settings', () => {
+    relayTemplate.resourceCountIs('AWS::SQS::Queue', 2);
+    ticketsTemplate.resourceCountIs('AWS::SQS::Queue', 4);
+    const names = resourceNames('example-tickets');
+    const [dlqId] = resourceNamed(ticketsTemplate, 'AWS::SQS::Queue', 'OutboundDlq');
+    ticketsTemplate.hasResourceProperties('AWS::SQS::Queue', { ...highThroughputFifo, QueueName: names.outboundDlq });
+    ticketsTemplate.hasResourceProperties('AWS::SQS::Queue', {
+      ...highThroughputFifo,
+      QueueName: names.outboundQueue,
+      VisibilityTimeout: tickets.outbound.visibilityTimeoutSeconds,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: tickets.outbound.maxReceiveCount },
+    });
+  });
+
+  it('every queue refuses requests without TLS', () => {
+    for (const [, , template] of both()) {
+      const queues = Object.keys(template.findResources('AWS::SQS::Queue'));
+      const policies = Object.values(template.findResources('AWS::SQS::QueuePolicy'));
+      for (const queue of queues) {
+        const policy = policies.find((p) => JSON.stringify(p.Properties.Queues).includes(`"${queue}"`));
+        expect(policy?.Properties.PolicyDocument.Statement).toContainEqual(
+          expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        );
+      }
+    }
+  });
+
+  it('takes maxReceiveCount and visibility timeout from the tenant file', () => {
+    const tenant = tenantWith({ inbound: { maxReceiveCount: 3, visibilityTimeoutSeconds: 600 }, outbound: {} });
+    const { template } = buildStack(tenant);
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: resourceNames('edge').inboundQueue,
+      VisibilityTimeout: 600,
+      RedrivePolicy: Match.objectLike({ maxReceiveCount: 3 }),
+    });
+    // The dispatcher's time budget follows: a sixth of the visibility timeout.
+    expect(functionNamed(template, 'Dispatcher')[1].Properties!.Timeout).toBe(100);
+  });
+});
+
+describe('functions', () => {
+  it('relay mode runs crc, webhook and dispatcher; tickets mode adds poller and sender', () => {
+    relayTemplate.resourceCountIs('AWS::Lambda::Function', 3);
+    ticketsTemplate.resourceCountIs('AWS::Lambda::Function', 5);
+    for (const id of ['Crc', 'Webhook', 'Dispatcher']) expect(() => functionNamed(relayTemplate, id)).not.toThrow();
+    for (const id of ['Poller', 'Sender']) expect(() => functionNamed(ticketsTemplate, id)).not.toThrow();
+  });
+
+  it('all run Node.js 22 on arm64 with Powertools settings, the tenant and the secret ARN, logging to their own log group', () => {
+    for (const [, tenant, template] of both()) {
+      const [secretId] = resourceNamed(template, 'AWS::SecretsManager::Secret', 'TenantSecret');
+      for (const [, fn] of Object.entries(template.findResources('AWS::Lambda::Function'))) {
+        const p = fn.Properties;
+        expect(p.Runtime).toBe('nodejs22.x');
+        expect(p.Architectures).toEqual(['arm64']);
+        expect(p.Handler).toBe('index.handler');
+        expect(p.Environment.Variables).toMatchObject({
+          [Env.tenant]: tenant.name,
+          [Env.secretArn]: { Ref: secretId },
+          POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+          POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+        });
+        const logGroupId = p.LoggingConfig.LogGroup.Ref;
+        expect(template.toJSON().Resources[logGroupId]).toMatchObject({
+          Type: 'AWS::Logs::LogGroup',
+          Properties: { RetentionInDays: tenant.logRetentionDays },
+        });
+      }
+    }
+  });
+
+  it('log retention comes from the tenant file, and a retention CloudWatch does not offer fails at synth', () => {
+    const { template } = buildStack(tenantWith({ logRetentionDays: 14 }));
+    const retentions = Object.values(template.findResources('AWS::Logs::LogGroup')).map((g) => g.Properties.RetentionInDays);
+    expect(new Set(retentions)).toEqual(new Set([14]));
+    expect(() => buildStack(tenantWith({ logRetentionDays: 31 }))).toThrow(TenantConfigError);
+    expect(() => buildStack(tenantWith({ logRetentionDays: 31 }))).toThrow(/logRetentionDays 31/);
+  });
+
+  it('bundles minified with source maps, AWS SDK left to the runtime, as the exported options say', () => {
+    expect(bundling).toMatchObject({ minify: true, sourceMap: true, target: 'node22', externalModules: ['@aws-sdk/*'] });
+    expect(esbuildOptions).toMatchObject({ bundle: true, platform: 'node', minify: true, sourcemap: true, external: ['@aws-sdk/*'] });
+  });
+
+  it('no function uses the broad AWSLambdaBasicExecutionRole: each role writes only its own log group', () => {
+    for (const [, , template] of both()) {
+      for (const role of Object.values(template.findResources('AWS::IAM::Role'))) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      for (const [id, fn] of Object.entries(template.findResources('AWS::Lambda::Function'))) {
+        const logActions = statementsOf(template, id.replace(/Function.*/, '')).filter((s) =>
+          JSON.stringify(s.Action).includes('logs:'),
+        );
+        expect(logActions.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': [fn.Properties.LoggingConfig.LogGroup.Ref, 'Arn'] }]);
+      }
+    }
+  });
+});
+
+describe('webhook API', () => {
+  it('routes GET /webhooks/twitter to the crc function and POST to the webhook function', () => {
+    for (const [method, fnId] of [
+      ['GET', 'Crc'],
+      ['POST', 'Webhook'],
+    ]) {
+      const [fnLogicalId] = functionNamed(relayTemplate, fnId);
+      const route = Object.values(relayTemplate.findResources('AWS::ApiGatewayV2::Route')).find(
+        (r) => r.Properties.RouteKey === `${method} /webhooks/twitter`,
+      );
+      const integrationId = route!.Properties.Target['Fn::Join'][1][1].Ref;
+      expect(relayTemplate.toJSON().Resources[integrationId].Properties).toMatchObject({
+        IntegrationType: 'AWS_PROXY',
+        IntegrationUri: { 'Fn::GetAtt': [fnLogicalId, 'Arn'] },
+      });
+    }
+    relayTemplate.resourceCountIs('AWS::ApiGatewayV2::Route', 2);
+    relayTemplate.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+  });
+
+  it('throttles the default stage as the tenant file says and writes access logs to a log group', () => {
+    const { template } = buildStack(tenantWith({ api: { throttlingRateLimit: 5, throttlingBurstLimit: 7 } }));
+    const [logGroupId] = resourceNamed(template, 'AWS::Logs::LogGroup', 'WebhookApiAccessLogs');
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 7 },
+      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [logGroupId, 'Arn'] }, Format: Match.stringLikeRegexp('context.requestId') },
+    });
+  });
+});
+
+describe('dispatcher', () => {
+  it('consumes the inbound queue with the tenant batch settings and reports per-message failures', () => {
+    const [fnId, fn] = functionNamed(relayTemplate, 'Dispatcher');
+    const [queueId] = resourceNamed(relayTemplate, 'AWS::SQS::Queue', 'InboundQueue');
+    relayTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: fnId },
+      EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      BatchSize: relay.inbound.batchSize,
+      ScalingConfig: { MaximumConcurrency: relay.inbound.maxConcurrency },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      MaximumBatchingWindowInSeconds: Match.absent(),
+    });
+    expect(fn.Properties!.Timeout).toBe(Math.floor(relay.inbound.visibilityTimeoutSeconds / 6));
+  });
+
+  it('gets the table, secret, 4biz settings, idle timeout and queue URLs as environment', () => {
+    for (const [, tenant, template] of both()) {
+      const [, fn] = functionNamed(template, 'Dispatcher');
+      const [tableId] = resourceNamed(template, 'AWS::DynamoDB::Table', 'Conversations');
+      const [queueId] = resourceNamed(template, 'AWS::SQS::Queue', 'InboundQueue');
+      const [dlqId] = resourceNamed(template, 'AWS::SQS::Queue', 'InboundDlq');
+      expect(fn.Properties!.Environment.Variables).toMatchObject({
+        [Env.tableName]: { Ref: tableId },
+        [Env.fourbiz]: JSON.stringify(tenant.fourbiz),
+        [Env.conversationIdleMinutes]: String(tenant.conversationIdleMinutes),
+        [Env.inboundQueueUrl]: { Ref: queueId },
+        [Env.inboundDlqUrl]: { Ref: dlqId },
+      });
+    }
+  });
+
+  it('may use the table, read the secret, consume and back off inbound messages, park failures in the DLQ, nothing more', () => {
+    const statements = statementsOf(relayTemplate, 'Dispatcher');
+    const [tableId] = resourceNamed(relayTemplate, 'AWS::DynamoDB::Table', 'Conversations');
+    const [secretId] = resourceNamed(relayTemplate, 'AWS::SecretsManager::Secret', 'TenantSecret');
+    const [queueId] = resourceNamed(relayTemplate, 'AWS::SQS::Queue', 'InboundQueue');
+    const [dlqId] = resourceNamed(relayTemplate, 'AWS::SQS::Queue', 'InboundDlq');
+    expect(actionsOn(statements, tableId)).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']));
+    expect(actionsOn(statements, secretId)).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+    expect(actionsOn(statements, queueId)).toEqual(expect.arrayContaining(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage']));
+    expect(actionsOn(statements, queueId)).not.toContain('sqs:SendMessage');
+    expect(actionsOn(statements, dlqId)).toContain('sqs:SendMessage');
+    expect(actionsOn(statements, dlqId)).not.toContain('sqs:ReceiveMessage');
+  });
+
+  it('refuses a batching window, which Lambda does not support on FIFO queues, naming the setting', () => {
+    const tenant = tenantWith({ inbound: { maxBatchingWindowSeconds: 5 } });
+    expect(() => buildStack(tenant)).toThrow(TenantConfigError);
+    expect(() => buildStack(tenant)).toThrow(/inbound\.maxBatchingWindowSeconds/);
+  });
+});
+
+describe('crc and webhook functions', () => {
+  it('crc may only read the secret (and write its logs)', () => {
+    const statements = statementsOf(relayTemplate, 'Crc');
+    const [secretId] = resourceNamed(relayTemplate, 'AWS::SecretsManager::Secret', 'TenantSecret');
+    const actions = statements.flatMap((s) => [s.Action].flat()).filter((a) => !a.startsWith('logs:'));
+    expect(actions.sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+    expect(actionsOn(statements, secretId)).toEqual(actions);
+  });
+
+  it('webhook may read the secret and send to the inbound queue, and knows the queue URL', () => {
+    const statements = statementsOf(relayTemplate, 'Webhook');
+    const [queueId] = resourceNamed(relayTemplate, 'AWS::SQS::Queue', 'InboundQueue');
+    const [secretId] = resourceNamed(relayTemplate, 'AWS::SecretsManager::Secret', 'TenantSecret');
+    expect(actionsOn(statements, queueId)).toEqual(expect.arrayContaining(['sqs:SendMessage']));
+    expect(actionsOn(statements, queueId)).not.toContain('sqs:ReceiveMessage');
+    expect(actionsOn(statements, secretId)).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+    expect(statements.flatMap((s) => [s.Action].flat()).some((a) => a.startsWith('dynamodb:'))).toBe(false);
+    expect(functionNamed(relayTemplate, 'Webhook')[1].Properties!.Environment.Variables[Env.inboundQueueUrl]).toEqual({ Ref: queueId });
+  });
+});
+
+describe('tickets mode: poller and sender', () => {
+  it('polls 4biz on the tenant schedule', () => {
+    const [pollerId] = functionNamed(ticketsTemplate, 'Poller');
+    ticketsTemplate.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [pollerId, 'Arn'] } })],
+    });
+    const every5 = tenantWith({ fourbiz: { ...tickets.fourbiz, pollScheduleMinutes: 5 } });
+    buildStack(every5).template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+    relayTemplate.resourceCountIs('AWS::Events::Rule', 0);
+  });
+
+  it('the poller queues replies on the outbound queue and uses the table and the secret', () => {
+    const statements = statementsOf(ticketsTemplate, 'Poller');
+    const [queueId] = resourceNamed(ticketsTemplate, 'AWS::SQS::Queue', 'OutboundQueue');
+    const [tableId] = resourceNamed(ticketsTemplate, 'AWS::DynamoDB::Table', 'Conversations');
+    const [secretId] = resourceNamed(ticketsTemplate, 'AWS::SecretsManager::Secret', 'TenantSecret');
+    expect(actionsOn(statements, queueId)).toContain('sqs:SendMessage');
+    expect(actionsOn(statements, tableId)).toContain('dynamodb:Query');
+    expect(actionsOn(statements, secretId)).toContain('secretsmanager:GetSecretValue');
+    expect(functionNamed(ticketsTemplate, 'Poller')[1].Properties!.Environment.Variables).toMatchObject({
+      [Env.outboundQueueUrl]: { Ref: queueId },
+      [Env.tableName]: { Ref: tableId },
+      [Env.fourbiz]: JSON.stringify(tickets.fourbiz),
+    });
+  });
+
+  it('the sender consumes the outbound queue with per-message failures and may hold messages back', () => {
+    const [senderId, sender] = functionNamed(ticketsTemplate, 'Sender');
+    const [queueId] = resourceNamed(ticketsTemplate, 'AWS::SQS::Queue', 'OutboundQueue');
+    ticketsTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: senderId },
+      EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    expect(actionsOn(statementsOf(ticketsTemplate, 'Sender'), queueId)).toEqual(
+      expect.arrayContaining(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage']),
+    );
+    expect(sender.Properties!.Timeout).toBe(Math.floor(tickets.outbound.visibilityTimeoutSeconds / 6));
+    expect(sender.Properties!.Environment.Variables[Env.outboundQueueUrl]).toEqual({ Ref: queueId });
+  });
+});
+
+describe('stack outputs', () => {
+  it('tell the operator the webhook URL, secret, queues, table, alarm topic and dashboard', () => {
+    const relayOutputs = Object.keys(relayTemplate.toJSON().Outputs).sort();
+    expect(relayOutputs).toEqual(['AlarmTopicArn', 'DashboardUrl', 'InboundDlqUrl', 'InboundQueueUrl', 'SecretArn', 'TableName', 'WebhookUrl']);
+    const ticketsOutputs = Object.keys(ticketsTemplate.toJSON().Outputs).sort();
+    expect(ticketsOutputs).toEqual([...relayOutputs, 'OutboundDlqUrl', 'OutboundQueueUrl'].sort());
+  });
+
+  it('the webhook URL is the default stage URL + webhooks/twitter; the dashboard URL opens the tenant dashboard', () => {
+    const outputs = relayTemplate.toJSON().Outputs;
+    const webhookUrl = JSON.stringify(outputs.WebhookUrl.Value);
+    expect(webhookUrl).toMatch(/^\{"Fn::Join":\["",\["https:\/\/",\{"Ref":"WebhookApi\w+"\},".execute-api."/);
+    expect(webhookUrl).toMatch(/\/webhooks\/twitter"\]\]\}$/);
+    expect(JSON.stringify(outputs.DashboardUrl.Value)).toContain('#dashboards:name=4biz-dm-example"');
+    const [secretId] = resourceNamed(relayTemplate, 'AWS::SecretsManager::Secret', 'TenantSecret');
+    expect(outputs.SecretArn.Value).toEqual({ Ref: secretId });
+  });
+});
