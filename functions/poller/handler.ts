@@ -1,4 +1,145 @@
-/** Placeholder until the poller lands: the stack needs the entry file to exist. */
-export const handler = async (): Promise<never> => {
-  throw new Error('poller not implemented yet');
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { ConfigError, Env, required, runtimeConfig } from '../config';
+import { closeByFourbiz, type Conversation } from '../core/conversation';
+import { Metric } from '../core/metric-names';
+import { newerOccurrenceId, planReplySync, type ReplySyncPlan } from '../core/reply-sync';
+import { classifyError } from '../core/retry';
+import { ConflictError, dynamoConversationStore, type ConversationStore } from '../adapters/conversation-store';
+import { createTicketsClient, type TicketsClient } from '../adapters/fourbiz/tickets';
+import { sqsOutboundQueue, type OutboundQueue } from '../adapters/outbound-queue';
+import { secretSourceFor } from '../adapters/secrets';
+import { createObservability, type Observability } from '../observability';
+
+export interface PollerDeps extends Observability {
+  store: ConversationStore;
+  fourbiz: Pick<TicketsClient, 'getRequest' | 'listOccurrences'>;
+  queue: Pick<OutboundQueue, 'send'>;
+  /** Conversations synced at the same time (each costs two 4biz calls). */
+  concurrency?: number;
+  clock?: () => number;
+}
+
+export interface PollSummary {
+  conversations: number;
+  queued: number;
+  closed: number;
+  failed: number;
+}
+
+const SAVE_ATTEMPTS = 5;
+
+/** The replies were read from 4biz but the outbound queue refused them (counted apart from 4biz errors). */
+class NotQueued extends Error {}
+
+/**
+ * The poller (tickets mode, on a schedule): for each open conversation with a 4biz request, the
+ * agents' new occurrences and the solution of a finished request are queued as outbound messages,
+ * then the conversation records how far it is synced (and closes when the request is finished).
+ * Queue first, save second: a crash in between re-queues the same replies, which the queue's
+ * de-duplication id and the sender's sent-marker absorb, so a reply is never sent twice.
+ */
+export function createPollerHandler(deps: PollerDeps) {
+  const { logger, metrics, store, fourbiz, queue } = deps;
+  const clock = deps.clock ?? Date.now;
+  const concurrency = Math.max(1, deps.concurrency ?? 5);
+
+  /** Applies the plan to the stored conversation, re-reading it when the dispatcher or sender wrote meanwhile. */
+  async function recordSync(polled: Conversation, plan: ReplySyncPlan): Promise<Conversation | undefined> {
+    let current: Conversation | undefined = polled;
+    for (let attempt = 1; ; attempt++) {
+      // The user's next conversation may have started in the same item: this plan is not about it.
+      if (!current || current.conversationId !== polled.conversationId) return undefined;
+      let next: Conversation = { ...current, lastSyncedOccurrenceId: newerOccurrenceId(current.lastSyncedOccurrenceId, plan.lastSyncedOccurrenceId) };
+      if (plan.close) next = closeByFourbiz(next, new Date(clock()));
+      try {
+        return await store.save(next, current.version);
+      } catch (err) {
+        if (!(err instanceof ConflictError) || attempt >= SAVE_ATTEMPTS) throw err;
+        current = await store.get(polled.xUserId);
+      }
+    }
+  }
+
+  async function sync(conversation: Conversation & { requestNumber: string }): Promise<{ queued: number; closed: boolean }> {
+    const keys = { xUserId: conversation.xUserId, requestNumber: conversation.requestNumber };
+    const [request, occurrences] = await Promise.all([
+      fourbiz.getRequest(conversation.requestNumber),
+      fourbiz.listOccurrences(conversation.requestNumber),
+    ]);
+    const plan = planReplySync(conversation, request, occurrences);
+    const moved = plan.lastSyncedOccurrenceId !== conversation.lastSyncedOccurrenceId;
+    if (plan.outbound.length === 0 && !moved && !plan.close) return { queued: 0, closed: false };
+
+    if (plan.outbound.length > 0) {
+      try {
+        await queue.send(plan.outbound);
+      } catch (err) {
+        metrics.addMetric(Metric.EnqueueFailed, MetricUnit.Count, plan.outbound.length);
+        throw new NotQueued(`outbound queue did not accept the replies: ${(err as Error).message}`);
+      }
+      logger.info('replies queued', { ...keys, sourceIds: plan.outbound.map((m) => m.sourceId) });
+      metrics.addMetric(Metric.RepliesQueued, MetricUnit.Count, plan.outbound.length);
+    }
+    const saved = await recordSync(conversation, plan);
+    if (plan.close && saved) {
+      logger.info('4biz finished the request: conversation closed', { ...keys, status: request.status });
+      metrics.addMetric(Metric.ConversationClosed, MetricUnit.Count, 1);
+    }
+    return { queued: plan.outbound.length, closed: plan.close && saved !== undefined };
+  }
+
+  const poller = async (_event: ScheduledEvent): Promise<PollSummary> => {
+    const open = (await store.listOpen()).filter((c): c is Conversation & { requestNumber: string } => c.requestNumber !== undefined);
+    const summary: PollSummary = { conversations: open.length, queued: 0, closed: 0, failed: 0 };
+    let next = 0;
+    const worker = async () => {
+      while (next < open.length) {
+        const conversation = open[next++];
+        try {
+          const out = await sync(conversation);
+          summary.queued += out.queued;
+          summary.closed += out.closed ? 1 : 0;
+        } catch (err) {
+          // One request failing must not hold up the others: the next poll tries it again.
+          summary.failed++;
+          const permanent = classifyError(err) === 'permanent';
+          logger[permanent ? 'error' : 'warn']('could not sync a 4biz request; next poll tries again', {
+            xUserId: conversation.xUserId,
+            requestNumber: conversation.requestNumber,
+            error: (err as Error).message,
+          });
+          if (!(err instanceof NotQueued)) metrics.addMetric(permanent ? Metric.FourbizPermanentError : Metric.FourbizTransientError, MetricUnit.Count, 1);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, open.length) }, worker));
+    logger.info('poll done', { ...summary });
+    return summary;
+  };
+
+  return middy(poller).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+}
+
+let wired: ReturnType<typeof createPollerHandler> | undefined;
+
+export const handler = (event: ScheduledEvent, context: Context) => {
+  if (!wired) {
+    const config = runtimeConfig();
+    const settings = required(config.fourbiz, Env.fourbiz);
+    if (settings.mode !== 'tickets') throw new ConfigError(`the poller runs in tickets mode only, ${Env.fourbiz} says "${settings.mode}"`);
+    wired = createPollerHandler({
+      ...createObservability(config.tenant),
+      store: dynamoConversationStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), required(config.tableName, Env.tableName)),
+      fourbiz: createTicketsClient(settings, secretSourceFor(config.secret)),
+      queue: sqsOutboundQueue(new SQSClient({}), required(config.outboundQueueUrl, Env.outboundQueueUrl)),
+    });
+  }
+  return wired(event, context);
 };
