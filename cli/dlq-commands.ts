@@ -1,0 +1,156 @@
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ListMessageMoveTasksCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  StartMessageMoveTaskCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { resourceNames } from '../infra/resource-names';
+
+/**
+ * The DLQ operator commands behind `npm run dlq`: count what is waiting, and move it back to the
+ * queue it came from. On AWS the move is SQS's own message-move task; where the endpoint does not
+ * know that action (fauxqs, locally) the messages are moved by hand, group and order kept.
+ */
+export type QueueKind = 'inbound' | 'outbound';
+
+export interface QueueRef {
+  name: string;
+  url: string;
+  arn: string;
+}
+
+export interface QueuePair {
+  queue: QueueRef;
+  dlq: QueueRef;
+}
+
+export interface QueueCounts {
+  visible: number;
+  inFlight: number;
+}
+
+export type Print = (line: string) => void;
+
+export async function findQueue(sqs: SQSClient, name: string): Promise<QueueRef> {
+  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
+  if (!QueueUrl) throw new Error(`queue ${name} not found`);
+  const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+  const arn = attrs.Attributes?.QueueArn;
+  if (!arn) throw new Error(`queue ${name} has no ARN`);
+  return { name, url: QueueUrl, arn };
+}
+
+/** The tenant's queue of that kind and its DLQ, by the names the stack gives them. */
+export async function tenantQueues(sqs: SQSClient, tenant: string, kind: QueueKind): Promise<QueuePair> {
+  const names = resourceNames(tenant);
+  const [queue, dlq] = kind === 'inbound' ? [names.inboundQueue, names.inboundDlq] : [names.outboundQueue, names.outboundDlq];
+  return { queue: await findQueue(sqs, queue), dlq: await findQueue(sqs, dlq) };
+}
+
+export async function countMessages(sqs: SQSClient, url: string): Promise<QueueCounts> {
+  const out = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return {
+    visible: Number(out.Attributes?.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+  };
+}
+
+/** The endpoint does not implement the action (fauxqs and other emulators). */
+export function isUnsupportedAction(err: unknown): boolean {
+  const e = err as { name?: string; message?: string; Code?: string };
+  const names = ['UnsupportedOperation', 'InvalidAction', 'UnknownOperationException', 'AWS.SimpleQueueService.UnsupportedOperation'];
+  return names.includes(e.name ?? '') || names.includes(e.Code ?? '') || /unknown action|unsupported|not (?:yet )?(?:implemented|supported)/i.test(e.message ?? '');
+}
+
+export interface RedriveOptions {
+  /** Progress polling of the move task. */
+  pollIntervalMs?: number;
+  /** Gives up waiting for the move task (it keeps running in SQS). */
+  waitTimeoutMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface RedriveResult {
+  method: 'message-move-task' | 'receive-send-delete';
+  moved: number;
+  status: string;
+}
+
+const sleeper = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Moves every message from the DLQ back to its source queue and reports how. */
+export async function redrive(sqs: SQSClient, pair: QueuePair, print: Print, opts: RedriveOptions = {}): Promise<RedriveResult> {
+  let taskHandle: string | undefined;
+  try {
+    const started = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: pair.dlq.arn, DestinationArn: pair.queue.arn }));
+    taskHandle = started.TaskHandle;
+  } catch (err) {
+    if (!isUnsupportedAction(err)) throw err;
+    print(`this SQS endpoint has no StartMessageMoveTask (${(err as Error).name}): moving messages by receive → send → delete instead`);
+    const moved = await moveMessages(sqs, pair.dlq.url, pair.queue.url, print);
+    return { method: 'receive-send-delete', moved, status: 'COMPLETED' };
+  }
+  print(`message-move task started: ${pair.dlq.name} → ${pair.queue.name} (${taskHandle ?? 'no handle'})`);
+  const sleep = opts.sleep ?? sleeper;
+  const deadline = Date.now() + (opts.waitTimeoutMs ?? 15 * 60_000);
+  for (;;) {
+    const { Results } = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: pair.dlq.arn, MaxResults: 10 }));
+    const task = Results?.find((t) => !taskHandle || t.TaskHandle === taskHandle) ?? Results?.[0];
+    const moved = task?.ApproximateNumberOfMessagesMoved ?? 0;
+    const status = task?.Status ?? 'UNKNOWN';
+    print(`${status}: ${moved}${task?.ApproximateNumberOfMessagesToMove !== undefined ? ` of ${task.ApproximateNumberOfMessagesToMove}` : ''} moved`);
+    if (status === 'FAILED') throw new Error(`message-move task failed: ${task?.FailureReason ?? 'no reason given'}`);
+    if (status !== 'RUNNING' || Date.now() > deadline) return { method: 'message-move-task', moved, status };
+    await sleep(opts.pollIntervalMs ?? 2_000);
+  }
+}
+
+/**
+ * The by-hand move: receive a batch, send it to the destination (same group; a dedup id derived
+ * from the DLQ message id, so a copy sent twice after a crash collapses), then delete it from the
+ * DLQ. A FIFO DLQ hands out one group's messages in order, so order per group is kept.
+ */
+export async function moveMessages(sqs: SQSClient, fromUrl: string, toUrl: string, print: Print): Promise<number> {
+  let moved = 0;
+  for (;;) {
+    const { Messages } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: fromUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        VisibilityTimeout: 60,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    if (!Messages?.length) break;
+    const out = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: toUrl,
+        Entries: Messages.map((m, i) => ({
+          Id: String(i),
+          MessageBody: m.Body ?? '',
+          MessageAttributes: m.MessageAttributes,
+          MessageGroupId: m.Attributes?.MessageGroupId,
+          MessageDeduplicationId: m.Attributes?.MessageGroupId ? `redrive-${m.MessageId}` : undefined,
+        })),
+      }),
+    );
+    const failed = new Set((out.Failed ?? []).map((f) => f.Id));
+    const sent = Messages.filter((_, i) => !failed.has(String(i)));
+    if (sent.length > 0) {
+      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: fromUrl, Entries: sent.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
+    }
+    moved += sent.length;
+    print(`${moved} moved`);
+    // Unsent ones stay in the DLQ (they reappear after their visibility timeout): report, do not spin.
+    if (failed.size > 0) throw new Error(`${failed.size} message(s) could not be sent back; they stay in the DLQ`);
+  }
+  return moved;
+}

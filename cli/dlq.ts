@@ -1,0 +1,66 @@
+import { parseArgs } from 'node:util';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { resourceNames } from '../infra/resource-names';
+import { countMessages, redrive, tenantQueues, type QueueKind } from './dlq-commands';
+
+/** `npm run dlq -- <count|redrive> --tenant NAME [--queue inbound|outbound]`. */
+const usage = `Usage: npm run dlq -- <count|redrive> --tenant NAME [--queue inbound|outbound]
+
+  count     messages waiting in the queue and in its DLQ
+  redrive   move every message in the DLQ back to its queue (SQS message-move task), and wait for it
+
+Queues: ${resourceNames('NAME').inboundQueue} and ${resourceNames('NAME').inboundDlq} (--queue inbound, the default),
+or the outbound pair (--queue outbound). AWS credentials and region as for the AWS CLI; for a local
+SQS emulator set AWS_ENDPOINT_URL_SQS (its lack of StartMessageMoveTask is handled: messages are
+then moved by receive → send → delete, and the output says so).`;
+
+export async function main(argv: string[], print: (line: string) => void = console.log, sqs = new SQSClient({})): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { tenant: { type: 'string' }, queue: { type: 'string', default: 'inbound' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (err) {
+    print(`${(err as Error).message}\n\n${usage}`);
+    return 1;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    print(usage);
+    return 0;
+  }
+  const command = positionals[0];
+  const kind = values.queue as QueueKind;
+  if (!['count', 'redrive'].includes(command ?? '') || positionals.length > 1 || !values.tenant || !['inbound', 'outbound'].includes(kind)) {
+    print(usage);
+    return 1;
+  }
+  const pair = await tenantQueues(sqs, values.tenant, kind);
+  if (command === 'count') {
+    const [queue, dlq] = await Promise.all([countMessages(sqs, pair.queue.url), countMessages(sqs, pair.dlq.url)]);
+    print(`${pair.queue.name}: ${queue.visible} waiting, ${queue.inFlight} in flight`);
+    print(`${pair.dlq.name}: ${dlq.visible} waiting, ${dlq.inFlight} in flight`);
+    return 0;
+  }
+  const before = await countMessages(sqs, pair.dlq.url);
+  if (before.visible === 0) {
+    print(`${pair.dlq.name} is empty (${before.inFlight} in flight): nothing to redrive`);
+    return 0;
+  }
+  print(`redriving ${before.visible} message(s): ${pair.dlq.name} → ${pair.queue.name}`);
+  const result = await redrive(sqs, pair, print);
+  print(`done (${result.method}): ${result.moved} moved, status ${result.status}`);
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      console.error(`dlq: ${err.message}`);
+      process.exit(1);
+    },
+  );
+}
