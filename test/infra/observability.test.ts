@@ -1,0 +1,216 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Metric, METRIC_NAMESPACE, SERVICE_NAME } from '../../functions/core/metric-names';
+import { resourceNames } from '../../infra/resource-names';
+import { buildStack, exampleRelay, exampleTickets, functionNamed, resourceNamed, tenantWith } from './build-stack';
+
+const relay = exampleRelay();
+const tickets = exampleTickets();
+let relayTemplate: Template;
+let ticketsTemplate: Template;
+
+beforeAll(() => {
+  relayTemplate = buildStack(relay).template;
+  ticketsTemplate = buildStack(tickets).template;
+});
+
+type Alarm = { Properties: Record<string, any> };
+const alarmsOf = (template: Template, stackName: string): Record<string, Alarm> =>
+  Object.fromEntries(
+    Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => [a.Properties.AlarmName.replace(`${stackName}-`, ''), a]),
+  );
+const customMetric = (name: string, tenant: string) => ({
+  Namespace: METRIC_NAMESPACE,
+  MetricName: name,
+  Dimensions: [
+    { Name: 'service', Value: SERVICE_NAME },
+    { Name: 'tenant', Value: tenant },
+  ],
+});
+
+describe('alarm topic', () => {
+  it('is named after the tenant, KMS-encrypted with a rotating key CloudWatch may use, TLS only', () => {
+    const [keyId, key] = resourceNamed(relayTemplate, 'AWS::KMS::Key', 'AlarmsTopicKey');
+    expect(key.Properties!.EnableKeyRotation).toBe(true);
+    expect(JSON.stringify(key.Properties!.KeyPolicy)).toContain('cloudwatch.amazonaws.com');
+    relayTemplate.hasResourceProperties('AWS::SNS::Topic', {
+      TopicName: resourceNames('example').alarmTopic,
+      KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+    });
+    relayTemplate.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+      },
+    });
+  });
+
+  it('e-mails every address of the tenant file, and none when the list is empty', () => {
+    relayTemplate.resourceCountIs('AWS::SNS::Subscription', 1);
+    relayTemplate.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    const two = buildStack(tenantWith({ alarms: { emails: ['a@example.com', 'b@example.com'] } })).template;
+    two.resourceCountIs('AWS::SNS::Subscription', 2);
+    buildStack(tenantWith()).template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+});
+
+describe('alarms', () => {
+  it('relay mode: inbound DLQ, oldest message age, 4biz error rate, CRC failures, dispatcher errors', () => {
+    expect(Object.keys(alarmsOf(relayTemplate, 'FourBizTwitterDm-example')).sort()).toEqual(
+      ['CrcFailed', 'DispatcherErrors', 'FourbizErrorRate', 'InboundDlqNotEmpty', 'InboundOldestMessageAge'].sort(),
+    );
+  });
+
+  it('tickets mode adds the outbound DLQ and X auth failures', () => {
+    expect(Object.keys(alarmsOf(ticketsTemplate, 'FourBizTwitterDm-example-tickets')).sort()).toEqual(
+      [
+        'CrcFailed',
+        'DispatcherErrors',
+        'FourbizErrorRate',
+        'InboundDlqNotEmpty',
+        'InboundOldestMessageAge',
+        'OutboundDlqNotEmpty',
+        'XAuthFailure',
+      ].sort(),
+    );
+  });
+
+  it('every alarm notifies the topic when it fires and when it clears, and explains itself', () => {
+    for (const template of [relayTemplate, ticketsTemplate]) {
+      const [topicId] = resourceNamed(template, 'AWS::SNS::Topic', 'AlarmsTopic');
+      for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
+        expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+        expect(alarm.Properties.OKActions).toEqual([{ Ref: topicId }]);
+        expect(alarm.Properties.AlarmDescription.length).toBeGreaterThan(40);
+      }
+    }
+  });
+
+  it('DLQ alarms fire on the first message in a DLQ', () => {
+    const alarms = alarmsOf(ticketsTemplate, 'FourBizTwitterDm-example-tickets');
+    for (const [name, queue] of [
+      ['InboundDlqNotEmpty', 'InboundDlq'],
+      ['OutboundDlqNotEmpty', 'OutboundDlq'],
+    ]) {
+      const [queueId] = resourceNamed(ticketsTemplate, 'AWS::SQS::Queue', queue);
+      expect(alarms[name].Properties).toMatchObject({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+    }
+  });
+
+  it('oldest-message and 4biz error-rate thresholds come from the tenant file', () => {
+    const { template } = buildStack(tenantWith({ alarms: { oldestMessageAgeSeconds: 120, fourbizErrorRatePercent: 25 } }));
+    const alarms = alarmsOf(template, 'FourBizTwitterDm-edge');
+    const [queueId] = resourceNamed(template, 'AWS::SQS::Queue', 'InboundQueue');
+    expect(alarms.InboundOldestMessageAge.Properties).toMatchObject({
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+      Threshold: 120,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    const rate = alarms.FourbizErrorRate.Properties;
+    expect(rate).toMatchObject({ Threshold: 25, ComparisonOperator: 'GreaterThanThreshold' });
+    const queries: any[] = rate.Metrics;
+    const expression = queries.find((q) => q.Expression)!;
+    expect(expression.ReturnData).not.toBe(false);
+    expect(expression.Expression).toMatch(/100 \* \(FILL\(transient, 0\) \+ FILL\(permanent, 0\)\)/);
+    const byId = Object.fromEntries(queries.filter((q) => q.MetricStat).map((q) => [q.Id, q.MetricStat.Metric]));
+    expect(byId).toMatchObject({
+      transient: customMetric(Metric.FourbizTransientError, 'edge'),
+      permanent: customMetric(Metric.FourbizPermanentError, 'edge'),
+      delivered: customMetric(Metric.DeliveredTo4biz, 'edge'),
+    });
+  });
+
+  it('CRC failures and X auth failures alarm on the first occurrence of the custom metric', () => {
+    const alarms = alarmsOf(ticketsTemplate, 'FourBizTwitterDm-example-tickets');
+    for (const [name, metric] of [
+      ['CrcFailed', Metric.CrcFailed],
+      ['XAuthFailure', Metric.XAuthFailure],
+    ]) {
+      expect(alarms[name].Properties).toMatchObject({
+        ...customMetric(metric, 'example-tickets'),
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    }
+  });
+
+  it('dispatcher errors watch the dispatcher function', () => {
+    const [fnId] = functionNamed(relayTemplate, 'Dispatcher');
+    expect(alarmsOf(relayTemplate, 'FourBizTwitterDm-example').DispatcherErrors.Properties).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId } }],
+      Threshold: 1,
+    });
+  });
+});
+
+describe('dashboard', () => {
+  const bodyOf = (template: Template) => {
+    const [, dashboard] = resourceNamed(template, 'AWS::CloudWatch::Dashboard', 'Dashboard');
+    return { name: dashboard.Properties!.DashboardName, body: JSON.stringify(dashboard.Properties!.DashboardBody) };
+  };
+
+  it('is named after the tenant and shows the alarms', () => {
+    const { name, body } = bodyOf(relayTemplate);
+    expect(name).toBe(resourceNames('example').dashboard);
+    expect(body).toContain('\\"type\\":\\"alarm\\"');
+    const alarmIds = Object.keys(relayTemplate.findResources('AWS::CloudWatch::Alarm'));
+    for (const id of alarmIds) expect(body).toContain(`"${id}"`);
+  });
+
+  it('shows the webhook API, the queues and the functions', () => {
+    const { body } = bodyOf(ticketsTemplate);
+    for (const text of [
+      'AWS/ApiGateway',
+      '\\"Count\\"',
+      '\\"4xx\\"',
+      '\\"5xx\\"',
+      '\\"Latency\\"',
+      '\\"stat\\":\\"p50\\"',
+      '\\"stat\\":\\"p99\\"',
+      'ApproximateNumberOfMessagesVisible',
+      'ApproximateAgeOfOldestMessage',
+      'inbound DLQ',
+      'outbound DLQ',
+      'AWS/Lambda',
+      '\\"Invocations\\"',
+      '\\"Errors\\"',
+      '\\"Duration\\"',
+      '\\"Throttles\\"',
+    ]) {
+      expect(body).toContain(text);
+    }
+    for (const fn of ['Dispatcher', 'Sender', 'Poller']) expect(body).toContain(`"${functionNamed(ticketsTemplate, fn)[0]}"`);
+  });
+
+  it('shows the bridge metrics, with the dimensions the functions emit', () => {
+    const { body } = bodyOf(ticketsTemplate);
+    for (const name of [
+      Metric.DmReceived,
+      Metric.EchoDropped,
+      Metric.DeliveredTo4biz,
+      Metric.FourbizLatency,
+      Metric.FourbizTransientError,
+      Metric.FourbizPermanentError,
+      Metric.DmSent,
+      Metric.XRateLimited,
+    ]) {
+      expect(body).toContain(`\\"${METRIC_NAMESPACE}\\",\\"${name}\\",\\"service\\",\\"${SERVICE_NAME}\\",\\"tenant\\",\\"example-tickets\\"`);
+    }
+  });
+
+  it('relay mode shows no outbound side: no DMs sent by the bridge, no outbound DLQ', () => {
+    const { body } = bodyOf(relayTemplate);
+    expect(body).toContain(Metric.DeliveredTo4biz);
+    expect(body).not.toContain(Metric.DmSent);
+    expect(body).not.toContain('outbound DLQ');
+  });
+});
