@@ -85,9 +85,12 @@ export async function startDynamoDbLocal(port?: number): Promise<Emulator> {
   );
 }
 
-/** The fauxqs SQS emulator (ESM-only, so it runs as its own Node process). */
+/**
+ * The fauxqs SQS emulator (ESM-only, so it runs as its own Node process). Queue URLs come out as
+ * http://sqs.<region>.localhost:<port>/…: a valid URL for the functions' config (an IP there is not).
+ */
 export async function startFauxqs(port?: number): Promise<Emulator> {
   const p = port ?? (await freePort());
   const cli = join(nodeModules, 'fauxqs', 'dist', 'cli.js');
-  return start('fauxqs', process.execPath, [cli], { FAUXQS_PORT: String(p), FAUXQS_LOGGER: 'false', FAUXQS_HOST: '127.0.0.1' }, p);
+  return start('fauxqs', process.execPath, [cli], { FAUXQS_PORT: String(p), FAUXQS_LOGGER: 'false', FAUXQS_HOST: 'localhost' }, p);
 }
