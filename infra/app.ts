@@ -1,8 +1,9 @@
 import { App, Aspects } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { join } from 'node:path';
 import { resourceNames } from './resource-names';
 import { TenantStack } from './tenant-stack';
-import { loadTenantConfig, TenantConfigError } from './tenant-config';
+import { loadTenantConfig, TenantConfigError, tenantsDir } from './tenant-config';
 
 /** `cdk synth|deploy -c tenant=NAME`: one stack for the tenant described by tenants/NAME.json. */
 const app = new App();
@@ -14,10 +15,16 @@ try {
     throw new TenantConfigError('no tenant: pass -c tenant=NAME to use tenants/NAME.json');
   }
   const tenant = loadTenantConfig(name);
-  new TenantStack(app, resourceNames(tenant.name).stack, {
-    tenant,
-    env: tenant.account || tenant.region ? { account: tenant.account, region: tenant.region } : undefined,
-  });
+  try {
+    new TenantStack(app, resourceNames(tenant.name).stack, {
+      tenant,
+      env: tenant.account || tenant.region ? { account: tenant.account, region: tenant.region } : undefined,
+    });
+  } catch (err) {
+    // The constructs reject settings AWS would reject at deploy time; point at the file to fix.
+    if (err instanceof TenantConfigError) throw new TenantConfigError(`${join(tenantsDir, `${name}.json`)}: ${err.message}`);
+    throw err;
+  }
 } catch (err) {
   // A configuration mistake is one line for the operator, not a stack trace.
   if (!(err instanceof TenantConfigError)) throw err;

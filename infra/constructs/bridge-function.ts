@@ -40,7 +40,10 @@ const validRetentions = new Set<number>(Object.values(RetentionDays).filter((v):
 export function logRetention(days: number): RetentionDays {
   if (!validRetentions.has(days)) {
     throw new TenantConfigError(
-      `logRetentionDays ${days} is not a CloudWatch Logs retention (use one of ${[...validRetentions].sort((a, b) => a - b).join(', ')})`,
+      `logRetentionDays ${days} is not a CloudWatch Logs retention (use one of ${[...validRetentions]
+        .filter((d) => d !== RetentionDays.INFINITE)
+        .sort((a, b) => a - b)
+        .join(', ')}, or ${RetentionDays.INFINITE} to keep logs forever)`,
     );
   }
   return days as RetentionDays;
