@@ -1,5 +1,6 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { InboundMessage } from '../core/x-events';
+import { sqsJson } from './sqs-json';
 
 /** Sends inbound messages to the FIFO queue; resolves only when every message was accepted. */
 export interface InboundQueue {
@@ -31,7 +32,7 @@ export function sqsInboundQueue(client: SQSClient, queueUrl: string, attempts = 
               QueueUrl: queueUrl,
               Entries: pending.map((m, n) => ({
                 Id: String(n),
-                MessageBody: JSON.stringify(m),
+                MessageBody: sqsJson(m),
                 MessageGroupId: m.sender.id,
                 MessageDeduplicationId: m.eventId,
               })),

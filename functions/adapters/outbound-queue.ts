@@ -1,5 +1,6 @@
 import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { OutboundMessage } from '../core/outbound-message';
+import { sqsJson } from './sqs-json';
 
 /** The outbound FIFO queue: the poller sends replies to it, the sender delays the ones X throttles. */
 export interface OutboundQueue {
@@ -34,7 +35,7 @@ export function sqsOutboundQueue(client: SQSClient, queueUrl: string, attempts =
               QueueUrl: queueUrl,
               Entries: pending.map((m, n) => ({
                 Id: String(n),
-                MessageBody: JSON.stringify(m),
+                MessageBody: sqsJson(m),
                 MessageGroupId: m.xUserId,
                 MessageDeduplicationId: m.sourceId,
               })),

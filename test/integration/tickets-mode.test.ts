@@ -1,0 +1,230 @@
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ScheduledEvent } from 'aws-lambda';
+import { ticketsSettingsSchema } from '../../functions/config';
+import { dynamoConversationStore, type ConversationStore } from '../../functions/adapters/conversation-store';
+import { createTicketsClient } from '../../functions/adapters/fourbiz/tickets';
+import { sqsInboundQueue } from '../../functions/adapters/inbound-queue';
+import { sqsInboundRedelivery } from '../../functions/adapters/inbound-redelivery';
+import { sqsOutboundQueue } from '../../functions/adapters/outbound-queue';
+import { staticSecretSource } from '../../functions/adapters/secrets';
+import { createXClient } from '../../functions/adapters/x-client';
+import { DM_MAX_CHARS } from '../../functions/core/reply-format';
+import { accountActivitySchema, normaliseDelivery, type InboundMessage } from '../../functions/core/x-events';
+import { createDispatcherHandler } from '../../functions/dispatcher/handler';
+import { createPollerHandler } from '../../functions/poller/handler';
+import { createSenderHandler } from '../../functions/sender/handler';
+import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-source';
+import { createFifoQueueWithDlq, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
+import { testObservability } from '../support/observability';
+import { fixtureBytes, lambdaContext } from '../support/x-fixtures';
+import { startFourBizSimulator, type FourBizSimulator } from '../simulators/fourbiz-rest';
+import { startXApiSimulator, type XApiSimulator } from '../simulators/x-api';
+
+/**
+ * tickets mode end to end: inbound FIFO → dispatcher → 4biz REST simulator; poller → outbound
+ * FIFO → sender → X simulator; conversation state in DynamoDB Local, queues in fauxqs.
+ */
+jest.setTimeout(30_000);
+
+async function until<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 12_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const fixture = (name: string): InboundMessage =>
+  normaliseDelivery(accountActivitySchema.parse(JSON.parse(fixtureBytes(name).toString('utf8')))).messages[0];
+
+let eventSeq = 0;
+/** A DM from `xUserId` sent now, shaped like the fixture (media, quick reply…) with its own event id. */
+function dm(xUserId: string, text: string, from = fixture('dm-received.json')): InboundMessage {
+  const at = Date.now();
+  const eventId = `${at}${String(++eventSeq).padStart(4, '0')}`;
+  return {
+    ...from,
+    eventId,
+    createdTimestamp: String(at),
+    createdAt: new Date(at).toISOString(),
+    sender: { ...from.sender, id: xUserId },
+    text,
+    raw: { ...from.raw, event: { ...from.raw.event, id: eventId } },
+  };
+}
+
+const scheduled = { 'detail-type': 'Scheduled Event', source: 'aws.events' } as ScheduledEvent;
+
+describe('tickets mode: DMs become a 4biz request, agents\' replies and the solution come back as DMs', () => {
+  const sqs = testSqsClient();
+  const dynamo = testDynamoClient();
+  let fourbiz: FourBizSimulator;
+  let x: XApiSimulator;
+  let store: ConversationStore;
+  let sources: SqsEventSource[] = [];
+  let send: (messages: InboundMessage[]) => Promise<void>;
+  let poll: () => Promise<unknown>;
+  const obs = testObservability();
+
+  beforeAll(async () => {
+    [fourbiz, x] = await Promise.all([startFourBizSimulator(), startXApiSimulator()]);
+    const table = await createTestTable(dynamo);
+    store = dynamoConversationStore(DynamoDBDocumentClient.from(dynamo), table);
+    const [inbound, outbound] = await Promise.all([
+      createFifoQueueWithDlq(sqs, 'tickets-inbound', { visibilityTimeoutSeconds: 5 }),
+      createFifoQueueWithDlq(sqs, 'tickets-outbound', { visibilityTimeoutSeconds: 5, maxReceiveCount: 10 }),
+    ]);
+    const { consumerKey, consumerSecret, accessToken, accessTokenSecret } = x.credentials;
+    const secrets = staticSecretSource({ consumerKey, consumerSecret, accessToken, accessTokenSecret, fourbizUser: fourbiz.userName, fourbizPassword: fourbiz.password });
+    const settings = ticketsSettingsSchema.parse({ mode: 'tickets', baseUrl: fourbiz.baseUrl, contractId: 1, activityId: 10, groupId: 5, unitId: 2, originId: 7, timeoutMs: 1000 });
+    const tickets = createTicketsClient(settings, secrets);
+    const backoff = { baseSeconds: 1, maxSeconds: 1 };
+
+    const dispatcher = createDispatcherHandler({
+      ...obs,
+      store,
+      fourbiz: tickets,
+      redelivery: sqsInboundRedelivery(sqs, { queueUrl: inbound.queueUrl, dlqUrl: inbound.dlqUrl }),
+      idleMinutes: 60,
+      backoff,
+    });
+    const outboundQueue = sqsOutboundQueue(sqs, outbound.queueUrl);
+    const sender = createSenderHandler({ ...obs, store, x: createXClient(secrets, { baseUrl: x.url }), queue: outboundQueue, backoff });
+    const poller = createPollerHandler({ ...obs, store, fourbiz: tickets, queue: outboundQueue });
+
+    sources = [
+      startSqsEventSource({ client: sqs, queueUrl: inbound.queueUrl, queueArn: 'arn:aws:sqs:us-east-1:000000000000:inbound', handler: dispatcher, waitTimeSeconds: 1, onError: () => undefined }),
+      startSqsEventSource({ client: sqs, queueUrl: outbound.queueUrl, queueArn: 'arn:aws:sqs:us-east-1:000000000000:outbound', handler: sender, waitTimeSeconds: 1, onError: () => undefined }),
+    ];
+    sources.forEach((s) => s.start());
+    send = (messages) => sqsInboundQueue(sqs, inbound.queueUrl).send(messages);
+    poll = () => poller(scheduled, lambdaContext);
+  });
+
+  afterAll(async () => {
+    await Promise.all(sources.map((s) => s.stop()));
+    await Promise.all([fourbiz?.close(), x?.close()]);
+    sqs.destroy();
+    dynamo.destroy();
+  });
+
+  const dmsTo = (xUserId: string) => x.dms.filter((d) => d.participantId === xUserId).map((d) => d.text);
+  const requestOf = async (xUserId: string) => {
+    const c = await store.get(xUserId);
+    return c?.requestNumber ? fourbiz.request(c.requestNumber) : undefined;
+  };
+
+  it('opens one request, adds occurrences in order, sends agent replies and the solution, then opens a new request', async () => {
+    const maria = '2900000000000000101';
+    await send([dm(maria, 'Minha impressora parou')]);
+    const request = await until(() => requestOf(maria), 'the request');
+    expect(request.numberOrigin).toBe((await store.get(maria))!.conversationId);
+
+    await send([dm(maria, 'Modelo HP 400'), dm(maria, 'Está piscando uma luz laranja')]);
+    await until(() => request.occurrences.length === 2, 'two occurrences');
+    expect(request.occurrences.map((o) => o.description)).toEqual(['Modelo HP 400', 'Está piscando uma luz laranja']);
+    expect(fourbiz.requests.filter((r) => r.numberOrigin.startsWith(maria))).toHaveLength(1);
+
+    fourbiz.addAgentOccurrence(request.number, '<p>Olá Maria, pode desligar e ligar de novo?</p>');
+    await poll();
+    await until(() => dmsTo(maria).length === 1, 'the agent reply as a DM');
+    expect(dmsTo(maria)).toEqual(['Olá Maria, pode desligar e ligar de novo?']);
+
+    await poll();
+    fourbiz.resolve(request.number, 'Equipamento reiniciado, funcionando.');
+    await poll();
+    await until(() => dmsTo(maria).length === 2, 'the solution as a DM');
+    expect(dmsTo(maria)[1]).toContain(`Sua solicitação nº ${request.number} foi concluída.`);
+    expect(dmsTo(maria)[1]).toContain('Equipamento reiniciado, funcionando.');
+    const closed = await store.get(maria);
+    expect(closed).toMatchObject({ status: 'CLOSED', requestNumber: String(request.number) });
+    await until(async () => (await store.get(maria))?.messagesOut === 2, 'both replies counted in the conversation');
+
+    await poll();
+    await send([dm(maria, 'Agora é o scanner')]);
+    const next = await until(async () => {
+      const c = await store.get(maria);
+      return c?.status === 'OPEN' && c.requestNumber && c.requestNumber !== String(request.number) ? c : undefined;
+    }, 'a new request');
+    expect(fourbiz.request(next.requestNumber!).source.description).toContain('Agora é o scanner');
+    expect(next.conversationId).not.toBe(closed!.conversationId);
+    // Nothing was sent twice across all those polls.
+    expect(dmsTo(maria)).toHaveLength(2);
+  });
+
+  it('logs in once more when the 4biz session expires mid-run, losing no call', async () => {
+    const joao = '2900000000000000102';
+    await send([dm(joao, 'Primeira')]);
+    const request = await until(() => requestOf(joao), 'the request');
+    const logins = fourbiz.logins();
+    fourbiz.expireSessions();
+    await send([dm(joao, 'Depois da expiração')]);
+    await until(() => request.occurrences.length === 1, 'the occurrence');
+    expect(request.occurrences[0].description).toBe('Depois da expiração');
+    expect(fourbiz.logins()).toBe(logins + 1);
+  });
+
+  it('keeps DMs waiting while 4biz is down and delivers them, in order, once it is back', async () => {
+    const ana = '2900000000000000103';
+    await send([dm(ana, 'Abrir chamado')]);
+    const request = await until(() => requestOf(ana), 'the request');
+    fourbiz.setDown(true);
+    const refusedBefore = fourbiz.calls.filter((c) => c.status === 503).length;
+    await send([dm(ana, 'Um'), dm(ana, 'Dois')]);
+    await until(() => fourbiz.calls.filter((c) => c.status === 503).length > refusedBefore, 'a refused attempt');
+    expect(request.occurrences).toHaveLength(0);
+    fourbiz.setDown(false);
+    await until(() => request.occurrences.length === 2, 'both occurrences after 4biz is back');
+    expect(request.occurrences.map((o) => o.description)).toEqual(['Um', 'Dois']);
+  });
+
+  it('waits for the X rate-limit reset and then sends every reply once, in order', async () => {
+    const bia = '2900000000000000104';
+    await send([dm(bia, 'Oi')]);
+    const request = await until(() => requestOf(bia), 'the request');
+    for (const n of [1, 2, 3]) fourbiz.addAgentOccurrence(request.number, `Resposta ${n}`);
+    const resetAt = Math.floor(Date.now() / 1000) + 2;
+    x.failNext(3, { status: 429, resetAt }, 'dm');
+    await poll();
+    await until(() => dmsTo(bia).length === 3, 'all three replies', 15_000);
+    expect(dmsTo(bia)).toEqual(['Resposta 1', 'Resposta 2', 'Resposta 3']);
+    expect(x.dms.filter((d) => d.participantId === bia).every((d) => d.at.getTime() >= resetAt * 1000 - 1000)).toBe(true);
+    expect(obs.published().XRateLimited).toBeGreaterThanOrEqual(1);
+    await poll();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(dmsTo(bia)).toHaveLength(3);
+  });
+
+  it('carries 10,000-character and emoji texts, media and a quick-reply choice intact, both ways', async () => {
+    const caio = '2900000000000000105';
+    const unit = '👍🏽 Olá, ação 🇧🇷 ';
+    const repeated = unit.repeat(Math.floor(DM_MAX_CHARS / unit.length)).trimEnd();
+    const long = repeated + '.'.repeat(DM_MAX_CHARS - repeated.length);
+    expect(long).toHaveLength(DM_MAX_CHARS);
+    await send([dm(caio, long)]);
+    const request = await until(() => requestOf(caio), 'the request');
+    expect(String(request.source.description).includes(long)).toBe(true);
+
+    const media = fixture('dm-with-media.json');
+    const quick = fixture('dm-quick-reply.json');
+    await send([dm(caio, media.text, media), dm(caio, quick.text, quick)]);
+    await until(() => request.occurrences.length === 2, 'the media and quick-reply occurrences');
+    expect(request.occurrences[0].description).toContain(media.attachments[0].url!);
+    expect(request.occurrences[0].description).toContain('https://twitter.com/messages/media/1861000000000000103');
+    expect(request.occurrences[1].description).toBe('Falar com atendente\n[Resposta rápida: menu:agent]');
+
+    const longer = `${'Segue o passo a passo 😀 '.repeat(600)}fim`;
+    fourbiz.addAgentOccurrence(request.number, long);
+    fourbiz.addAgentOccurrence(request.number, longer);
+    await poll();
+    await until(() => dmsTo(caio).length === 3, 'the long replies');
+    const [one, ...split] = dmsTo(caio);
+    // Compared without printing 10,000 characters on failure.
+    expect([one.length, one === long]).toEqual([long.length, true]);
+    expect(split).toHaveLength(2);
+    expect(split.join('') === longer).toBe(true);
+    expect(split.every((p) => p.length <= DM_MAX_CHARS)).toBe(true);
+  });
+});
