@@ -1,0 +1,111 @@
+import { createServer, type Server } from 'node:http';
+import { PermanentError, TransientError } from '../../functions/core/retry';
+import { accountActivitySchema, normaliseDelivery, type InboundMessage } from '../../functions/core/x-events';
+import { verifySignature } from '../../functions/core/x-signature';
+import { createRelayClient, SIGNATURE_HEADER } from '../../functions/adapters/fourbiz/relay';
+import { createFourBizClient } from '../../functions/adapters/fourbiz';
+import type { SecretSource } from '../../functions/adapters/secrets';
+import { openConversation } from '../../functions/core/conversation';
+import { fixtureBytes, testSecret } from '../support/x-fixtures';
+
+const callbackUrl = 'https://empresa.4biz.one/omnichannel/twitter/callback/abc';
+const [message] = normaliseDelivery(accountActivitySchema.parse(JSON.parse(fixtureBytes('dm-received.json').toString('utf8')))).messages as [InboundMessage];
+const conversation = openConversation(message.sender, new Date(0));
+
+function secrets(): SecretSource & { invalidations: number } {
+  const s = { invalidations: 0, get: async () => testSecret, invalidate: () => void s.invalidations++ };
+  return s;
+}
+
+function fakeFetch(answer: () => Promise<Response> | Response) {
+  const calls: { url: string; init: RequestInit }[] = [];
+  const f = (async (url: string, init: RequestInit) => {
+    calls.push({ url, init });
+    return answer();
+  }) as unknown as typeof fetch;
+  return { f, calls };
+}
+
+const settings = { mode: 'relay' as const, callbackUrl, timeoutMs: 5_000 };
+
+describe('4biz relay client', () => {
+  it('POSTs one Account Activity payload, signed with the consumer secret over the exact bytes sent', async () => {
+    const { f, calls } = fakeFetch(() => new Response('{}', { status: 200 }));
+    await expect(createRelayClient(settings, secrets(), { fetch: f }).deliver(message, conversation)).resolves.toEqual({});
+    expect(calls).toHaveLength(1);
+    const { url, init } = calls[0];
+    expect(url).toBe(callbackUrl);
+    expect(init.method).toBe('POST');
+    const headers = init.headers as Record<string, string>;
+    expect(headers['content-type']).toBe('application/json');
+    const sent = init.body as Buffer;
+    expect(verifySignature(testSecret.consumerSecret, sent, headers[SIGNATURE_HEADER])).toBe(true);
+    const body = JSON.parse(sent.toString('utf8'));
+    expect(body.for_user_id).toBe('1400000000000000001');
+    expect(body.direct_message_events).toHaveLength(1);
+    expect(body.direct_message_events[0].id).toBe(message.eventId);
+    expect(Object.keys(body.users).sort()).toEqual(['1400000000000000001', '2900000000000000042']);
+    expect(init.signal).toBeInstanceOf(AbortSignal);
+  });
+
+  it.each([400, 401, 403, 404, 422])('a %i is a permanent failure carrying the status', async (status) => {
+    const { f } = fakeFetch(() => new Response('{"error":"nope"}', { status }));
+    const err = await createRelayClient(settings, secrets(), { fetch: f }).deliver(message, conversation).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermanentError);
+    expect(err).toMatchObject({ status, message: expect.stringContaining(String(status)) });
+  });
+
+  it.each([408, 429, 500, 502, 503])('a %i is transient (retried)', async (status) => {
+    const { f } = fakeFetch(() => new Response('busy', { status }));
+    const err = await createRelayClient(settings, secrets(), { fetch: f }).deliver(message, conversation).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransientError);
+    expect(err).toMatchObject({ status });
+  });
+
+  it('re-reads the secret after 4biz rejected the signature (keys may have been rotated)', async () => {
+    const s = secrets();
+    const { f } = fakeFetch(() => new Response('', { status: 401 }));
+    await expect(createRelayClient(settings, s, { fetch: f }).deliver(message, conversation)).rejects.toBeInstanceOf(PermanentError);
+    expect(s.invalidations).toBe(1);
+  });
+
+  it('treats a redirect as a configuration problem, not something to follow with a GET', async () => {
+    const { f, calls } = fakeFetch(() => new Response(null, { status: 302, headers: { location: 'https://login.example/' } }));
+    const err = await createRelayClient(settings, secrets(), { fetch: f }).deliver(message, conversation).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermanentError);
+    expect((err as Error).message).toContain('https://login.example/');
+    expect(calls[0].init.redirect).toBe('manual');
+  });
+
+  it('a connection error is transient', async () => {
+    const { f } = fakeFetch(() => Promise.reject(new TypeError('fetch failed')));
+    await expect(createRelayClient(settings, secrets(), { fetch: f }).deliver(message, conversation)).rejects.toBeInstanceOf(TransientError);
+  });
+
+  describe('against a 4biz that never answers', () => {
+    let server: Server;
+    let url: string;
+    beforeAll(async () => {
+      server = createServer(() => undefined);
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+      const addr = server.address();
+      url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/cb`;
+    });
+    afterAll(async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    });
+
+    it('gives up after the configured timeout with a transient error', async () => {
+      const started = Date.now();
+      const err = await createRelayClient({ mode: 'relay', callbackUrl: url, timeoutMs: 150 }, secrets()).deliver(message, conversation).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TransientError);
+      expect((err as Error).message).toContain('150 ms');
+      expect(Date.now() - started).toBeLessThan(2_000);
+    });
+  });
+
+  it('the factory picks the relay implementation for relay tenants', () => {
+    expect(createFourBizClient(settings, secrets()).mode).toBe('relay');
+  });
+});
