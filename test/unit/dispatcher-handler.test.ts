@@ -1,0 +1,224 @@
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { ConflictError, type ConversationStore } from '../../functions/adapters/conversation-store';
+import type { FourBizClient } from '../../functions/adapters/fourbiz/fourbiz-client';
+import type { DeadLetter, InboundRedelivery } from '../../functions/adapters/inbound-redelivery';
+import type { Conversation } from '../../functions/core/conversation';
+import { PermanentError, TransientError } from '../../functions/core/retry';
+import type { InboundMessage } from '../../functions/core/x-events';
+import { createDispatcherHandler } from '../../functions/dispatcher/handler';
+import { createObservability } from '../../functions/observability';
+import { lambdaContext } from '../support/x-fixtures';
+
+/** The store's contract in memory: versions checked like the conditional writes do. */
+function memoryStore(): ConversationStore & { conversations: Map<string, Conversation>; processed: Set<string>; conflictsToRaise: number } {
+  const conversations = new Map<string, Conversation>();
+  const processed = new Set<string>();
+  const store = {
+    conversations,
+    processed,
+    conflictsToRaise: 0,
+    async get(id: string) {
+      return conversations.get(id);
+    },
+    async save(c: Conversation, expected: number | undefined) {
+      if (store.conflictsToRaise > 0) {
+        store.conflictsToRaise--;
+        // Someone else wrote meanwhile.
+        const cur = conversations.get(c.xUserId);
+        if (cur) conversations.set(c.xUserId, { ...cur, messagesOut: cur.messagesOut + 1, version: cur.version + 1 });
+        throw new ConflictError('raced');
+      }
+      if (conversations.get(c.xUserId)?.version !== expected) throw new ConflictError('version');
+      const saved = { ...c, version: (expected ?? 0) + 1 };
+      conversations.set(c.xUserId, saved);
+      return saved;
+    },
+    async listOpen() {
+      return [...conversations.values()].filter((c) => c.status === 'OPEN');
+    },
+    async isProcessed(id: string) {
+      return processed.has(id);
+    },
+    async markProcessed(id: string) {
+      processed.add(id);
+    },
+    async saveDelivered(c: Conversation, expected: number | undefined, eventId: string) {
+      const saved = await store.save(c, expected);
+      processed.add(eventId);
+      return saved;
+    },
+  };
+  return store;
+}
+
+function message(sender: string, eventId: string, atMs = 1_732_500_000_000): InboundMessage {
+  return {
+    eventId,
+    createdTimestamp: String(atMs),
+    createdAt: new Date(atMs).toISOString(),
+    forUserId: '1',
+    sender: { id: sender, handle: `h${sender}` },
+    recipientId: '1',
+    text: 'oi',
+    attachments: [],
+    raw: {
+      event: { type: 'message_create', id: eventId, created_timestamp: String(atMs), message_create: { sender_id: sender, target: { recipient_id: '1' }, message_data: { text: 'oi' } } },
+      users: { [sender]: { id: sender } },
+    },
+  };
+}
+
+let seq = 0;
+function record(body: unknown, group: string, receiveCount = 1): SQSRecord {
+  seq++;
+  return {
+    messageId: `m-${seq}`,
+    receiptHandle: `rh-${seq}`,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    attributes: {
+      ApproximateReceiveCount: String(receiveCount),
+      SentTimestamp: '0',
+      SenderId: 'x',
+      ApproximateFirstReceiveTimestamp: '0',
+      MessageGroupId: group,
+      MessageDeduplicationId: `d-${seq}`,
+      SequenceNumber: String(seq),
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:q.fifo',
+    awsRegion: 'us-east-1',
+  };
+}
+
+function setup(fail: (m: InboundMessage) => Error | undefined = () => undefined) {
+  const store = memoryStore();
+  const delivered: string[] = [];
+  const fourbiz: FourBizClient = {
+    mode: 'relay',
+    async deliver(m) {
+      const err = fail(m);
+      if (err) throw err;
+      delivered.push(m.eventId);
+      return {};
+    },
+  };
+  const retries: { receiptHandle: string; seconds: number }[] = [];
+  const deadLetters: DeadLetter[] = [];
+  const redelivery: InboundRedelivery = {
+    retryLater: async (receiptHandle, seconds) => void retries.push({ receiptHandle, seconds }),
+    deadLetter: async (d) => void deadLetters.push(d),
+  };
+  const handler = createDispatcherHandler({
+    ...createObservability('test'),
+    store,
+    fourbiz,
+    redelivery,
+    idleMinutes: 60,
+    backoff: { baseSeconds: 2, maxSeconds: 900 },
+    random: () => 1,
+  });
+  const run = (records: SQSRecord[]) => handler({ Records: records } as SQSEvent, lambdaContext);
+  return { store, delivered, retries, deadLetters, run };
+}
+
+describe('dispatcher handler', () => {
+  it('delivers each record and acknowledges the whole batch', async () => {
+    const t = setup();
+    const res = await t.run([record(message('101', 'a1'), '101'), record(message('202', 'b1'), '202'), record(message('101', 'a2'), '101')]);
+    expect(res.batchItemFailures).toEqual([]);
+    expect(t.delivered).toEqual(['a1', 'b1', 'a2']);
+    expect(t.store.conversations.get('101')).toMatchObject({ messagesIn: 2, lastDeliveredEventId: 'a2', status: 'OPEN' });
+  });
+
+  it('acknowledges an already-delivered event without delivering it again', async () => {
+    const t = setup();
+    t.store.processed.add('a1');
+    const res = await t.run([record(message('101', 'a1'), '101')]);
+    expect(res.batchItemFailures).toEqual([]);
+    expect(t.delivered).toEqual([]);
+  });
+
+  it('on a transient failure: backs off through the visibility timeout and keeps later messages of that user behind it', async () => {
+    const t = setup((m) => (m.eventId === 'a1' ? new TransientError('503', 503) : undefined));
+    const a1 = record(message('101', 'a1'), '101', 4);
+    const a2 = record(message('101', 'a2'), '101');
+    const b1 = record(message('202', 'b1'), '202');
+    const res = await t.run([a1, a2, b1]);
+    expect(res.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([a1.messageId, a2.messageId].sort());
+    expect(t.delivered).toEqual(['b1']);
+    // 4th receive, full jitter at its ceiling: 2·2^3 s; the skipped follower is released at once, FIFO keeps it behind.
+    expect(t.retries).toEqual(expect.arrayContaining([{ receiptHandle: a1.receiptHandle, seconds: 16 }, { receiptHandle: a2.receiptHandle, seconds: 0 }]));
+    expect(t.deadLetters).toEqual([]);
+  });
+
+  it('waits at least until a reset time the far side gave', async () => {
+    const t = setup(() => new TransientError('429', 429, Date.now() + 120_000));
+    const r = record(message('101', 'a1'), '101');
+    await t.run([r]);
+    expect(t.retries[0].seconds).toBeGreaterThanOrEqual(119);
+  });
+
+  it('on a permanent failure: copies the message to the DLQ with the reason and acknowledges it, the user’s next DM goes on', async () => {
+    const t = setup((m) => (m.eventId === 'a1' ? new PermanentError('4biz callback answered 400: bad', 400) : undefined));
+    const a1 = record(message('101', 'a1'), '101');
+    const res = await t.run([a1, record(message('101', 'a2'), '101')]);
+    expect(res.batchItemFailures).toEqual([]);
+    expect(t.deadLetters).toEqual([{ messageId: a1.messageId, body: a1.body, groupId: '101', reason: '4biz callback answered 400: bad' }]);
+    expect(t.delivered).toEqual(['a2']);
+  });
+
+  it('keeps the message for a retry when even the DLQ cannot take it (nothing is lost)', async () => {
+    const t = setup();
+    const r = record(message('101', 'a1'), '101');
+    const failingDlq = createDispatcherHandler({
+      ...createObservability('test'),
+      store: t.store,
+      fourbiz: { mode: 'relay', deliver: async () => Promise.reject(new PermanentError('400', 400)) },
+      redelivery: { retryLater: async () => undefined, deadLetter: async () => Promise.reject(new Error('SQS down')) },
+      idleMinutes: 60,
+      backoff: { baseSeconds: 1, maxSeconds: 1 },
+    });
+    const res = await failingDlq({ Records: [r] } as SQSEvent, lambdaContext);
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: r.messageId }]);
+  });
+
+  it.each([
+    ['not JSON', 'this is not json'],
+    ['not an inbound message', { hello: 'world' }],
+  ])('sends a queue message that is %s to the DLQ instead of looping or dropping it', async (_, body) => {
+    const t = setup();
+    const r = record(body, 'g');
+    const res = await t.run([r]);
+    expect(res.batchItemFailures).toEqual([]);
+    expect(t.deadLetters).toHaveLength(1);
+    expect(t.deadLetters[0]).toMatchObject({ messageId: r.messageId, body: r.body });
+    expect(t.delivered).toEqual([]);
+  });
+
+  it('retries its write when another writer changed the conversation meanwhile (optimistic locking)', async () => {
+    const t = setup();
+    await t.run([record(message('101', 'a1'), '101')]);
+    t.store.conflictsToRaise = 1;
+    const res = await t.run([record(message('101', 'a2', 1_732_500_060_000), '101')]);
+    expect(res.batchItemFailures).toEqual([]);
+    // The other writer's change (a reply counted) survives; ours is applied on top.
+    expect(t.store.conversations.get('101')).toMatchObject({ messagesIn: 2, messagesOut: 1 });
+    expect(t.delivered).toEqual(['a1', 'a2']);
+  });
+
+  it('delivers again rather than lose the DM when its delivery could not be recorded (at least once)', async () => {
+    const t = setup();
+    const r = record(message('101', 'a1'), '101');
+    const saveDelivered = t.store.saveDelivered;
+    t.store.saveDelivered = async () => Promise.reject(new Error('DynamoDB throttled'));
+    const first = await t.run([r]);
+    expect(first.batchItemFailures).toHaveLength(1);
+    t.store.saveDelivered = saveDelivered;
+    await t.run([record(message('101', 'a1'), '101', 2)]);
+    // At-least-once: the retry delivers again because nothing recorded the first delivery.
+    expect(t.delivered).toEqual(['a1', 'a1']);
+    expect(t.store.conversations.get('101')).toMatchObject({ messagesIn: 1 });
+  });
+});
