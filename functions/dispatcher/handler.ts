@@ -24,6 +24,11 @@ export interface DispatcherDeps extends Observability {
   redelivery: InboundRedelivery;
   idleMinutes: number;
   backoff: BackoffOptions;
+  /**
+   * Time one record may need (4biz timeout plus bookkeeping). A record is not started with less
+   * than this left in the invocation: it is handed back at once instead of being cut off mid-way.
+   */
+  reserveMs?: number;
   /** Injected for deterministic tests. */
   random?: () => number;
   clock?: () => number;
@@ -55,6 +60,7 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
   const { logger, metrics, store, fourbiz, redelivery, idleMinutes, backoff } = deps;
   const random = deps.random ?? Math.random;
   const clock = deps.clock ?? Date.now;
+  const reserveMs = deps.reserveMs ?? 6_000;
 
   const deadLetter = (record: SQSRecord, reason: string) =>
     redelivery.deadLetter({ messageId: record.messageId, body: record.body, groupId: record.attributes.MessageGroupId, reason });
@@ -127,18 +133,20 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
     // A processor per invocation: it holds the batch's state.
     const response = await processPartialResponse(
       event,
-      (record: SQSRecord) => {
+      async (record: SQSRecord) => {
+        if (context.getRemainingTimeInMillis() < reserveMs) throw new Error('not enough time left in this invocation');
         attempted.add(record.messageId);
         return handleRecord(record);
       },
       new SqsFifoPartialProcessorAsync(),
       { context, skipGroupOnError: true, throwOnFullBatchFailure: false },
     );
-    // Records skipped behind a failed one of their group become visible again at once; FIFO keeps
-    // them behind it, instead of leaving the group blocked for a whole visibility timeout.
+    // Records not attempted (behind a failed one of their group, or out of time) become visible
+    // again at once; FIFO keeps them in order, instead of blocking for a whole visibility timeout.
     const skipped = event.Records.filter(
       (r) => !attempted.has(r.messageId) && response.batchItemFailures.some((f) => f.itemIdentifier === r.messageId),
     );
+    if (skipped.length > 0) logger.info('records handed back unattempted', { count: skipped.length, remainingMs: context.getRemainingTimeInMillis() });
     await Promise.all(skipped.map((r) => redelivery.retryLater(r.receiptHandle, 0).catch(() => undefined)));
     return response;
   };
@@ -152,16 +160,18 @@ export const handler = (event: SQSEvent, context: Context) => {
   if (!wired) {
     const config = runtimeConfig();
     const secrets = secretSourceFor(config.secret);
+    const fourbizSettings = required(config.fourbiz, Env.fourbiz);
     wired = createDispatcherHandler({
       ...createObservability(config.tenant),
       store: dynamoConversationStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), required(config.tableName, Env.tableName)),
-      fourbiz: createFourBizClient(required(config.fourbiz, Env.fourbiz), secrets),
+      fourbiz: createFourBizClient(fourbizSettings, secrets),
       redelivery: sqsInboundRedelivery(new SQSClient({}), {
         queueUrl: required(config.inboundQueueUrl, Env.inboundQueueUrl),
         dlqUrl: required(config.inboundDlqUrl, Env.inboundDlqUrl),
       }),
       idleMinutes: config.conversationIdleMinutes,
       backoff: config.retry,
+      reserveMs: fourbizSettings.timeoutMs + 1_000,
     });
   }
   return wired(event, context);

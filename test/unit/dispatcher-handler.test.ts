@@ -153,6 +153,24 @@ describe('dispatcher handler', () => {
     expect(t.deadLetters).toEqual([]);
   });
 
+  it('does not start a record without time left for it, and hands it back at once', async () => {
+    const t = setup();
+    const r = record(message('101', 'a1'), '101');
+    const handler = createDispatcherHandler({
+      ...createObservability('test'),
+      store: t.store,
+      fourbiz: { mode: 'relay', deliver: async (m) => (t.delivered.push(m.eventId), {}) },
+      redelivery: { retryLater: async (receiptHandle, seconds) => void t.retries.push({ receiptHandle, seconds }), deadLetter: async () => undefined },
+      idleMinutes: 60,
+      backoff: { baseSeconds: 1, maxSeconds: 1 },
+      reserveMs: 6_000,
+    });
+    const res = await handler({ Records: [r] } as SQSEvent, { ...lambdaContext, getRemainingTimeInMillis: () => 2_000 });
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: r.messageId }]);
+    expect(t.delivered).toEqual([]);
+    expect(t.retries).toEqual([{ receiptHandle: r.receiptHandle, seconds: 0 }]);
+  });
+
   it('waits at least until a reset time the far side gave', async () => {
     const t = setup(() => new TransientError('429', 429, Date.now() + 120_000));
     const r = record(message('101', 'a1'), '101');
