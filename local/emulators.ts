@@ -87,7 +87,9 @@ export async function startDynamoDbLocal(port?: number): Promise<Emulator> {
 
 /**
  * The fauxqs SQS emulator (ESM-only, so it runs as its own Node process). Queue URLs come out as
- * http://sqs.<region>.localhost:<port>/…: a valid URL for the functions' config (an IP there is not).
+ * http://sqs.<region>.localhost:<port>/…: valid URLs for the functions' config (an IP in that
+ * place is not). A client without an explicit endpoint reaches them when `*.localhost` resolves
+ * to loopback (the local runner sees to that).
  */
 export async function startFauxqs(port?: number): Promise<Emulator> {
   const p = port ?? (await freePort());

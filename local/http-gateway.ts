@@ -29,6 +29,8 @@ export interface HttpGatewayOptions {
   port?: number;
   host?: string;
   extra?: ExtraEndpoint;
+  /** Told when a handler throws (the answer is then API Gateway's 500). */
+  onError?: (routeKey: string, err: unknown) => void;
 }
 
 export interface HttpGateway {
@@ -142,8 +144,9 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     const event = toHttpApiEvent(req, body, url, routeKey);
     try {
       writeResult(res, await route.handler(event, lambdaContext(routeKey.replace(/\W+/g, '-'), route.timeoutMs ?? 10_000)));
-    } catch {
-      // What API Gateway answers when the integration fails; the handler's own logs say why.
+    } catch (err) {
+      options.onError?.(routeKey, err);
+      // What API Gateway answers when the integration fails.
       res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ message: 'Internal Server Error' }));
     }
