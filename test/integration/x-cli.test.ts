@@ -1,6 +1,5 @@
 import '../support/test-env';
 import { createCrcHandler } from '../../functions/crc/handler';
-import { staticSecretSource } from '../../functions/adapters/secrets';
 import { startHttpGateway, type HttpGateway } from '../../local/http-gateway';
 import { runXCommand, twitterWebhookApi, type CommandContext, type CommandName } from '../../cli/x-commands';
 import type { XKeys } from '../../cli/x-config';
