@@ -14,7 +14,10 @@ or the outbound pair (--queue outbound). AWS credentials and region as for the A
 SQS emulator set AWS_ENDPOINT_URL_SQS (its lack of StartMessageMoveTask is handled: messages are
 then moved by receive → send → delete, and the output says so).`;
 
-export async function main(argv: string[], print: (line: string) => void = console.log, sqs = new SQSClient({})): Promise<number> {
+/** The configured endpoint (AWS_ENDPOINT_URL_SQS locally) for every call, whatever host a queue URL names. */
+const defaultClient = () => new SQSClient({ useQueueUrlAsEndpoint: false });
+
+export async function main(argv: string[], print: (line: string) => void = console.log, sqs = defaultClient()): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
