@@ -78,19 +78,24 @@ async function relayDemo(base: string, status: BridgeStatus, eventId: string): P
   return true;
 }
 
-async function ticketsDemo(base: string, status: BridgeStatus, senderId: string, text: string): Promise<boolean> {
+const requestsSchema = z.array(
+  z.object({ number: z.number(), numberOrigin: z.string(), occurrences: z.array(z.object({ description: z.string() })) }),
+);
+
+/** Messages per 4biz request (the request itself counts as one), to spot the one the DM landed in. */
+async function ticketsSnapshot(base: string): Promise<Map<number, number>> {
+  const requests = requestsSchema.parse(await getJson(`${base}/_local/deliveries`));
+  return new Map(requests.map((r) => [r.number, 1 + r.occurrences.length]));
+}
+
+async function ticketsDemo(base: string, status: BridgeStatus, senderId: string, before: Map<number, number>): Promise<boolean> {
   if (status.fourbiz !== 'simulator') {
     console.log(`Sent to 4biz at ${status.fourbiz}: look for the request there (numberOrigin starts with the sender id ${senderId}).`);
     return true;
   }
-  const requestSchema = z.array(
-    z.object({ number: z.number(), numberOrigin: z.string(), source: z.record(z.unknown()), occurrences: z.array(z.object({ description: z.string() })) }),
-  );
   const request = await waitFor(async () => {
-    const requests = requestSchema.parse(await getJson(`${base}/_local/deliveries`));
-    return requests.find(
-      (r) => r.numberOrigin.includes(senderId) && (String(r.source.description ?? '').includes(text) || r.occurrences.some((o) => o.description.includes(text))),
-    );
+    const requests = requestsSchema.parse(await getJson(`${base}/_local/deliveries`));
+    return requests.find((r) => r.numberOrigin.startsWith(senderId) && 1 + r.occurrences.length > (before.get(r.number) ?? 0));
   });
   if (!request) return false;
   console.log(`4biz (REST simulator) has it in request ${request.number} (numberOrigin ${request.numberOrigin}).`);
@@ -126,7 +131,8 @@ async function main(): Promise<number> {
     return 1;
   }
   const secret = tenantSecretSchema.parse(JSON.parse(readFileSync(status.secretsFile, 'utf8')));
-  const { body, eventId, senderId, text } = sampleDelivery(status.xAccountId);
+  const { body, eventId, senderId } = sampleDelivery(status.xAccountId);
+  const before = status.mode === 'tickets' && status.fourbiz === 'simulator' ? await ticketsSnapshot(base) : new Map<number, number>();
 
   console.log(`Sending a signed DM (event ${eventId}) from user ${senderId} to ${status.webhookUrl}…`);
   const started = Date.now();
@@ -138,7 +144,7 @@ async function main(): Promise<number> {
   console.log(`The bridge answered ${res.status} ${await res.text()}`);
   if (res.status !== 200) return 1;
 
-  const ok = status.mode === 'relay' ? await relayDemo(base, status, eventId) : await ticketsDemo(base, status, senderId, text);
+  const ok = status.mode === 'relay' ? await relayDemo(base, status, eventId) : await ticketsDemo(base, status, senderId, before);
   if (!ok) {
     console.error(`Nothing arrived within ${WAIT_MS / 1000} s: see the bridge's log.`);
     return 1;
