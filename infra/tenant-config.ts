@@ -21,6 +21,7 @@ export const tenantConfigSchema = z
         throttlingRateLimit: z.number().positive().default(50),
         throttlingBurstLimit: z.number().int().positive().default(100),
       })
+      .strict()
       .default({}),
     inbound: z
       .object({
@@ -28,15 +29,16 @@ export const tenantConfigSchema = z
         /** Also the dispatcher's time budget: its Lambda timeout is a sixth of this (AWS's advice). */
         visibilityTimeoutSeconds: z.number().int().min(60).max(43_200).default(180),
         batchSize: z.number().int().min(1).max(10).default(10),
-        maxBatchingWindowSeconds: z.number().int().min(0).max(300).default(0),
         maxConcurrency: z.number().int().min(2).max(1000).default(10),
       })
+      .strict()
       .default({}),
     outbound: z
       .object({
         maxReceiveCount: z.number().int().min(1).max(1000).default(20),
         visibilityTimeoutSeconds: z.number().int().min(60).max(43_200).default(180),
       })
+      .strict()
       .default({}),
     conversationIdleMinutes: z.number().int().min(1).max(60 * 24 * 30).default(60),
     fourbiz: fourbizSettingsSchema,
@@ -47,6 +49,7 @@ export const tenantConfigSchema = z
         oldestMessageAgeSeconds: z.number().int().positive().default(300),
         fourbizErrorRatePercent: z.number().positive().max(100).default(10),
       })
+      .strict()
       .default({}),
   })
   .strict();

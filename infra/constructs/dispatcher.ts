@@ -3,7 +3,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { Env } from '../../functions/config';
-import { TenantConfigError, type TenantConfig } from '../tenant-config';
+import type { TenantConfig } from '../tenant-config';
 import { BridgeFunction } from './bridge-function';
 import type { ConversationTable } from './conversation-table';
 import type { FifoQueue } from './fifo-queue';
@@ -23,11 +23,6 @@ export class Dispatcher extends Construct {
     super(scope, id);
     const { tenant } = props;
     const { queue: inboundQueue, dlq: inboundDlq } = props.inbound;
-    if (tenant.inbound.maxBatchingWindowSeconds > 0) {
-      throw new TenantConfigError(
-        `inbound.maxBatchingWindowSeconds must be 0: the inbound queue is FIFO and Lambda has no batching window for FIFO queues`,
-      );
-    }
     this.function = new BridgeFunction(this, 'Dispatcher', {
       tenant,
       name: 'dispatcher',

@@ -264,12 +264,6 @@ describe('dispatcher', () => {
     expect(actionsOn(statements, dlqId)).toContain('sqs:SendMessage');
     expect(actionsOn(statements, dlqId)).not.toContain('sqs:ReceiveMessage');
   });
-
-  it('refuses a batching window, which Lambda does not support on FIFO queues, naming the setting', () => {
-    const tenant = tenantWith({ inbound: { maxBatchingWindowSeconds: 5 } });
-    expect(() => buildStack(tenant)).toThrow(TenantConfigError);
-    expect(() => buildStack(tenant)).toThrow(/inbound\.maxBatchingWindowSeconds/);
-  });
 });
 
 describe('crc and webhook functions', () => {

@@ -39,8 +39,18 @@ describe('tenant file', () => {
 
   it('fills documented defaults', () => {
     const t = tenantConfigSchema.parse({ name: 'acme', xAccountId: '1', fourbiz: { mode: 'relay', callbackUrl: 'https://x.example/cb' } });
-    expect(t.inbound).toEqual({ maxReceiveCount: 10, visibilityTimeoutSeconds: 180, batchSize: 10, maxBatchingWindowSeconds: 0, maxConcurrency: 10 });
+    expect(t.inbound).toEqual({ maxReceiveCount: 10, visibilityTimeoutSeconds: 180, batchSize: 10, maxConcurrency: 10 });
     expect(t.conversationIdleMinutes).toBe(60);
+  });
+
+  it('refuses a batching window, which Lambda does not support on FIFO queues', () => {
+    const parsed = tenantConfigSchema.safeParse({
+      name: 'acme',
+      xAccountId: '1',
+      fourbiz: { mode: 'relay', callbackUrl: 'https://x.example/cb' },
+      inbound: { maxBatchingWindowSeconds: 5 },
+    });
+    expect(parsed.success).toBe(false);
   });
 
   it('fails with one line naming the file when it is missing', () => {
