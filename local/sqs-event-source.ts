@@ -125,7 +125,7 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
 
   const arn = () =>
     (queueArn ??= client
-      .send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn', 'VisibilityTimeout'] }))
+      .send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))
       .then((out) => out.Attributes?.QueueArn ?? queueUrl));
 
   async function drainOnce(): Promise<number> {

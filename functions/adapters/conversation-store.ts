@@ -100,13 +100,19 @@ export function dynamoConversationStore(
   const now = opts.now ?? Date.now;
   const pk = ConversationTable.partitionKey;
 
-  const versioned = (conversation: Conversation, expectedVersion: number | undefined): PutCommandInput & { Item: Record<string, unknown> } => ({
-    TableName: tableName,
-    Item: toItem({ ...conversation, version: (expectedVersion ?? 0) + 1 }),
-    ConditionExpression: expectedVersion === undefined ? 'attribute_not_exists(#pk)' : '#version = :expected',
-    ExpressionAttributeNames: expectedVersion === undefined ? { '#pk': pk } : { '#version': 'version' } as Record<string, string>,
-    ...(expectedVersion === undefined ? {} : { ExpressionAttributeValues: { ':expected': expectedVersion } }),
-  });
+  /** A put that succeeds only over the version read (or only if the item is new), storing version + 1. */
+  const versioned = (conversation: Conversation, expectedVersion: number | undefined): PutCommandInput & { Item: Record<string, unknown> } => {
+    const Item = toItem({ ...conversation, version: (expectedVersion ?? 0) + 1 });
+    return expectedVersion === undefined
+      ? { TableName: tableName, Item, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': pk } }
+      : {
+          TableName: tableName,
+          Item,
+          ConditionExpression: '#version = :expected',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':expected': expectedVersion },
+        };
+  };
 
   const eventItem = (eventId: string, xUserId: string) => ({
     [pk]: ConversationTable.eventKey(eventId),
