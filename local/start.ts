@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -147,8 +147,12 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
 
     // The tenant secret, as a git-ignored file (Secrets Manager's stand-in).
     const secret: TenantSecret = { ...xKeys, ...(fourbizUser ? { fourbizUser, fourbizPassword } : {}) };
-    const secretsFile =
-      options.secretsFile ?? (options.uniqueNames ? join(mkdtempSync(join(tmpdir(), '4biz-dm-local-')), 'secrets.json') : join(root, '.local', 'secrets.json'));
+    let secretsFile = options.secretsFile ?? join(root, '.local', 'secrets.json');
+    if (!options.secretsFile && options.uniqueNames) {
+      const dir = mkdtempSync(join(tmpdir(), '4biz-dm-local-'));
+      secretsFile = join(dir, 'secrets.json');
+      stops.push(async () => rmSync(dir, { recursive: true, force: true }));
+    }
     mkdirSync(join(secretsFile, '..'), { recursive: true });
     writeFileSync(secretsFile, `${JSON.stringify(secret, null, 2)}\n`, { mode: 0o600 });
     chmodSync(secretsFile, 0o600);

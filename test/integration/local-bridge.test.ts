@@ -1,0 +1,125 @@
+import '../support/test-env';
+import { signPayload, verifySignature } from '../../functions/core/x-signature';
+import type { LocalBridge, LocalBridgeOptions } from '../../local/start';
+import { sampleDelivery } from '../../local/demo';
+import { startOmnichannelSimulator, type OmnichannelSimulator } from '../simulators/fourbiz-omnichannel';
+import { simulatorCredentials } from '../simulators/x-api';
+
+/**
+ * `npm start` in-process: the real handlers behind the local HTTP API, the test emulators, the
+ * dispatcher fed from fauxqs. Each bridge gets its own module registry, because the handlers wire
+ * themselves from the environment once per container, as in Lambda.
+ */
+const emulators = () => ({ dynamoEndpoint: process.env.TEST_DYNAMODB_ENDPOINT!, sqsEndpoint: process.env.TEST_SQS_ENDPOINT! });
+
+async function startIsolated(options: LocalBridgeOptions): Promise<LocalBridge> {
+  let bridge: LocalBridge | undefined;
+  await jest.isolateModulesAsync(async () => {
+    const { startLocalBridge } = await import('../../local/start');
+    bridge = await startLocalBridge({ port: 0, emulators: emulators(), uniqueNames: true, ...options });
+  });
+  return bridge!;
+}
+
+async function eventually<T>(probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`nothing within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function postDm(bridge: LocalBridge, body: Buffer, secret = bridge.consumerSecret): Promise<Response> {
+  return fetch(bridge.webhookUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-twitter-webhooks-signature': signPayload(secret, body) },
+    body,
+  });
+}
+
+describe('local bridge with its simulators (relay mode)', () => {
+  let bridge: LocalBridge;
+  beforeAll(async () => {
+    bridge = await startIsolated({});
+  }, 30_000);
+  afterAll(() => bridge?.stop());
+
+  it('answers X CRC checks with the development consumer secret', async () => {
+    const res = await fetch(`${bridge.webhookUrl}?crc_token=hello`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ response_token: signPayload(simulatorCredentials.consumerSecret, 'hello') });
+    expect((await fetch(bridge.webhookUrl)).status).toBe(400);
+  });
+
+  it('relays a signed DM to the 4biz Omnichannel simulator, and lists it at /_local/deliveries', async () => {
+    const dm = sampleDelivery(bridge.tenant.xAccountId);
+    const res = await postDm(bridge, dm.body);
+    expect(res.status).toBe(200);
+
+    const delivery = await eventually(() => bridge.omnichannel!.deliveries.find((d) => d.eventId === dm.eventId));
+    expect(delivery.senderId).toBe(dm.senderId);
+    expect(delivery.body.for_user_id).toBe(bridge.tenant.xAccountId);
+    expect(delivery.body.direct_message_events?.[0]?.message_create?.message_data?.text).toBe(dm.text);
+
+    const listed = (await (await fetch(`${bridge.url}/_local/deliveries`)).json()) as Array<{ eventId: string }>;
+    expect(listed.map((d) => d.eventId)).toContain(dm.eventId);
+  });
+
+  it('rejects a delivery signed with another secret, and relays nothing for it', async () => {
+    const dm = sampleDelivery(bridge.tenant.xAccountId);
+    const res = await postDm(bridge, dm.body, 'not-the-consumer-secret');
+    expect(res.status).toBe(401);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(bridge.omnichannel!.deliveries.some((d) => d.eventId === dm.eventId)).toBe(false);
+  });
+});
+
+describe('local bridge pointed at an external 4biz callback URL (FOURBIZ_CALLBACK_URL)', () => {
+  let external: OmnichannelSimulator;
+  let bridge: LocalBridge;
+  beforeAll(async () => {
+    external = await startOmnichannelSimulator({ consumerSecret: simulatorCredentials.consumerSecret });
+    bridge = await startIsolated({ fourbizCallbackUrl: external.url });
+  }, 30_000);
+  afterAll(async () => {
+    await bridge?.stop();
+    await external?.stop();
+  });
+
+  it('runs no 4biz simulator of its own and delivers there, signed over the exact bytes sent (§3)', async () => {
+    expect(bridge.omnichannel).toBeUndefined();
+    const dm = sampleDelivery(bridge.tenant.xAccountId);
+    expect((await postDm(bridge, dm.body)).status).toBe(200);
+
+    const delivery = await eventually(() => external.deliveries.find((d) => d.eventId === dm.eventId));
+    expect(verifySignature(simulatorCredentials.consumerSecret, delivery.raw, delivery.signature)).toBe(true);
+    expect(delivery.body.direct_message_events).toHaveLength(1);
+    expect(Object.keys(delivery.body.users ?? {})).toContain(dm.senderId);
+  });
+});
+
+describe('local bridge in tickets mode (FOURBIZ_MODE=tickets)', () => {
+  let bridge: LocalBridge;
+  beforeAll(async () => {
+    bridge = await startIsolated({ fourbizMode: 'tickets', pollIntervalMs: 60_000 });
+  }, 30_000);
+  afterAll(() => bridge?.stop());
+
+  it('opens a 4biz request for a DM, and an agent answer comes back to the user as a DM through X', async () => {
+    const dm = sampleDelivery(bridge.tenant.xAccountId);
+    expect((await postDm(bridge, dm.body)).status).toBe(200);
+    const request = await eventually(() => bridge.fourbizRest!.requests.find((r) => r.numberOrigin.startsWith(dm.senderId)));
+
+    const res = await fetch(`${bridge.url}/_local/agent-reply`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ numberOrigin: request.numberOrigin, text: 'Pode reiniciar a impressora?' }),
+    });
+    expect(res.status).toBe(200);
+
+    const reply = await eventually(() => bridge.xApi!.dms.find((d) => d.participantId === dm.senderId));
+    expect(reply.text).toContain('Pode reiniciar a impressora?');
+  });
+});
