@@ -3,6 +3,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startFauxqs } from '../local/emulators';
 import { measureBundles } from './bundles';
+import { measureEndToEnd } from './end-to-end';
 import { measureWebhookLatency } from './webhook-latency';
 
 /** `npm run bench`: measures, prints a table per benchmark, and writes bench/results.json. */
@@ -30,13 +31,24 @@ async function main(): Promise<void> {
   console.log('\nbundles (CDK bundling settings: minified, CJS, node22, @aws-sdk external)');
   console.table(Object.fromEntries(bundles.map((b) => [b.name, { KB: b.kb, 'cold init ms (median of 5)': b.coldInitMs }])));
 
+  const endToEnd = await measureEndToEnd({ dms: 1000, senders: 200 });
+  console.log(`\nlocal end to end: ${endToEnd.dms} DMs from ${endToEnd.senders} senders (+${endToEnd.duplicatesSent} sent twice), signed POST → 4biz simulator`);
+  console.table({
+    'idle latency ms (50 DMs one at a time)': { ...endToEnd.idleLatencyMs },
+    'latency ms under the burst': { ...endToEnd.latencyMs },
+    outcome: { delivered: endToEnd.delivered, lost: endToEnd.lost, duplicated: endToEnd.duplicated, 'order violations': endToEnd.orderViolations, 'DMs/s': endToEnd.throughputPerSecond },
+  });
+
   const verdicts = {
     webhookP99: webhook.handlerMs.p99 < targets.webhookP99Ms,
     bundles: bundles.every((b) => b.kb < targets.bundleKb),
     coldInit: bundles.every((b) => b.coldInitMs < targets.coldInitMs),
+    e2eIdleP50: endToEnd.idleLatencyMs.p50 < targets.e2eP50Ms,
+    e2eBurstP50: endToEnd.latencyMs.p50 < targets.e2eP50Ms,
+    e2eExactlyOnceInOrder: endToEnd.lost === 0 && endToEnd.duplicated === 0 && endToEnd.orderViolations === 0,
   };
   console.log('\nagainst DESIGN.md §6:', verdicts);
-  writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify({ machine, targets, webhook, bundles, verdicts }, null, 2)}\n`);
+  writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify({ machine, targets, webhook, bundles, endToEnd, verdicts }, null, 2)}\n`);
   console.log('written: bench/results.json');
 }
 
