@@ -1,5 +1,4 @@
 import middy from '@middy/core';
-import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -7,11 +6,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { processFifoBatch } from '../fifo-batch';
 import { Env, required, runtimeConfig } from '../config';
 import { dispatchInbound } from '../core/dispatch';
 import { Metric } from '../core/metric-names';
 import { backoffSeconds, classifyError, PermanentError, secondsUntil, TransientError, type BackoffOptions } from '../core/retry';
-import { inboundMessageSchema, type InboundMessage } from '../core/x-events';
+import { parseQueueBody } from '../core/queue-body';
+import { inboundMessageSchema } from '../core/x-events';
 import { dynamoConversationStore, type ConversationStore } from '../adapters/conversation-store';
 import { createFourBizClient, type FourBizClient } from '../adapters/fourbiz';
 import { sqsInboundRedelivery, type InboundRedelivery } from '../adapters/inbound-redelivery';
@@ -34,22 +35,6 @@ export interface DispatcherDeps extends Observability {
   clock?: () => number;
 }
 
-type Parsed = { ok: true; message: InboundMessage } | { ok: false; reason: string };
-
-function parseRecord(record: SQSRecord): Parsed {
-  let json: unknown;
-  try {
-    json = JSON.parse(record.body);
-  } catch {
-    return { ok: false, reason: 'body is not JSON' };
-  }
-  const parsed = inboundMessageSchema.safeParse(json);
-  if (!parsed.success) {
-    return { ok: false, reason: `not an inbound message: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
-  }
-  return { ok: true, message: parsed.data };
-}
-
 /**
  * The dispatcher: inbound FIFO queue → 4biz, one message at a time per X user. Each record is
  * delivered once (processed-event record), or retried with back-off through its visibility
@@ -66,14 +51,15 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
     redelivery.deadLetter({ messageId: record.messageId, body: record.body, groupId: record.attributes.MessageGroupId, reason });
 
   async function handleRecord(record: SQSRecord): Promise<void> {
-    const parsed = parseRecord(record);
+    const parsed = parseQueueBody(record.body, inboundMessageSchema);
     if (!parsed.ok) {
-      logger.error('invalid inbound message: moved to the DLQ', { messageId: record.messageId, reason: parsed.reason });
+      const reason = `not an inbound message: ${parsed.reason}`;
+      logger.error('invalid inbound message: moved to the DLQ', { messageId: record.messageId, reason });
       metrics.addMetric(Metric.InvalidQueueMessage, MetricUnit.Count, 1);
-      await deadLetter(record, parsed.reason);
+      await deadLetter(record, reason);
       return;
     }
-    const { message } = parsed;
+    const message = parsed.value;
     const keys = { eventId: message.eventId, xUserId: message.sender.id };
     try {
       const outcome = await dispatchInbound(message, {
@@ -129,25 +115,12 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
   }
 
   const dispatcher = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-    const attempted = new Set<string>();
-    // A processor per invocation: it holds the batch's state.
-    const response = await processPartialResponse(
-      event,
-      async (record: SQSRecord) => {
-        if (context.getRemainingTimeInMillis() < reserveMs) throw new Error('not enough time left in this invocation');
-        attempted.add(record.messageId);
-        return handleRecord(record);
-      },
-      new SqsFifoPartialProcessorAsync(),
-      { context, skipGroupOnError: true, throwOnFullBatchFailure: false },
-    );
-    // Records not attempted (behind a failed one of their group, or out of time) become visible
-    // again at once; FIFO keeps them in order, instead of blocking for a whole visibility timeout.
-    const skipped = event.Records.filter(
-      (r) => !attempted.has(r.messageId) && response.batchItemFailures.some((f) => f.itemIdentifier === r.messageId),
-    );
-    if (skipped.length > 0) logger.info('records handed back unattempted', { count: skipped.length, remainingMs: context.getRemainingTimeInMillis() });
-    await Promise.all(skipped.map((r) => redelivery.retryLater(r.receiptHandle, 0).catch(() => undefined)));
+    const { response, handedBack } = await processFifoBatch(event, context, {
+      handleRecord,
+      retryLater: redelivery.retryLater,
+      canStart: () => context.getRemainingTimeInMillis() >= reserveMs,
+    });
+    if (handedBack > 0) logger.info('records handed back unattempted', { count: handedBack, remainingMs: context.getRemainingTimeInMillis() });
     return response;
   };
 

@@ -1,5 +1,4 @@
 import middy from '@middy/core';
-import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -7,10 +6,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { processFifoBatch } from '../fifo-batch';
 import { Env, required, runtimeConfig } from '../config';
 import { recordOutbound } from '../core/conversation';
 import { Metric } from '../core/metric-names';
 import { outboundMessageSchema, type OutboundMessage } from '../core/outbound-message';
+import { parseQueueBody } from '../core/queue-body';
 import { splitForDm } from '../core/reply-format';
 import { backoffSeconds, PermanentError, secondsUntil, TransientError, type BackoffOptions } from '../core/retry';
 import { ConflictError, dynamoConversationStore, type ConversationStore } from '../adapters/conversation-store';
@@ -34,19 +35,6 @@ const SAVE_ATTEMPTS = 5;
 /** Processed-event keys: the whole outbound message, and each DM it was split into. */
 const sentKey = (m: OutboundMessage) => `out:${m.sourceId}`;
 const partKey = (m: OutboundMessage, part: number) => `out:${m.sourceId}#${part}`;
-
-function parseRecord(record: SQSRecord): { ok: true; message: OutboundMessage } | { ok: false; reason: string } {
-  let json: unknown;
-  try {
-    json = JSON.parse(record.body);
-  } catch {
-    return { ok: false, reason: 'body is not JSON' };
-  }
-  const parsed = outboundMessageSchema.safeParse(json);
-  return parsed.success
-    ? { ok: true, message: parsed.data }
-    : { ok: false, reason: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
-}
 
 /**
  * The sender (tickets mode): outbound FIFO queue → X DMs, in order per person. Idempotent per
@@ -100,14 +88,14 @@ export function createSenderHandler(deps: SenderDeps) {
   }
 
   async function handleRecord(record: SQSRecord): Promise<void> {
-    const parsed = parseRecord(record);
+    const parsed = parseQueueBody(record.body, outboundMessageSchema);
     if (!parsed.ok) {
       // Only the poller writes this queue: a body we cannot read is a bug, and retrying cannot fix it.
       logger.error('invalid outbound message dropped', { messageId: record.messageId, reason: parsed.reason });
       metrics.addMetric(Metric.InvalidQueueMessage, MetricUnit.Count, 1);
       return;
     }
-    const m = parsed.message;
+    const m = parsed.value;
     const keys = { xUserId: m.xUserId, sourceId: m.sourceId, requestNumber: m.requestNumber };
     try {
       await send(m, keys);
@@ -133,23 +121,8 @@ export function createSenderHandler(deps: SenderDeps) {
     }
   }
 
-  const sender = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-    const attempted = new Set<string>();
-    const response = await processPartialResponse(
-      event,
-      (record: SQSRecord) => {
-        attempted.add(record.messageId);
-        return handleRecord(record);
-      },
-      new SqsFifoPartialProcessorAsync(),
-      { context, skipGroupOnError: true, throwOnFullBatchFailure: false },
-    );
-    // Records skipped behind a failed one of their group may come back at once: FIFO still keeps
-    // them behind it, and they wait for its delay instead of a whole visibility timeout more.
-    const skipped = event.Records.filter((r) => !attempted.has(r.messageId) && response.batchItemFailures.some((f) => f.itemIdentifier === r.messageId));
-    await Promise.all(skipped.map((r) => queue.delay(r.receiptHandle, 0).catch(() => undefined)));
-    return response;
-  };
+  const sender = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    (await processFifoBatch(event, context, { handleRecord, retryLater: queue.delay })).response;
 
   return middy(sender).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }
