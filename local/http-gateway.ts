@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { readBody } from './http';
 
 /**
  * A local stand-in for API Gateway (HTTP API, payload format 2.0): turns requests into the events
@@ -41,14 +42,6 @@ export interface HttpGateway {
 
 const textTypes = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
 
 export function toHttpApiEvent(req: IncomingMessage, body: Buffer, url: URL, routeKey: string): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { verifySignature } from '../../functions/core/x-signature';
 import { accountActivitySchema, type AccountActivity } from '../../functions/core/x-events';
+import { readBody } from '../../local/http';
 
 /**
  * The receiving end of a 4biz Omnichannel "Twitter Direct Message" interaction (its "URL de
@@ -42,14 +43,6 @@ function seeded(seed: number): () => number {
   };
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
 
 function validate(raw: Buffer): { ok: true; body: AccountActivity } | { ok: false; reason: string } {
   let json: unknown;

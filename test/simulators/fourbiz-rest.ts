@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { listenOnLoopback, readBody } from '../../local/http';
 
 /**
  * A 4biz REST ("Citrest") server speaking the contract in docs/4biz-api.md, for the tickets-mode
@@ -179,12 +179,11 @@ export async function startFourBizSimulator(opts: FourBizSimulatorOptions = {}):
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+    const raw = await readBody(req);
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     let body: Record<string, unknown> = {};
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+      body = JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>;
     } catch {
       body = {};
     }
@@ -206,14 +205,7 @@ export async function startFourBizSimulator(opts: FourBizSimulatorOptions = {}):
     route(path, body, res, call);
   }
 
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { server, port } = await listenOnLoopback(handle);
 
   return {
     baseUrl: `http://127.0.0.1:${port}/4biz`,

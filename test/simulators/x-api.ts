@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { signPayload } from '../../functions/core/x-signature';
+import { listenOnLoopback, readBody } from '../../local/http';
 
 /**
  * The X API v2 as the bridge and its operator CLI see it, on a real HTTP server (127.0.0.1, free
@@ -195,14 +195,6 @@ function notFound(what: string, id: string): HttpProblem {
   });
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
 
 function snowflake(): string {
   return (BigInt(Date.now()) * 4_194_304n + BigInt(randomBytes(2).readUInt16BE(0))).toString();
@@ -485,14 +477,7 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     }
   }
 
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { server, port } = await listenOnLoopback(handle);
 
   return {
     url: `http://127.0.0.1:${port}`,
