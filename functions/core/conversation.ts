@@ -1,6 +1,7 @@
 /**
  * A conversation: what the bridge knows about one X user's exchange with the company, from its
- * first DM until it is closed (idle timeout, or 4biz resolving the request in tickets mode).
+ * first DM until it is closed (relay mode: the idle timeout; tickets mode: 4biz resolving, closing
+ * or cancelling the request).
  * Stored as `pk=CONV#<xUserId>`; one open conversation per X user at a time.
  */
 export type ConversationStatus = 'OPEN' | 'CLOSED';
@@ -100,7 +101,9 @@ export function conversationForInbound(
   if (!current || current.status === 'CLOSED') {
     return { conversation: carryVersion(openConversation(participant, sentAt), current), opened: true };
   }
-  if (isIdle(current, sentAt, idleMinutes)) {
+  // A conversation with a 4biz request (tickets mode) lives as long as the request: 4biz closes it,
+  // not the idle timeout, so the person's next DM and an agent's late answer stay on that request.
+  if (current.requestNumber === undefined && isIdle(current, sentAt, idleMinutes)) {
     const closed = closeConversation(current, sentAt, 'idle');
     return { conversation: carryVersion(openConversation(participant, sentAt), current), opened: true, closed };
   }

@@ -50,6 +50,14 @@ describe('conversation state', () => {
     expect(t.conversation).toMatchObject({ status: 'OPEN', messagesIn: 0, openedAt: minutes(61).toISOString(), version: 3 });
   });
 
+  it('keeps a conversation with an open 4biz request however long it was idle: 4biz closes it (tickets mode)', () => {
+    const open = stored(
+      recordInboundDelivered(openConversation(maria, t0), { eventId: 'e1', sentAt: t0, participant: maria, requestNumber: '4711' }),
+    );
+    const t = conversationForInbound(open, maria, minutes(60 * 24), 60);
+    expect(t).toEqual({ conversation: open, opened: false });
+  });
+
   it('opens a new conversation after 4biz closed the previous one, however recent', () => {
     const closed = stored(closeByFourbiz(openConversation(maria, t0), minutes(1)));
     expect(closed).toMatchObject({ status: 'CLOSED', closeReason: 'fourbiz', closedAt: minutes(1).toISOString() });
