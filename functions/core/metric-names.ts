@@ -22,6 +22,7 @@ export const Metric = {
   ConversationClosed: 'ConversationClosed',
   InvalidQueueMessage: 'InvalidQueueMessage',
   RepliesQueued: 'RepliesQueued',
+  ConversationsPolled: 'ConversationsPolled',
   DmSent: 'DmSent',
   XRateLimited: 'XRateLimited',
   XAuthFailure: 'XAuthFailure',

@@ -120,6 +120,8 @@ export function createPollerHandler(deps: PollerDeps) {
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, open.length) }, worker));
+    // Published on every run, none included: a flat line shows the poller runs and has nothing to do.
+    metrics.addMetric(Metric.ConversationsPolled, MetricUnit.Count, open.length);
     logger.info('poll done', { ...summary });
     return summary;
   };

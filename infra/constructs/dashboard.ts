@@ -91,7 +91,9 @@ export class Dashboard extends Construct {
           [custom(MetricName.FourbizTransientError), custom(MetricName.FourbizPermanentError)],
           [fourbizErrorRate(tenant)],
         ),
-        ...(props.outbound ? [graph('DMs out (X)', [custom(MetricName.DmSent), custom(MetricName.XRateLimited)])] : []),
+        ...(props.outbound
+          ? [graph('DMs out (X)', [custom(MetricName.DmSent), custom(MetricName.XRateLimited), custom(MetricName.RepliesQueued), custom(MetricName.ConversationsPolled)])]
+          : []),
       ],
     ];
 

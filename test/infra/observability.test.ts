@@ -202,6 +202,8 @@ describe('dashboard', () => {
       Metric.FourbizPermanentError,
       Metric.DmSent,
       Metric.XRateLimited,
+      Metric.RepliesQueued,
+      Metric.ConversationsPolled,
     ]) {
       expect(body).toContain(`\\"${METRIC_NAMESPACE}\\",\\"${name}\\",\\"service\\",\\"${SERVICE_NAME}\\",\\"tenant\\",\\"example-tickets\\"`);
     }

@@ -131,6 +131,7 @@ describe('tickets mode: DMs become a 4biz request, agents\' replies and the solu
     await poll();
     await until(() => dmsTo(maria).length === 1, 'the agent reply as a DM');
     expect(dmsTo(maria)).toEqual(['Olá Maria, pode desligar e ligar de novo?']);
+    expect(obs.published()).toMatchObject({ RepliesQueued: 1, ConversationsPolled: expect.any(Number) });
 
     await poll();
     fourbiz.resolve(request.number, 'Equipamento reiniciado, funcionando.');
