@@ -1,5 +1,6 @@
 import type { ConversationStore } from '../adapters/conversation-store';
 import type { FourBizClient } from '../adapters/fourbiz/fourbiz-client';
+import { CONFLICT_ATTEMPTS, withConflictRetry } from './conflict-retry';
 import { conversationForInbound, recordInboundDelivered, type Conversation } from './conversation';
 import type { InboundMessage } from './x-events';
 
@@ -25,24 +26,11 @@ export type DispatchOutcome =
   | { kind: 'duplicate' }
   | { kind: 'delivered'; conversation: Conversation; latencyMs: number };
 
-// The store's ConflictError lives with the adapter; core knows it by name only (no AWS imports here).
-const isConflict = (err: unknown) => (err as { name?: string } | undefined)?.name === 'ConflictError';
-
-/** Runs a read-modify-write step again when another writer changed the conversation meanwhile. */
-async function withConflictRetry<T>(attempts: number, step: (attempt: number) => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await step(attempt);
-    } catch (err) {
-      if (!isConflict(err) || attempt + 1 >= attempts) throw err;
-    }
-  }
-}
 
 export async function dispatchInbound(message: InboundMessage, deps: DispatchDeps): Promise<DispatchOutcome> {
   const { store, fourbiz, idleMinutes } = deps;
   const clock = deps.clock ?? Date.now;
-  const attempts = deps.maxConflictRetries ?? 5;
+  const attempts = deps.maxConflictRetries ?? CONFLICT_ATTEMPTS;
   const xUserId = message.sender.id;
   const sentAt = new Date(Number(message.createdTimestamp));
 

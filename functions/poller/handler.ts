@@ -11,7 +11,8 @@ import { closeByFourbiz, type Conversation } from '../core/conversation';
 import { Metric } from '../core/metric-names';
 import { newerOccurrenceId, planReplySync, type ReplySyncPlan } from '../core/reply-sync';
 import { classifyError } from '../core/retry';
-import { ConflictError, dynamoConversationStore, type ConversationStore } from '../adapters/conversation-store';
+import { dynamoConversationStore, type ConversationStore } from '../adapters/conversation-store';
+import { CONFLICT_ATTEMPTS, withConflictRetry } from '../core/conflict-retry';
 import { createTicketsClient, type TicketsClient } from '../adapters/fourbiz/tickets';
 import { sqsOutboundQueue, type OutboundQueue } from '../adapters/outbound-queue';
 import { secretSourceFor } from '../adapters/secrets';
@@ -33,7 +34,6 @@ export interface PollSummary {
   failed: number;
 }
 
-const SAVE_ATTEMPTS = 5;
 
 /** The replies were read from 4biz but the outbound queue refused them (counted apart from 4biz errors). */
 class NotQueued extends Error {}
@@ -51,20 +51,15 @@ export function createPollerHandler(deps: PollerDeps) {
   const concurrency = Math.max(1, deps.concurrency ?? 5);
 
   /** Applies the plan to the stored conversation, re-reading it when the dispatcher or sender wrote meanwhile. */
-  async function recordSync(polled: Conversation, plan: ReplySyncPlan): Promise<Conversation | undefined> {
-    let current: Conversation | undefined = polled;
-    for (let attempt = 1; ; attempt++) {
+  function recordSync(polled: Conversation, plan: ReplySyncPlan): Promise<Conversation | undefined> {
+    return withConflictRetry(CONFLICT_ATTEMPTS, async (attempt) => {
+      const current = attempt === 0 ? polled : await store.get(polled.xUserId);
       // The user's next conversation may have started in the same item: this plan is not about it.
       if (!current || current.conversationId !== polled.conversationId) return undefined;
       let next: Conversation = { ...current, lastSyncedOccurrenceId: newerOccurrenceId(current.lastSyncedOccurrenceId, plan.lastSyncedOccurrenceId) };
       if (plan.close) next = closeByFourbiz(next, new Date(clock()));
-      try {
-        return await store.save(next, current.version);
-      } catch (err) {
-        if (!(err instanceof ConflictError) || attempt >= SAVE_ATTEMPTS) throw err;
-        current = await store.get(polled.xUserId);
-      }
-    }
+      return store.save(next, current.version);
+    });
   }
 
   async function sync(conversation: Conversation & { requestNumber: string }): Promise<{ queued: number; closed: boolean }> {

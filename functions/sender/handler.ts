@@ -14,7 +14,8 @@ import { outboundMessageSchema, type OutboundMessage } from '../core/outbound-me
 import { parseQueueBody } from '../core/queue-body';
 import { splitForDm } from '../core/reply-format';
 import { backoffSeconds, PermanentError, secondsUntil, TransientError, type BackoffOptions } from '../core/retry';
-import { ConflictError, dynamoConversationStore, type ConversationStore } from '../adapters/conversation-store';
+import { dynamoConversationStore, type ConversationStore } from '../adapters/conversation-store';
+import { CONFLICT_ATTEMPTS, withConflictRetry } from '../core/conflict-retry';
 import { sqsOutboundQueue, type OutboundQueue } from '../adapters/outbound-queue';
 import { secretSourceFor } from '../adapters/secrets';
 import { createXClient, XAuthError, type XClient } from '../adapters/x-client';
@@ -30,7 +31,6 @@ export interface SenderDeps extends Observability {
   clock?: () => number;
 }
 
-const SAVE_ATTEMPTS = 5;
 
 /** Processed-event keys: the whole outbound message, and each DM it was split into. */
 const sentKey = (m: OutboundMessage) => `out:${m.sourceId}`;
@@ -47,18 +47,13 @@ export function createSenderHandler(deps: SenderDeps) {
   const clock = deps.clock ?? Date.now;
 
   /** Counts the message in its conversation and marks it sent, in one transaction. */
-  async function recordSent(m: OutboundMessage): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
+  function recordSent(m: OutboundMessage): Promise<void> {
+    return withConflictRetry(CONFLICT_ATTEMPTS, async () => {
       const current = await store.get(m.xUserId);
       // The person's next conversation started meanwhile: the reply belongs to the closed one.
       if (!current || current.conversationId !== m.conversationId) return store.markProcessed(sentKey(m), m.xUserId);
-      try {
-        await store.saveDelivered(recordOutbound(current, new Date(clock())), current.version, sentKey(m));
-        return;
-      } catch (err) {
-        if (!(err instanceof ConflictError) || attempt >= SAVE_ATTEMPTS) throw err;
-      }
-    }
+      await store.saveDelivered(recordOutbound(current, new Date(clock())), current.version, sentKey(m));
+    });
   }
 
   async function send(m: OutboundMessage, keys: Record<string, string>): Promise<void> {

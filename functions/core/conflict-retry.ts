@@ -1,0 +1,19 @@
+/** How many times a read-modify-write of a conversation is tried before the conflict is an error. */
+export const CONFLICT_ATTEMPTS = 5;
+
+// The store's ConflictError lives with the adapter; core knows it by name only (no AWS imports here).
+const isConflict = (err: unknown) => (err as { name?: string } | undefined)?.name === 'ConflictError';
+
+/**
+ * Runs a read-modify-write step of a conversation again when another writer (dispatcher, poller,
+ * sender) changed it meanwhile. `attempt` starts at 0, so the first run may reuse what it read.
+ */
+export async function withConflictRetry<T>(attempts: number, step: (attempt: number) => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await step(attempt);
+    } catch (err) {
+      if (!isConflict(err) || attempt + 1 >= attempts) throw err;
+    }
+  }
+}
