@@ -1,7 +1,9 @@
-import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { Conversation } from '../core/conversation';
 import { ConversationTable } from './conversation-table';
+import { Env, required, type RuntimeConfig } from '../config';
 
 /** Thrown when a conditional write lost a race (someone else wrote the item first). */
 export class ConflictError extends Error {
@@ -201,4 +203,9 @@ export function dynamoConversationStore(
       return fromItem(put.Item);
     },
   };
+}
+
+/** The conversation store on the stack's table (TABLE_NAME). */
+export function conversationStoreFor(config: RuntimeConfig): ConversationStore {
+  return dynamoConversationStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), required(config.tableName, Env.tableName));
 }

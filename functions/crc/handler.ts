@@ -2,13 +2,13 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { answerCrc } from '../core/crc';
 import { json } from '../core/http-event';
 import { Metric } from '../core/metric-names';
-import { runtimeConfig } from '../config';
 import { secretSourceFor, type SecretSource } from '../adapters/secrets';
 import { createObservability, type Observability } from '../observability';
+import { wireOnFirstCall } from '../wiring';
 
 export interface CrcDeps extends Observability {
   secrets: SecretSource;
@@ -53,12 +53,6 @@ export function createCrcHandler(deps: CrcDeps) {
   return middy(crc).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }
 
-let wired: ReturnType<typeof createCrcHandler> | undefined;
-
-export const handler = (event: APIGatewayProxyEventV2, context: Context) => {
-  if (!wired) {
-    const config = runtimeConfig();
-    wired = createCrcHandler({ ...createObservability(config.tenant), secrets: secretSourceFor(config.secret) });
-  }
-  return wired(event, context);
-};
+export const handler = wireOnFirstCall((config) =>
+  createCrcHandler({ ...createObservability(config.tenant), secrets: secretSourceFor(config.secret) }),
+);

@@ -2,22 +2,21 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { processFifoBatch } from '../fifo-batch';
-import { Env, required, runtimeConfig } from '../config';
+import { Env, required } from '../config';
 import { dispatchInbound } from '../core/dispatch';
 import { Metric } from '../core/metric-names';
 import { backoffSeconds, classifyError, PermanentError, secondsUntil, TransientError, type BackoffOptions } from '../core/retry';
 import { parseQueueBody } from '../core/queue-body';
 import { inboundMessageSchema } from '../core/x-events';
-import { dynamoConversationStore, type ConversationStore } from '../adapters/conversation-store';
+import { conversationStoreFor, type ConversationStore } from '../adapters/conversation-store';
 import { createFourBizClient, type FourBizClient } from '../adapters/fourbiz';
 import { sqsInboundRedelivery, type InboundRedelivery } from '../adapters/inbound-redelivery';
 import { secretSourceFor } from '../adapters/secrets';
 import { createObservability, type Observability } from '../observability';
+import { wireOnFirstCall } from '../wiring';
 
 export interface DispatcherDeps extends Observability {
   store: ConversationStore;
@@ -127,25 +126,18 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
   return middy(dispatcher).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }
 
-let wired: ReturnType<typeof createDispatcherHandler> | undefined;
-
-export const handler = (event: SQSEvent, context: Context) => {
-  if (!wired) {
-    const config = runtimeConfig();
-    const secrets = secretSourceFor(config.secret);
-    const fourbizSettings = required(config.fourbiz, Env.fourbiz);
-    wired = createDispatcherHandler({
-      ...createObservability(config.tenant),
-      store: dynamoConversationStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), required(config.tableName, Env.tableName)),
-      fourbiz: createFourBizClient(fourbizSettings, secrets),
-      redelivery: sqsInboundRedelivery(new SQSClient({}), {
-        queueUrl: required(config.inboundQueueUrl, Env.inboundQueueUrl),
-        dlqUrl: required(config.inboundDlqUrl, Env.inboundDlqUrl),
-      }),
-      idleMinutes: config.conversationIdleMinutes,
-      backoff: config.retry,
-      reserveMs: fourbizSettings.timeoutMs + 1_000,
-    });
-  }
-  return wired(event, context);
-};
+export const handler = wireOnFirstCall((config) => {
+  const fourbizSettings = required(config.fourbiz, Env.fourbiz);
+  return createDispatcherHandler({
+    ...createObservability(config.tenant),
+    store: conversationStoreFor(config),
+    fourbiz: createFourBizClient(fourbizSettings, secretSourceFor(config.secret)),
+    redelivery: sqsInboundRedelivery(new SQSClient({}), {
+      queueUrl: required(config.inboundQueueUrl, Env.inboundQueueUrl),
+      dlqUrl: required(config.inboundDlqUrl, Env.inboundDlqUrl),
+    }),
+    idleMinutes: config.conversationIdleMinutes,
+    backoff: config.retry,
+    reserveMs: fourbizSettings.timeoutMs + 1_000,
+  });
+});

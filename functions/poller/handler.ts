@@ -2,21 +2,20 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, ScheduledEvent } from 'aws-lambda';
-import { ConfigError, Env, required, runtimeConfig } from '../config';
+import type { ScheduledEvent } from 'aws-lambda';
+import { ConfigError, Env, required } from '../config';
 import { closeByFourbiz, type Conversation } from '../core/conversation';
 import { Metric } from '../core/metric-names';
 import { newerOccurrenceId, planReplySync, type ReplySyncPlan } from '../core/reply-sync';
 import { classifyError } from '../core/retry';
-import { dynamoConversationStore, type ConversationStore } from '../adapters/conversation-store';
+import { conversationStoreFor, type ConversationStore } from '../adapters/conversation-store';
 import { CONFLICT_ATTEMPTS, withConflictRetry } from '../core/conflict-retry';
 import { createTicketsClient, type TicketsClient } from '../adapters/fourbiz/tickets';
 import { sqsOutboundQueue, type OutboundQueue } from '../adapters/outbound-queue';
 import { secretSourceFor } from '../adapters/secrets';
 import { createObservability, type Observability } from '../observability';
+import { wireOnFirstCall } from '../wiring';
 
 export interface PollerDeps extends Observability {
   store: ConversationStore;
@@ -124,19 +123,13 @@ export function createPollerHandler(deps: PollerDeps) {
   return middy(poller).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }
 
-let wired: ReturnType<typeof createPollerHandler> | undefined;
-
-export const handler = (event: ScheduledEvent, context: Context) => {
-  if (!wired) {
-    const config = runtimeConfig();
-    const settings = required(config.fourbiz, Env.fourbiz);
-    if (settings.mode !== 'tickets') throw new ConfigError(`the poller runs in tickets mode only, ${Env.fourbiz} says "${settings.mode}"`);
-    wired = createPollerHandler({
-      ...createObservability(config.tenant),
-      store: dynamoConversationStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), required(config.tableName, Env.tableName)),
-      fourbiz: createTicketsClient(settings, secretSourceFor(config.secret)),
-      queue: sqsOutboundQueue(new SQSClient({}), required(config.outboundQueueUrl, Env.outboundQueueUrl)),
-    });
-  }
-  return wired(event, context);
-};
+export const handler = wireOnFirstCall((config) => {
+  const settings = required(config.fourbiz, Env.fourbiz);
+  if (settings.mode !== 'tickets') throw new ConfigError(`the poller runs in tickets mode only, ${Env.fourbiz} says "${settings.mode}"`);
+  return createPollerHandler({
+    ...createObservability(config.tenant),
+    store: conversationStoreFor(config),
+    fourbiz: createTicketsClient(settings, secretSourceFor(config.secret)),
+    queue: sqsOutboundQueue(new SQSClient({}), required(config.outboundQueueUrl, Env.outboundQueueUrl)),
+  });
+});

@@ -2,24 +2,23 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { processFifoBatch } from '../fifo-batch';
-import { Env, required, runtimeConfig } from '../config';
+import { Env, required } from '../config';
 import { recordOutbound } from '../core/conversation';
 import { Metric } from '../core/metric-names';
 import { outboundMessageSchema, type OutboundMessage } from '../core/outbound-message';
 import { parseQueueBody } from '../core/queue-body';
 import { splitForDm } from '../core/reply-format';
 import { backoffSeconds, PermanentError, secondsUntil, TransientError, type BackoffOptions } from '../core/retry';
-import { dynamoConversationStore, type ConversationStore } from '../adapters/conversation-store';
+import { conversationStoreFor, type ConversationStore } from '../adapters/conversation-store';
 import { CONFLICT_ATTEMPTS, withConflictRetry } from '../core/conflict-retry';
 import { sqsOutboundQueue, type OutboundQueue } from '../adapters/outbound-queue';
 import { secretSourceFor } from '../adapters/secrets';
 import { createXClient, XAuthError, type XClient } from '../adapters/x-client';
 import { createObservability, type Observability } from '../observability';
+import { wireOnFirstCall } from '../wiring';
 
 export interface SenderDeps extends Observability {
   store: ConversationStore;
@@ -122,18 +121,12 @@ export function createSenderHandler(deps: SenderDeps) {
   return middy(sender).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }
 
-let wired: ReturnType<typeof createSenderHandler> | undefined;
-
-export const handler = (event: SQSEvent, context: Context) => {
-  if (!wired) {
-    const config = runtimeConfig();
-    wired = createSenderHandler({
-      ...createObservability(config.tenant),
-      store: dynamoConversationStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), required(config.tableName, Env.tableName)),
-      x: createXClient(secretSourceFor(config.secret), { baseUrl: config.xApiBaseUrl }),
-      queue: sqsOutboundQueue(new SQSClient({}), required(config.outboundQueueUrl, Env.outboundQueueUrl)),
-      backoff: config.retry,
-    });
-  }
-  return wired(event, context);
-};
+export const handler = wireOnFirstCall((config) =>
+  createSenderHandler({
+    ...createObservability(config.tenant),
+    store: conversationStoreFor(config),
+    x: createXClient(secretSourceFor(config.secret), { baseUrl: config.xApiBaseUrl }),
+    queue: sqsOutboundQueue(new SQSClient({}), required(config.outboundQueueUrl, Env.outboundQueueUrl)),
+    backoff: config.retry,
+  }),
+);

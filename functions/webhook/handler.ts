@@ -3,14 +3,15 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { header, json, rawBody } from '../core/http-event';
 import { Metric } from '../core/metric-names';
 import { readDelivery } from '../core/webhook-delivery';
-import { required, runtimeConfig } from '../config';
+import { Env, required } from '../config';
 import { sqsInboundQueue, type InboundQueue } from '../adapters/inbound-queue';
 import { secretSourceFor, type SecretSource } from '../adapters/secrets';
 import { createObservability, type Observability } from '../observability';
+import { wireOnFirstCall } from '../wiring';
 
 export interface WebhookDeps extends Observability {
   secrets: SecretSource;
@@ -70,16 +71,10 @@ export function createWebhookHandler(deps: WebhookDeps) {
   return middy(webhook).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }
 
-let wired: ReturnType<typeof createWebhookHandler> | undefined;
-
-export const handler = (event: APIGatewayProxyEventV2, context: Context) => {
-  if (!wired) {
-    const config = runtimeConfig();
-    wired = createWebhookHandler({
-      ...createObservability(config.tenant),
-      secrets: secretSourceFor(config.secret),
-      queue: sqsInboundQueue(new SQSClient({}), required(config.inboundQueueUrl, 'INBOUND_QUEUE_URL')),
-    });
-  }
-  return wired(event, context);
-};
+export const handler = wireOnFirstCall((config) =>
+  createWebhookHandler({
+    ...createObservability(config.tenant),
+    secrets: secretSourceFor(config.secret),
+    queue: sqsInboundQueue(new SQSClient({}), required(config.inboundQueueUrl, Env.inboundQueueUrl)),
+  }),
+);
