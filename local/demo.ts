@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { tenantSecretSchema } from '../functions/config';
+import { fileSecretSource } from '../functions/adapters/secrets';
 import { signPayload } from '../functions/core/x-signature';
 import { environmentWithDotEnv, parseLocalSettings } from './local-config';
 
@@ -130,7 +130,7 @@ async function main(): Promise<number> {
     console.error(`No local bridge at ${base} (${(err as Error).message}). Start it first: npm start`);
     return 1;
   }
-  const secret = tenantSecretSchema.parse(JSON.parse(readFileSync(status.secretsFile, 'utf8')));
+  const secret = await fileSecretSource(status.secretsFile).get();
   const { body, eventId, senderId } = sampleDelivery(status.xAccountId);
   const before = status.mode === 'tickets' && status.fourbiz === 'simulator' ? await ticketsSnapshot(base) : new Map<number, number>();
 

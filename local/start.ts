@@ -18,6 +18,7 @@ import { startHttpGateway, lambdaContext, type HttpGateway } from './http-gatewa
 import { environmentWithDotEnv, parseLocalSettings, type LocalSettings } from './local-config';
 import { resolveLocalhostSubdomains } from './localhost-dns';
 import { startSqsEventSource, type SqsEventSource } from './sqs-event-source';
+import { readBody } from './http';
 
 /**
  * `npm start`: the whole bridge on this machine, offline. The real handlers (imported below,
@@ -95,10 +96,9 @@ function sendJson(res: ServerResponse, body: unknown): true {
 }
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
+  const raw = await readBody(req);
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+    return JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>;
   } catch {
     return {};
   }
