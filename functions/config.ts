@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConfigurationError } from './core/errors';
 
 /**
  * Typed runtime configuration. Config flows one way: tenant file → CDK → environment variables
@@ -106,13 +107,12 @@ export interface RuntimeConfig {
   retry: { baseSeconds: number; maxSeconds: number };
 }
 
-export class ConfigError extends Error {}
 
 export function parseRuntimeConfig(env: Record<string, string | undefined>): RuntimeConfig {
   const parsed = runtimeSchema.safeParse(env);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`).join('; ');
-    throw new ConfigError(`invalid function configuration: ${issues}`);
+    throw new ConfigurationError(`invalid function configuration: ${issues}`);
   }
   const e = parsed.data;
   return {
@@ -139,6 +139,6 @@ export function runtimeConfig(): RuntimeConfig {
 
 /** A setting a given function cannot run without: a clear error naming the variable. */
 export function required<T>(value: T | undefined, name: string): T {
-  if (value === undefined) throw new ConfigError(`${name} is not set`);
+  if (value === undefined) throw new ConfigurationError(`${name} is not set`);
   return value;
 }

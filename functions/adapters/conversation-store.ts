@@ -4,14 +4,7 @@ import { z } from 'zod';
 import type { Conversation } from '../core/conversation';
 import { ConversationTable } from './conversation-table';
 import { Env, required, type RuntimeConfig } from '../config';
-
-/** Thrown when a conditional write lost a race (someone else wrote the item first). */
-export class ConflictError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConflictError';
-  }
-}
+import { ConflictError } from '../core/errors';
 
 /**
  * Conversation state and processed-event records (DynamoDB, one table). The DynamoDB

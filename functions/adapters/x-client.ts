@@ -1,7 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { ApiResponseError, TwitterApi, type ITwitterApiClientPlugin } from 'twitter-api-v2';
 import { z } from 'zod';
-import { PermanentError, TransientError } from '../core/retry';
+import { PermanentError, TransientError } from '../core/errors';
 import type { TenantSecret } from '../config';
 import type { SecretSource } from './secrets';
 

@@ -1,8 +1,7 @@
+import { ConflictError } from './errors';
+
 /** How many times a read-modify-write of a conversation is tried before the conflict is an error. */
 export const CONFLICT_ATTEMPTS = 5;
-
-// The store's ConflictError lives with the adapter; core knows it by name only (no AWS imports here).
-const isConflict = (err: unknown) => (err as { name?: string } | undefined)?.name === 'ConflictError';
 
 /**
  * Runs a read-modify-write step of a conversation again when another writer (dispatcher, poller,
@@ -13,7 +12,7 @@ export async function withConflictRetry<T>(attempts: number, step: (attempt: num
     try {
       return await step(attempt);
     } catch (err) {
-      if (!isConflict(err) || attempt + 1 >= attempts) throw err;
+      if (!(err instanceof ConflictError) || attempt + 1 >= attempts) throw err;
     }
   }
 }

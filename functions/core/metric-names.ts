@@ -27,6 +27,14 @@ export const Metric = {
   XRateLimited: 'XRateLimited',
   XAuthFailure: 'XAuthFailure',
   XTransientError: 'XTransientError',
+  // Named by the open issues (8, 9, 10, 12); declared once here so each lands on the same name.
+  ForeignAccountDropped: 'ForeignAccountDropped',
+  OldDmReceived: 'OldDmReceived',
+  RecipientRefusedDm: 'RecipientRefusedDm',
+  FourbizAuthFailure: 'FourbizAuthFailure',
+  EncryptedDmReceived: 'EncryptedDmReceived',
+  XAccessRevoked: 'XAccessRevoked',
+  SecretNotFilled: 'SecretNotFilled',
 } as const;
 
 export type MetricName = (typeof Metric)[keyof typeof Metric];

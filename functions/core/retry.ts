@@ -1,37 +1,3 @@
-/**
- * Errors are values with a class: Permanent (retrying cannot help: bad input, 4xx) goes to the DLQ
- * at once; Transient (timeouts, 5xx, 408/429, throttling) is retried with back-off.
- */
-export class PermanentError extends Error {
-  readonly kind = 'permanent' as const;
-  constructor(message: string, readonly status?: number) {
-    super(message);
-    this.name = 'PermanentError';
-  }
-}
-
-export class TransientError extends Error {
-  readonly kind = 'transient' as const;
-  /** When the far side told us when to come back (e.g. X's x-rate-limit-reset), in epoch ms. */
-  constructor(message: string, readonly status?: number, readonly retryAt?: number) {
-    super(message);
-    this.name = 'TransientError';
-  }
-}
-
-export type ErrorClass = 'permanent' | 'transient';
-
-/** Classifies an HTTP status from a downstream API. 2xx never reaches here. */
-export function classifyHttpStatus(status: number): ErrorClass {
-  if (status === 408 || status === 429 || status >= 500) return 'transient';
-  return status >= 400 ? 'permanent' : 'transient';
-}
-
-/** Anything not explicitly permanent is transient: losing a message is worse than one more retry. */
-export function classifyError(err: unknown): ErrorClass {
-  return err instanceof PermanentError ? 'permanent' : 'transient';
-}
-
 export interface BackoffOptions {
   baseSeconds: number;
   maxSeconds: number;

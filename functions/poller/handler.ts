@@ -4,11 +4,11 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ScheduledEvent } from 'aws-lambda';
-import { ConfigError, Env, required } from '../config';
+import { Env, required } from '../config';
 import { closeByFourbiz, type Conversation } from '../core/conversation';
 import { Metric } from '../core/metric-names';
 import { newerOccurrenceId, planReplySync, type ReplySyncPlan } from '../core/reply-sync';
-import { classifyError } from '../core/retry';
+import { classifyError, ConfigurationError } from '../core/errors';
 import { conversationStoreFor, type ConversationStore } from '../adapters/conversation-store';
 import { CONFLICT_ATTEMPTS, withConflictRetry } from '../core/conflict-retry';
 import { createTicketsClient, type TicketsClient } from '../adapters/fourbiz/tickets';
@@ -125,7 +125,7 @@ export function createPollerHandler(deps: PollerDeps) {
 
 export const handler = wireOnFirstCall((config) => {
   const settings = required(config.fourbiz, Env.fourbiz);
-  if (settings.mode !== 'tickets') throw new ConfigError(`the poller runs in tickets mode only, ${Env.fourbiz} says "${settings.mode}"`);
+  if (settings.mode !== 'tickets') throw new ConfigurationError(`the poller runs in tickets mode only, ${Env.fourbiz} says "${settings.mode}"`);
   return createPollerHandler({
     ...createObservability(config.tenant),
     store: conversationStoreFor(config),

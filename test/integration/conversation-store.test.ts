@@ -1,5 +1,6 @@
 import { GetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, dynamoConversationStore, PROCESSED_EVENT_TTL_SECONDS } from '../../functions/adapters/conversation-store';
+import { ConflictError } from '../../functions/core/errors';
+import { dynamoConversationStore, PROCESSED_EVENT_TTL_SECONDS } from '../../functions/adapters/conversation-store';
 import { ConversationTable } from '../../functions/adapters/conversation-table';
 import { closeByFourbiz, openConversation, recordInboundDelivered } from '../../functions/core/conversation';
 import { createTestTable, testDynamoClient } from '../support/aws';

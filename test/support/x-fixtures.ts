@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 
-/** X's Account Activity fixtures (copied from ../shared/fixtures/x) and their signatures. */
+/** X's webhook fixtures (copied from ../shared/fixtures/x) and their signatures. */
 const dir = join(__dirname, '..', 'fixtures');
 
 export const vectors = JSON.parse(readFileSync(join(dir, 'vectors.json'), 'utf8')) as {
@@ -12,7 +12,10 @@ export const vectors = JSON.parse(readFileSync(join(dir, 'vectors.json'), 'utf8'
   signatures: Record<string, string>;
 };
 
+/** Every signed delivery: Account Activity API ones and X Activity API (`xaa-*`) ones. */
 export const fixtureNames = Object.keys(vectors.signatures);
+/** The Account Activity API deliveries (`for_user_id` at the root). */
+export const aaaFixtureNames = fixtureNames.filter((name) => !name.startsWith('xaa-'));
 
 export function fixtureBytes(name: string): Buffer {
   return readFileSync(join(dir, name));

@@ -1,9 +1,10 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { ConflictError, type ConversationStore } from '../../functions/adapters/conversation-store';
+import type { ConversationStore } from '../../functions/adapters/conversation-store';
+import { ConflictError } from '../../functions/core/errors';
 import type { FourBizClient } from '../../functions/adapters/fourbiz/fourbiz-client';
 import type { DeadLetter, InboundRedelivery } from '../../functions/adapters/inbound-redelivery';
 import type { Conversation } from '../../functions/core/conversation';
-import { PermanentError, TransientError } from '../../functions/core/retry';
+import { PermanentError, TransientError } from '../../functions/core/errors';
 import type { InboundMessage } from '../../functions/core/x-events';
 import { createDispatcherHandler } from '../../functions/dispatcher/handler';
 import { createObservability } from '../../functions/observability';

@@ -1,7 +1,7 @@
 import { createRelayClient } from '../../functions/adapters/fourbiz/relay';
 import { staticSecretSource } from '../../functions/adapters/secrets';
 import { openConversation } from '../../functions/core/conversation';
-import { PermanentError, TransientError } from '../../functions/core/retry';
+import { PermanentError, TransientError } from '../../functions/core/errors';
 import { accountActivitySchema, normaliseDelivery } from '../../functions/core/x-events';
 import { signPayload } from '../../functions/core/x-signature';
 import { startOmnichannelSimulator, type OmnichannelSimulator } from '../simulators/fourbiz-omnichannel';

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { PermanentError, TransientError } from '../../functions/core/retry';
+import { PermanentError, TransientError } from '../../functions/core/errors';
 import { accountActivitySchema, normaliseDelivery, type InboundMessage } from '../../functions/core/x-events';
 import { verifySignature } from '../../functions/core/x-signature';
 import { createRelayClient, SIGNATURE_HEADER } from '../../functions/adapters/fourbiz/relay';

@@ -3,7 +3,7 @@ import { createTicketsClient } from '../../functions/adapters/fourbiz/tickets';
 import { compareOccurrenceIds } from '../../functions/core/reply-sync';
 import { staticSecretSource } from '../../functions/adapters/secrets';
 import type { Conversation } from '../../functions/core/conversation';
-import { PermanentError, TransientError } from '../../functions/core/retry';
+import { PermanentError, TransientError } from '../../functions/core/errors';
 import { normaliseDelivery, accountActivitySchema, type InboundMessage } from '../../functions/core/x-events';
 import { fixtureBytes, testSecret } from '../support/x-fixtures';
 import { startFourBizSimulator, type FourBizSimulator } from '../simulators/fourbiz-rest';

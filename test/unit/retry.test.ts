@@ -1,13 +1,6 @@
 import fc from 'fast-check';
-import {
-  backoffSeconds,
-  classifyError,
-  classifyHttpStatus,
-  MAX_VISIBILITY_SECONDS,
-  PermanentError,
-  secondsUntil,
-  TransientError,
-} from '../../functions/core/retry';
+import { classifyError, classifyHttpStatus, PermanentError, TransientError } from '../../functions/core/errors';
+import { backoffSeconds, MAX_VISIBILITY_SECONDS, secondsUntil } from '../../functions/core/retry';
 
 describe('back-off between delivery attempts', () => {
   const opts = { baseSeconds: 2, maxSeconds: 900 };

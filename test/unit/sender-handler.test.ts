@@ -1,9 +1,10 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { ConflictError, type ConversationStore } from '../../functions/adapters/conversation-store';
+import type { ConversationStore } from '../../functions/adapters/conversation-store';
+import { ConflictError } from '../../functions/core/errors';
 import { XAuthError, type XClient } from '../../functions/adapters/x-client';
 import type { Conversation } from '../../functions/core/conversation';
 import type { OutboundMessage } from '../../functions/core/outbound-message';
-import { TransientError } from '../../functions/core/retry';
+import { TransientError } from '../../functions/core/errors';
 import { createSenderHandler } from '../../functions/sender/handler';
 import { testObservability } from '../support/observability';
 import { lambdaContext } from '../support/x-fixtures';

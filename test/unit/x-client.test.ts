@@ -1,7 +1,7 @@
 import { createXClient, XAuthError } from '../../functions/adapters/x-client';
 import type { SecretSource } from '../../functions/adapters/secrets';
 import type { TenantSecret } from '../../functions/config';
-import { PermanentError, TransientError } from '../../functions/core/retry';
+import { PermanentError, TransientError } from '../../functions/core/errors';
 import { startXApiSimulator, type XApiSimulator } from '../simulators/x-api';
 
 const person = '2900000000000000042';

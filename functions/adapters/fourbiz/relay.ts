@@ -1,5 +1,5 @@
 import type { RelaySettings } from '../../config';
-import { classifyHttpStatus, PermanentError, TransientError } from '../../core/retry';
+import { classifyHttpStatus, PermanentError, TransientError } from '../../core/errors';
 import { singleEventPayload, type InboundMessage } from '../../core/x-events';
 import { signPayload } from '../../core/x-signature';
 import type { SecretSource } from '../secrets';

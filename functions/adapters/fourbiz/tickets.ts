@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { TicketsSettings } from '../../config';
 import type { Conversation } from '../../core/conversation';
 import { compareOccurrenceIds } from '../../core/reply-sync';
-import { classifyHttpStatus, PermanentError, TransientError } from '../../core/retry';
+import { classifyHttpStatus, PermanentError, TransientError } from '../../core/errors';
 import type { InboundMessage } from '../../core/x-events';
 import type { SecretSource } from '../secrets';
 import type { DeliveryResult, FourBizClient } from './fourbiz-client';

@@ -1,0 +1,50 @@
+/**
+ * The bridge's one error family. Every class sets `name` to its own and keeps `cause`; code tests
+ * `instanceof`, never `name`. One place decides retry, DLQ or drop from these classes alone:
+ * Permanent (retrying cannot help: bad input, a 4xx that will not change) goes to the DLQ;
+ * Transient (timeouts, 5xx, 408/429, throttling) is retried with back-off, at `retryAt` when the
+ * far side said when to come back.
+ */
+export class BridgeError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class PermanentError extends BridgeError {
+  constructor(message: string, readonly status?: number, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export class TransientError extends BridgeError {
+  /** `retryAt`: when the far side told us to come back (e.g. X's x-rate-limit-reset), epoch ms. */
+  constructor(message: string, readonly status?: number, readonly retryAt?: number, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Another writer changed the record since it was read (optimistic locking). */
+export class ConflictError extends BridgeError {}
+
+/** A function or CLI is configured wrongly: nothing to retry until someone fixes it. */
+export class ConfigurationError extends BridgeError {}
+
+export type ErrorClass = 'permanent' | 'transient';
+
+/** Classifies an HTTP status from a downstream API. 2xx never reaches here. */
+export function classifyHttpStatus(status: number): ErrorClass {
+  if (status === 408 || status === 429 || status >= 500) return 'transient';
+  return status >= 400 ? 'permanent' : 'transient';
+}
+
+/** The error class for a downstream HTTP status: the one place that maps a status to a class. */
+export function errorForHttpStatus(status: number, message: string, retryAt?: number): PermanentError | TransientError {
+  return classifyHttpStatus(status) === 'permanent' ? new PermanentError(message, status) : new TransientError(message, status, retryAt);
+}
+
+/** Anything not explicitly permanent is transient: losing a message is worse than one more retry. */
+export function classifyError(err: unknown): ErrorClass {
+  return err instanceof PermanentError ? 'permanent' : 'transient';
+}
