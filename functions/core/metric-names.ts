@@ -27,7 +27,6 @@ export const Metric = {
   XRateLimited: 'XRateLimited',
   XAuthFailure: 'XAuthFailure',
   XTransientError: 'XTransientError',
-  // Named by the open issues (8, 9, 10, 12); declared once here so each lands on the same name.
   ForeignAccountDropped: 'ForeignAccountDropped',
   OldDmReceived: 'OldDmReceived',
   RecipientRefusedDm: 'RecipientRefusedDm',
