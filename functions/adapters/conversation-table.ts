@@ -11,6 +11,8 @@ export const ConversationTable = {
   openIndex: { name: 'open-conversations', partitionKey: 'openStatus', sortKey: 'lastActivityAt' },
   conversationKey: (xUserId: string) => `CONV#${xUserId}`,
   eventKey: (eventId: string) => `EVT#${eventId}`,
+  /** One run at a time of a scheduled job (core/lease.ts). */
+  leaseKey: (name: string) => `LEASE#${name}`,
 } as const;
 
 /** Creates the table as the stack does (for DynamoDB Local in tests and `npm start`). */
