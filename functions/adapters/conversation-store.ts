@@ -5,31 +5,8 @@ import type { Conversation } from '../core/conversation';
 import { ConversationTable } from './conversation-table';
 import { Env, required, type RuntimeConfig } from '../config';
 import { ConflictError } from '../core/errors';
+import type { ConversationStore } from '../core/ports';
 
-/**
- * Conversation state and processed-event records (DynamoDB, one table). The DynamoDB
- * implementation lives beside this interface; tests run it against DynamoDB Local.
- */
-export interface ConversationStore {
-  get(xUserId: string): Promise<Conversation | undefined>;
-  /**
-   * Writes the conversation with optimistic locking: `expectedVersion` undefined means it must not
-   * exist yet; otherwise the stored version must equal it. Stores `version = expectedVersion + 1`
-   * (or 1). Throws ConflictError when the condition fails.
-   */
-  save(conversation: Conversation, expectedVersion: number | undefined): Promise<Conversation>;
-  /** Open conversations (tickets mode poller). */
-  listOpen(): Promise<Conversation[]>;
-  /** True when the event was already delivered (idempotency beyond SQS's 5-minute window). */
-  isProcessed(eventId: string): Promise<boolean>;
-  /** Records a delivered event (TTL 7 days). */
-  markProcessed(eventId: string, xUserId: string): Promise<void>;
-  /**
-   * save() and markProcessed() in one transaction, so a delivered event is never recorded without
-   * the conversation update that goes with it (or the other way round). ConflictError as save().
-   */
-  saveDelivered(conversation: Conversation, expectedVersion: number | undefined, eventId: string): Promise<Conversation>;
-}
 
 /** How long a processed-event record is kept: well beyond X's redelivery window and SQS's 5-minute dedup. */
 export const PROCESSED_EVENT_TTL_SECONDS = 7 * 24 * 3600;

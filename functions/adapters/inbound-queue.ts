@@ -1,11 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { InboundMessage } from '../core/x-events';
 import { sendFifo } from './fifo-send';
+import type { InboundQueue } from '../core/ports';
 
-/** Sends inbound messages to the FIFO queue; resolves only when every message was accepted. */
-export interface InboundQueue {
-  send(messages: InboundMessage[]): Promise<void>;
-}
 
 /**
  * MessageGroupId = X user id (order per conversation, parallel across users),

@@ -1,14 +1,7 @@
 import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { OutboundMessage } from '../core/outbound-message';
 import { sendFifo } from './fifo-send';
+import type { OutboundQueue } from '../core/ports';
 
-/** The outbound FIFO queue: the poller sends replies to it, the sender delays the ones X throttles. */
-export interface OutboundQueue {
-  /** Resolves only when every message was accepted, in order. */
-  send(messages: OutboundMessage[]): Promise<void>;
-  /** Keeps a received message invisible for `seconds` more (e.g. until X's rate-limit reset). */
-  delay(receiptHandle: string, seconds: number): Promise<void>;
-}
 
 /**
  * MessageGroupId = X user id (one person's replies in order), MessageDeduplicationId = the

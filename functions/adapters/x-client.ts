@@ -4,12 +4,8 @@ import { z } from 'zod';
 import { PermanentError, TransientError } from '../core/errors';
 import type { TenantSecret } from '../config';
 import type { SecretSource } from './secrets';
+import type { XClient } from '../core/ports';
 
-/** Sends DMs as the company's X account (twitter-api-v2, OAuth 1.0a user context). */
-export interface XClient {
-  /** Resolves with the DM event id X assigned. */
-  sendDm(participantId: string, text: string): Promise<{ dmEventId?: string }>;
-}
 
 /** X refused the tenant's keys (401/403): retrying cannot help until someone fixes them. */
 export class XAuthError extends PermanentError {

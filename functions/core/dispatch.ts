@@ -1,5 +1,4 @@
-import type { ConversationStore } from '../adapters/conversation-store';
-import type { FourBizClient } from '../adapters/fourbiz/fourbiz-client';
+import type { ConversationStore, FourBizClient } from './ports';
 import { CONFLICT_ATTEMPTS, withConflictRetry } from './conflict-retry';
 import { conversationForInbound, recordInboundDelivered, type Conversation } from './conversation';
 import type { InboundMessage } from './x-events';

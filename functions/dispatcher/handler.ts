@@ -12,12 +12,13 @@ import { classifyError, PermanentError, TransientError } from '../core/errors';
 import { backoffSeconds, secondsUntil, type BackoffOptions } from '../core/retry';
 import { parseQueueBody } from '../core/queue-body';
 import { inboundMessageSchema } from '../core/x-events';
-import { conversationStoreFor, type ConversationStore } from '../adapters/conversation-store';
-import { createFourBizClient, type FourBizClient } from '../adapters/fourbiz';
+import { conversationStoreFor } from '../adapters/conversation-store';
+import { createFourBizClient } from '../adapters/fourbiz';
 import { sqsInboundRedelivery, type InboundRedelivery } from '../adapters/inbound-redelivery';
 import { secretSourceFor } from '../adapters/secrets';
 import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
+import type { ConversationStore, FourBizClient } from '../core/ports';
 
 export interface DispatcherDeps extends Observability {
   store: ConversationStore;

@@ -9,13 +9,14 @@ import { closeByFourbiz, type Conversation } from '../core/conversation';
 import { Metric } from '../core/metric-names';
 import { newerOccurrenceId, planReplySync, type ReplySyncPlan } from '../core/reply-sync';
 import { classifyError, ConfigurationError } from '../core/errors';
-import { conversationStoreFor, type ConversationStore } from '../adapters/conversation-store';
+import { conversationStoreFor } from '../adapters/conversation-store';
 import { CONFLICT_ATTEMPTS, withConflictRetry } from '../core/conflict-retry';
 import { createTicketsClient, type TicketsClient } from '../adapters/fourbiz/tickets';
-import { sqsOutboundQueue, type OutboundQueue } from '../adapters/outbound-queue';
+import { sqsOutboundQueue } from '../adapters/outbound-queue';
 import { secretSourceFor } from '../adapters/secrets';
 import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
+import type { ConversationStore, OutboundQueue } from '../core/ports';
 
 export interface PollerDeps extends Observability {
   store: ConversationStore;

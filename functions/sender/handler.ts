@@ -13,13 +13,14 @@ import { parseQueueBody } from '../core/queue-body';
 import { splitForDm } from '../core/reply-format';
 import { PermanentError, TransientError } from '../core/errors';
 import { backoffSeconds, secondsUntil, type BackoffOptions } from '../core/retry';
-import { conversationStoreFor, type ConversationStore } from '../adapters/conversation-store';
+import { conversationStoreFor } from '../adapters/conversation-store';
 import { CONFLICT_ATTEMPTS, withConflictRetry } from '../core/conflict-retry';
-import { sqsOutboundQueue, type OutboundQueue } from '../adapters/outbound-queue';
+import { sqsOutboundQueue } from '../adapters/outbound-queue';
 import { secretSourceFor } from '../adapters/secrets';
-import { createXClient, XAuthError, type XClient } from '../adapters/x-client';
+import { createXClient, XAuthError } from '../adapters/x-client';
 import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
+import type { ConversationStore, OutboundQueue, XClient } from '../core/ports';
 
 export interface SenderDeps extends Observability {
   store: ConversationStore;

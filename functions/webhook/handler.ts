@@ -8,10 +8,11 @@ import { header, json, rawBody } from '../core/http-event';
 import { Metric } from '../core/metric-names';
 import { readDelivery } from '../core/webhook-delivery';
 import { Env, required } from '../config';
-import { sqsInboundQueue, type InboundQueue } from '../adapters/inbound-queue';
+import { sqsInboundQueue } from '../adapters/inbound-queue';
 import { secretSourceFor, type SecretSource } from '../adapters/secrets';
 import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
+import type { InboundQueue } from '../core/ports';
 
 export interface WebhookDeps extends Observability {
   secrets: SecretSource;

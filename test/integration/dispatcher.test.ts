@@ -2,7 +2,7 @@ import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { countMessages, moveMessages } from '../../cli/dlq-commands';
-import { dynamoConversationStore, type ConversationStore } from '../../functions/adapters/conversation-store';
+import { dynamoConversationStore } from '../../functions/adapters/conversation-store';
 import { createRelayClient } from '../../functions/adapters/fourbiz/relay';
 import { FAILURE_REASON_ATTRIBUTE, sqsInboundRedelivery } from '../../functions/adapters/inbound-redelivery';
 import { sqsInboundQueue } from '../../functions/adapters/inbound-queue';
@@ -16,6 +16,7 @@ import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-
 import { startOmnichannelSimulator, type OmnichannelSimulator } from '../simulators/fourbiz-omnichannel';
 import { createFifoQueueWithDlq, createTestTable, testDynamoClient, testSqsClient, type FifoQueues } from '../support/aws';
 import { fixtureBytes, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
+import type { ConversationStore } from '../../functions/core/ports';
 
 const COMPANY = '1400000000000000001';
 const secrets = staticSecretSource(testSecret);

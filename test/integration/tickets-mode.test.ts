@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ScheduledEvent } from 'aws-lambda';
 import { ticketsSettingsSchema } from '../../functions/config';
-import { dynamoConversationStore, type ConversationStore } from '../../functions/adapters/conversation-store';
+import { dynamoConversationStore } from '../../functions/adapters/conversation-store';
 import { createTicketsClient } from '../../functions/adapters/fourbiz/tickets';
 import { sqsInboundQueue } from '../../functions/adapters/inbound-queue';
 import { sqsInboundRedelivery } from '../../functions/adapters/inbound-redelivery';
@@ -19,6 +19,7 @@ import { testObservability } from '../support/observability';
 import { fixtureBytes, lambdaContext } from '../support/x-fixtures';
 import { startFourBizSimulator, type FourBizSimulator } from '../simulators/fourbiz-rest';
 import { startXApiSimulator, type XApiSimulator } from '../simulators/x-api';
+import type { ConversationStore } from '../../functions/core/ports';
 
 /**
  * tickets mode end to end: inbound FIFO → dispatcher → 4biz REST simulator; poller → outbound

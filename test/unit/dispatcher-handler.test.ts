@@ -1,7 +1,6 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import type { ConversationStore } from '../../functions/adapters/conversation-store';
+import type { ConversationStore, FourBizClient } from '../../functions/core/ports';
 import { ConflictError } from '../../functions/core/errors';
-import type { FourBizClient } from '../../functions/adapters/fourbiz/fourbiz-client';
 import type { DeadLetter, InboundRedelivery } from '../../functions/adapters/inbound-redelivery';
 import type { Conversation } from '../../functions/core/conversation';
 import { PermanentError, TransientError } from '../../functions/core/errors';

@@ -1,7 +1,7 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import type { ConversationStore } from '../../functions/adapters/conversation-store';
+import type { ConversationStore, XClient } from '../../functions/core/ports';
 import { ConflictError } from '../../functions/core/errors';
-import { XAuthError, type XClient } from '../../functions/adapters/x-client';
+import { XAuthError } from '../../functions/adapters/x-client';
 import type { Conversation } from '../../functions/core/conversation';
 import type { OutboundMessage } from '../../functions/core/outbound-message';
 import { TransientError } from '../../functions/core/errors';

@@ -3,7 +3,7 @@ import { testObservability } from '../support/observability';
 import { createWebhookHandler } from '../../functions/webhook/handler';
 import { createCrcHandler } from '../../functions/crc/handler';
 import { staticSecretSource, type SecretSource } from '../../functions/adapters/secrets';
-import type { InboundQueue } from '../../functions/adapters/inbound-queue';
+import type { InboundQueue } from '../../functions/core/ports';
 import type { InboundMessage } from '../../functions/core/x-events';
 import { signPayload } from '../../functions/core/x-signature';
 import { aaaFixtureNames, fixtureBytes, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';

@@ -1,10 +1,8 @@
 import type { FourbizSettings } from '../../config';
 import type { SecretSource } from '../secrets';
-import type { FourBizClient } from './fourbiz-client';
+import type { FourBizClient } from '../../core/ports';
 import { createRelayClient } from './relay';
 import { createTicketsClient } from './tickets';
-
-export type { DeliveryResult, FourBizClient } from './fourbiz-client';
 
 export interface FourBizClientOptions {
   fetch?: typeof fetch;

@@ -3,7 +3,7 @@ import { classifyHttpStatus, PermanentError, TransientError } from '../../core/e
 import { singleEventPayload, type InboundMessage } from '../../core/x-events';
 import { signPayload } from '../../core/x-signature';
 import type { SecretSource } from '../secrets';
-import type { FourBizClient } from './fourbiz-client';
+import type { FourBizClient } from '../../core/ports';
 
 /** The signature header X sends and 4biz's Omnichannel receiver verifies. */
 export const SIGNATURE_HEADER = 'x-twitter-webhooks-signature';

@@ -5,7 +5,7 @@ import { compareOccurrenceIds } from '../../core/reply-sync';
 import { classifyHttpStatus, PermanentError, TransientError } from '../../core/errors';
 import type { InboundMessage } from '../../core/x-events';
 import type { SecretSource } from '../secrets';
-import type { DeliveryResult, FourBizClient } from './fourbiz-client';
+import type { DeliveryResult, FourBizClient } from '../../core/ports';
 
 /**
  * tickets mode: 4biz's REST API ("Citrest"). Every path and field name of that API lives in this
