@@ -8,6 +8,8 @@ export const SERVICE_NAME = '4biz-twitter-dm';
 export const Metric = {
   CrcAnswered: 'CrcAnswered',
   CrcFailed: 'CrcFailed',
+  /** A CRC request whose token is not shaped like X's (an attempt to use CRC as a signing oracle). */
+  CrcRejected: 'CrcRejected',
   WebhookRejected: 'WebhookRejected',
   DmReceived: 'DmReceived',
   EchoDropped: 'EchoDropped',

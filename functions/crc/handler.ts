@@ -45,7 +45,12 @@ export function createCrcHandler(deps: CrcDeps) {
       return json(500, { error: 'secret unavailable' });
     }
     const result = answerCrc(secret, token);
-    if (!result.ok) return json(400, { error: result.reason });
+    if (!result.ok) {
+      // Never the token itself: it may be an attacker's payload.
+      logger.warn('CRC request refused', { reason: result.reason, tokenLength: token.length });
+      metrics.addMetric(Metric.CrcRejected, MetricUnit.Count, 1);
+      return json(400, { error: result.reason });
+    }
     metrics.addMetric(Metric.CrcAnswered, MetricUnit.Count, 1);
     return json(200, result.body);
   };
