@@ -5,7 +5,7 @@ import { staticSecretSource } from '../functions/adapters/secrets';
 import { signPayload, verifySignature } from '../functions/core/x-signature';
 import { createFifoQueueWithDlq } from '../test/support/aws';
 import { testObservability } from '../test/support/observability';
-import { fixtureBytes, httpEvent, lambdaContext, testSecret } from '../test/support/x-fixtures';
+import { fixtureAccountId, fixtureBytes, httpEvent, lambdaContext, testSecret } from '../test/support/x-fixtures';
 import { summarise, type Summary } from './stats';
 
 /**
@@ -32,7 +32,7 @@ export function uniqueDeliveries(n: number): Buffer[] {
 export async function measureWebhookLatency(sqsEndpoint: string, deliveries = 1000): Promise<WebhookLatency> {
   const sqs = new SQSClient({ endpoint: sqsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
   const { queueUrl } = await createFifoQueueWithDlq(sqs, 'bench-inbound');
-  const handler = createWebhookHandler({ ...testObservability('bench'), secrets: staticSecretSource(testSecret), queue: sqsInboundQueue(sqs, queueUrl) });
+  const handler = createWebhookHandler({ ...testObservability('bench'), secrets: staticSecretSource(testSecret), queue: sqsInboundQueue(sqs, queueUrl), accountId: fixtureAccountId });
   const bodies = uniqueDeliveries(deliveries);
   const events = bodies.map((body) =>
     httpEvent({ body, headers: { 'x-twitter-webhooks-signature': signPayload(testSecret.consumerSecret, body) } }),

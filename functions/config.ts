@@ -64,6 +64,7 @@ export const Env = {
   inboundDlqUrl: 'INBOUND_DLQ_URL',
   retryBaseSeconds: 'RETRY_BASE_SECONDS',
   retryMaxSeconds: 'RETRY_MAX_SECONDS',
+  xAccountId: 'X_ACCOUNT_ID',
 } as const;
 
 const json = z.string().transform((s, ctx) => {
@@ -89,6 +90,7 @@ const runtimeSchema = z
     [Env.inboundDlqUrl]: z.string().url().optional(),
     [Env.retryBaseSeconds]: z.coerce.number().int().min(0).max(900).default(2),
     [Env.retryMaxSeconds]: z.coerce.number().int().min(1).max(43_200).default(900),
+    [Env.xAccountId]: z.string().regex(/^\d{1,32}$/).optional(),
   })
   .refine((e) => e[Env.secretArn] || e[Env.secretsFile], { message: `${Env.secretArn} or ${Env.secretsFile} is required` });
 
@@ -105,6 +107,8 @@ export interface RuntimeConfig {
   inboundDlqUrl?: string;
   /** Full-jitter back-off between delivery attempts (via the message's visibility timeout). */
   retry: { baseSeconds: number; maxSeconds: number };
+  /** The tenant's X account (the `for_user_id` of its deliveries). */
+  xAccountId?: string;
 }
 
 
@@ -126,6 +130,7 @@ export function parseRuntimeConfig(env: Record<string, string | undefined>): Run
     xApiBaseUrl: e[Env.xApiBaseUrl],
     inboundDlqUrl: e[Env.inboundDlqUrl],
     retry: { baseSeconds: e[Env.retryBaseSeconds], maxSeconds: e[Env.retryMaxSeconds] },
+    xAccountId: e[Env.xAccountId],
   };
 }
 

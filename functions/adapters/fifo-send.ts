@@ -1,4 +1,5 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { PermanentError } from '../core/errors';
 import { sqsJson } from './sqs-json';
 
 /** One message for a FIFO queue: its group keeps order, its dedup id absorbs repeats for 5 minutes. */
@@ -15,22 +16,59 @@ export class EnqueueError extends Error {
   }
 }
 
-const BATCH = 10;
+/** SendMessageBatch takes at most 10 entries. */
+export const SQS_MAX_BATCH_ENTRIES = 10;
+/**
+ * The largest message, and the largest sum of a batch's messages, that every SQS queue accepts:
+ * 256 KiB (AWS raised its maximum to 1 MiB in 2025, but queues keep their own
+ * MaximumMessageSize and older ones stay at 256 KiB).
+ */
+export const SQS_MAX_BATCH_BYTES = 262_144;
+
+interface Prepared extends FifoEntry {
+  text: string;
+  bytes: number;
+}
+
+/** Consecutive batches of at most 10 entries and SQS_MAX_BATCH_BYTES each, order kept. */
+export function batchesOf(entries: Prepared[]): Prepared[][] {
+  const batches: Prepared[][] = [];
+  let current: Prepared[] = [];
+  let size = 0;
+  for (const e of entries) {
+    if (current.length === SQS_MAX_BATCH_ENTRIES || (current.length > 0 && size + e.bytes > SQS_MAX_BATCH_BYTES)) {
+      batches.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(e);
+    size += e.bytes;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
 
 /**
- * Sends entries in order, ten per SendMessageBatch, retrying only the entries the queue refused
- * (in their original order). Resolves only when every entry was accepted.
+ * Sends entries in order, split into batches by SQS's entry count and size limits, retrying only
+ * the entries the queue refused (in their original order). Resolves only when every entry was
+ * accepted. A single message larger than SQS takes is a PermanentError (retrying cannot help).
  */
 export async function sendFifo(client: SQSClient, queueUrl: string, entries: FifoEntry[], attempts = 3): Promise<void> {
-  for (let i = 0; i < entries.length; i += BATCH) {
-    let pending = entries.slice(i, i + BATCH);
+  const prepared = entries.map((e) => {
+    const text = sqsJson(e.body);
+    return { ...e, text, bytes: Buffer.byteLength(text, 'utf8') };
+  });
+  const tooBig = prepared.find((e) => e.bytes > SQS_MAX_BATCH_BYTES);
+  if (tooBig) throw new PermanentError(`message ${tooBig.dedupId} is ${tooBig.bytes} bytes, over SQS's ${SQS_MAX_BATCH_BYTES}`);
+  for (const batch of batchesOf(prepared)) {
+    let pending = batch;
     for (let attempt = 1; pending.length > 0; attempt++) {
       const out = await client.send(
         new SendMessageBatchCommand({
           QueueUrl: queueUrl,
           Entries: pending.map((e, n) => ({
             Id: String(n),
-            MessageBody: sqsJson(e.body),
+            MessageBody: e.text,
             MessageGroupId: e.groupId,
             MessageDeduplicationId: e.dedupId,
           })),

@@ -1,7 +1,7 @@
 import type { ConversationStore, FourBizClient } from './ports';
 import { CONFLICT_ATTEMPTS, withConflictRetry } from './conflict-retry';
 import { conversationForInbound, recordInboundDelivered, type Conversation } from './conversation';
-import type { InboundMessage } from './x-events';
+import { bookkeepingTime, type InboundMessage } from './x-events';
 
 /**
  * Processing one inbound message: skip it if it was already delivered, make sure the conversation
@@ -31,7 +31,7 @@ export async function dispatchInbound(message: InboundMessage, deps: DispatchDep
   const clock = deps.clock ?? Date.now;
   const attempts = deps.maxConflictRetries ?? CONFLICT_ATTEMPTS;
   const xUserId = message.sender.id;
-  const sentAt = new Date(Number(message.createdTimestamp));
+  const sentAt = bookkeepingTime(message, clock());
 
   if (await store.isProcessed(message.eventId)) return { kind: 'duplicate' };
 

@@ -3,18 +3,48 @@ import { verifySignature } from './x-signature';
 
 /**
  * Everything between X's POST and the queue, without I/O: size limit, signature over the raw
- * bytes (before any parsing), JSON and shape validation, normalisation. Never throws.
+ * bytes (before any parsing), JSON and shape validation, the tenant's account, normalisation.
+ * Never throws.
  */
 export const MAX_BODY_BYTES = 512 * 1024;
 
+/**
+ * The deepest nesting a delivery may have. X's deepest is about 8 levels; an unknown field nested
+ * 100,000 deep would overflow the stack when the message is serialised for the queue (a 5xx on
+ * every X retry), so it is refused up front.
+ */
+export const MAX_JSON_DEPTH = 32;
+
 export type DeliveryVerdict =
   | { accepted: true; delivery: NormalisedDelivery }
+  /** Correctly signed, but for another X account: answered 200 so X stops retrying, never forwarded. */
+  | { accepted: false; status: 200; reason: 'foreign account'; forUserId: string }
   | { accepted: false; status: 400 | 401 | 413; reason: string };
 
-export function readDelivery(consumerSecret: string, rawBody: Buffer, signature: string | undefined): DeliveryVerdict {
+export interface DeliveryContext {
+  consumerSecret: string;
+  /** The tenant's X account: deliveries for any other `for_user_id` are dropped. */
+  accountId: string;
+  /** When the delivery arrived (ms), for the conversation bookkeeping of DMs dated in the future. */
+  receivedAtMs: number;
+}
+
+/** True when the JSON value nests deeper than `max` (iterative: a hostile value cannot overflow the stack here). */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+export function readDelivery(ctx: DeliveryContext, rawBody: Buffer, signature: string | undefined): DeliveryVerdict {
   if (rawBody.length > MAX_BODY_BYTES) return { accepted: false, status: 413, reason: `body over ${MAX_BODY_BYTES} bytes` };
   if (!signature) return { accepted: false, status: 401, reason: 'missing x-twitter-webhooks-signature' };
-  if (!verifySignature(consumerSecret, rawBody, signature)) return { accepted: false, status: 401, reason: 'invalid signature' };
+  if (!verifySignature(ctx.consumerSecret, rawBody, signature)) return { accepted: false, status: 401, reason: 'invalid signature' };
   if (rawBody.length === 0) return { accepted: false, status: 400, reason: 'empty body' };
   let json: unknown;
   try {
@@ -22,10 +52,19 @@ export function readDelivery(consumerSecret: string, rawBody: Buffer, signature:
   } catch {
     return { accepted: false, status: 400, reason: 'body is not valid JSON' };
   }
+  if (nestsDeeperThan(json, MAX_JSON_DEPTH)) return { accepted: false, status: 400, reason: `body nests deeper than ${MAX_JSON_DEPTH} levels` };
   const parsed = accountActivitySchema.safeParse(json);
   if (!parsed.success) {
     const where = parsed.error.issues.slice(0, 3).map((i) => i.path.join('.') || '(root)');
     return { accepted: false, status: 400, reason: `not an Account Activity delivery (${where.join(', ')})` };
   }
-  return { accepted: true, delivery: normaliseDelivery(parsed.data) };
+  if (parsed.data.for_user_id !== ctx.accountId) {
+    return { accepted: false, status: 200, reason: 'foreign account', forUserId: parsed.data.for_user_id };
+  }
+  try {
+    return { accepted: true, delivery: normaliseDelivery(parsed.data, ctx.receivedAtMs) };
+  } catch (err) {
+    // A delivery we cannot read is X's (or a forger's) problem, never a 5xx that X retries for ever.
+    return { accepted: false, status: 400, reason: `unreadable delivery: ${(err as Error).message}` };
+  }
 }

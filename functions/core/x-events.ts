@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { minimalV1User, xUserIdSchema } from './x-users';
 
 /**
  * X's Account Activity delivery (same shape for v1.1 and v2 deliveries) and its normalisation into
@@ -19,15 +20,18 @@ const mediaSchema = z
   })
   .passthrough();
 
+/** DM event ids are decimal digits: they become SQS de-duplication ids and table keys. */
+export const dmEventIdSchema = z.string().regex(/^\d{1,32}$/, 'a DM event id is decimal digits');
+
 export const directMessageEventSchema = z
   .object({
     type: z.string(),
-    id: z.string().min(1).max(64),
+    id: dmEventIdSchema,
     created_timestamp: z.string().regex(/^\d{1,15}$/),
     message_create: z
       .object({
-        sender_id: z.string().regex(/^\d{1,32}$/),
-        target: z.object({ recipient_id: z.string().regex(/^\d{1,32}$/) }).passthrough(),
+        sender_id: xUserIdSchema,
+        target: z.object({ recipient_id: xUserIdSchema }).passthrough(),
         source_app_id: z.string().optional(),
         message_data: z
           .object({
@@ -44,14 +48,31 @@ export const directMessageEventSchema = z
   .passthrough();
 
 export const xUserSchema = z
-  .object({ id: z.string(), name: z.string().optional(), screen_name: z.string().optional() })
+  .object({ id: xUserIdSchema, name: z.string().optional(), screen_name: z.string().optional() })
   .passthrough();
+
+/**
+ * X's `users` map: keyed by user id, each entry describing that very user. Checked on the raw
+ * object (own keys only), so `__proto__` or an entry claiming another user's id is a 400, never a
+ * sender's name taken from somewhere else.
+ */
+const usersSchema = z
+  .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'users must be an object')
+  .superRefine((users, ctx) => {
+    for (const [key, entry] of Object.entries(users)) {
+      if (!xUserIdSchema.safeParse(key).success) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: 'a users key is a decimal user id' });
+      else if ((entry as { id?: unknown } | null)?.id !== key) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key, 'id'], message: 'a users entry must carry its own key as id' });
+    }
+  })
+  .pipe(z.record(xUserIdSchema, xUserSchema))
+  // A map without a prototype: no key can reach Object.prototype.
+  .transform((users) => Object.assign(Object.create(null) as Record<string, XUser>, users));
 
 export const accountActivitySchema = z
   .object({
-    for_user_id: z.string().regex(/^\d{1,32}$/),
+    for_user_id: xUserIdSchema,
     direct_message_events: z.array(directMessageEventSchema).max(1000).optional(),
-    users: z.record(z.string(), xUserSchema).optional(),
+    users: usersSchema.optional(),
     apps: z.record(z.string(), z.unknown()).optional(),
   })
   .passthrough();
@@ -59,15 +80,18 @@ export const accountActivitySchema = z
 export type DirectMessageEvent = z.infer<typeof directMessageEventSchema>;
 export type XUser = z.infer<typeof xUserSchema>;
 export type AccountActivity = z.infer<typeof accountActivitySchema>;
+export type AccountActivityInput = z.input<typeof accountActivitySchema>;
 
 export const inboundMessageSchema = z.object({
-  eventId: z.string().min(1),
+  eventId: dmEventIdSchema,
   /** ms since epoch as X sends it, and the same instant in ISO form. */
   createdTimestamp: z.string(),
   createdAt: z.string(),
-  forUserId: z.string(),
-  sender: z.object({ id: z.string(), handle: z.string().optional(), name: z.string().optional() }),
-  recipientId: z.string(),
+  /** When the bridge received it (ISO); absent on messages queued by older versions. */
+  receivedAt: z.string().optional(),
+  forUserId: xUserIdSchema,
+  sender: z.object({ id: xUserIdSchema, handle: z.string().optional(), name: z.string().optional() }),
+  recipientId: xUserIdSchema,
   /** Text with t.co links replaced by their expanded URLs. */
   text: z.string(),
   attachments: z.array(
@@ -75,7 +99,7 @@ export const inboundMessageSchema = z.object({
   ),
   quickReply: z.object({ type: z.string(), metadata: z.string().optional() }).optional(),
   /** The original event and the `users` entries it references: what relay mode forwards to 4biz. */
-  raw: z.object({ event: directMessageEventSchema, users: z.record(z.string(), xUserSchema) }),
+  raw: z.object({ event: directMessageEventSchema, users: z.record(xUserIdSchema, xUserSchema) }),
 });
 
 export type InboundMessage = z.infer<typeof inboundMessageSchema>;
@@ -89,13 +113,47 @@ export interface NormalisedDelivery {
   ignoredKinds: string[];
 }
 
-/** Replaces each t.co URL in the text by its expanded URL (the media link stays, as a link). */
+/** A t.co link as X writes it into DM text. */
+const T_CO_LINK = /https:\/\/t\.co\/[A-Za-z0-9]+/g;
+const T_CO_URL = /^https:\/\/t\.co\/[A-Za-z0-9]+$/;
+
+/** Expanding links never makes a text longer than this (X's DM limit is 10,000 characters). */
+export const MAX_EXPANDED_TEXT_CHARS = 20_000;
+
+/**
+ * Replaces each t.co link in the text by its expanded URL (the media link stays, as a link). Only
+ * entries whose `url` is a non-empty https://t.co/… link count; once the text would outgrow
+ * MAX_EXPANDED_TEXT_CHARS the remaining links stay t.co links (they still work).
+ */
 export function expandUrls(text: string, urls: { url: string; expanded_url?: string }[]): string {
-  return urls.reduce((acc, u) => (u.expanded_url ? acc.split(u.url).join(u.expanded_url) : acc), text);
+  const expansions = new Map<string, string>();
+  for (const u of urls) if (T_CO_URL.test(u.url) && typeof u.expanded_url === 'string' && u.expanded_url) expansions.set(u.url, u.expanded_url);
+  if (expansions.size === 0) return text;
+  let budget = MAX_EXPANDED_TEXT_CHARS - text.length;
+  return text.replace(T_CO_LINK, (link) => {
+    const to = expansions.get(link);
+    if (to === undefined || to.length - link.length > budget) return link;
+    budget -= to.length - link.length;
+    return to;
+  });
 }
 
-export function normaliseDelivery(body: AccountActivity): NormalisedDelivery {
-  const users = body.users ?? {};
+/** A created_timestamp further ahead than this is not believed for the conversation's bookkeeping. */
+export const MAX_CLOCK_SKEW_MS = 10 * 60_000;
+
+/**
+ * The instant a DM counts at for its conversation (idle timeout, last activity): its own
+ * timestamp, unless that lies more than MAX_CLOCK_SKEW_MS after it was received; then the time it
+ * was received (else a forged future timestamp would keep a conversation open for ever).
+ */
+export function bookkeepingTime(message: Pick<InboundMessage, 'createdTimestamp' | 'receivedAt'>, nowMs: number): Date {
+  const created = Number(message.createdTimestamp);
+  const received = message.receivedAt ? Date.parse(message.receivedAt) : nowMs;
+  return new Date(created > received + MAX_CLOCK_SKEW_MS ? received : created);
+}
+
+export function normaliseDelivery(body: AccountActivity, receivedAtMs: number = Date.now()): NormalisedDelivery {
+  const users: Record<string, XUser> = body.users ?? Object.create(null);
   const messages: InboundMessage[] = [];
   const skipped: NormalisedDelivery['skipped'] = [];
   for (const event of body.direct_message_events ?? []) {
@@ -112,10 +170,14 @@ export function normaliseDelivery(body: AccountActivity): NormalisedDelivery {
     const data = mc.message_data;
     const media = data.attachment?.media;
     const referenced = [mc.sender_id, mc.target.recipient_id].filter((id) => users[id]);
+    // 4biz reads the sender from `users`: one X did not describe still gets its ids.
+    const rawUsers: Record<string, XUser> = Object.fromEntries(referenced.map((id) => [id, users[id]]));
+    rawUsers[mc.sender_id] ??= xUserSchema.parse(minimalV1User(mc.sender_id));
     messages.push({
       eventId: event.id,
       createdTimestamp: event.created_timestamp,
       createdAt: new Date(Number(event.created_timestamp)).toISOString(),
+      receivedAt: new Date(receivedAtMs).toISOString(),
       forUserId: body.for_user_id,
       sender: { id: mc.sender_id, handle: sender?.screen_name, name: sender?.name },
       recipientId: mc.target.recipient_id,
@@ -133,7 +195,7 @@ export function normaliseDelivery(body: AccountActivity): NormalisedDelivery {
       quickReply: data.quick_reply_response
         ? { type: data.quick_reply_response.type, metadata: data.quick_reply_response.metadata }
         : undefined,
-      raw: { event, users: Object.fromEntries(referenced.map((id) => [id, users[id]])) },
+      raw: { event, users: rawUsers },
     });
   }
   const ignoredKinds = Object.keys(body).filter(

@@ -6,7 +6,8 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { header, json, rawBody } from '../core/http-event';
 import { Metric } from '../core/metric-names';
-import { readDelivery } from '../core/webhook-delivery';
+import { readDelivery, type DeliveryVerdict } from '../core/webhook-delivery';
+import { PermanentError } from '../core/errors';
 import { Env, required } from '../config';
 import { sqsInboundQueue } from '../adapters/inbound-queue';
 import { secretSourceFor, type SecretSource } from '../adapters/secrets';
@@ -17,25 +18,53 @@ import type { InboundQueue } from '../core/ports';
 export interface WebhookDeps extends Observability {
   secrets: SecretSource;
   queue: InboundQueue;
+  /** The tenant's X account id: deliveries for another account are dropped. */
+  accountId: string;
+  /** Injected for deterministic tests. */
+  clock?: () => number;
 }
+
+/** After a signature mismatch the secret is read again (it may have been rotated), at most this often. */
+export const SECRET_REREAD_INTERVAL_MS = 60_000;
 
 /**
  * POST /webhooks/twitter: verify → parse → normalise → enqueue. 200 only once the queue accepted
  * every inbound message; 5xx otherwise so that X delivers again (the FIFO dedup id absorbs repeats).
  */
 export function createWebhookHandler(deps: WebhookDeps) {
-  const { logger, metrics, secrets, queue } = deps;
+  const { logger, metrics, secrets, queue, accountId } = deps;
+  const clock = deps.clock ?? Date.now;
+  let lastReread = -Infinity;
+
+  /**
+   * Verifies with the cached secret; on a signature mismatch reads the secret again (at most once
+   * a minute, so forged requests cannot hammer Secrets Manager) and verifies once more, so a
+   * consumer-secret rotation does not turn X's deliveries away until the container is recycled.
+   */
+  async function verify(body: Buffer, signature: string | undefined): Promise<DeliveryVerdict> {
+    const read = async () => readDelivery({ consumerSecret: (await secrets.get()).consumerSecret, accountId, receivedAtMs: clock() }, body, signature);
+    const verdict = await read();
+    if (verdict.accepted || verdict.status !== 401 || !signature || clock() - lastReread < SECRET_REREAD_INTERVAL_MS) return verdict;
+    lastReread = clock();
+    secrets.invalidate();
+    const again = await read();
+    if (again.accepted || again.status !== 401) logger.info('the consumer secret changed: deliveries verify with the new one');
+    return again;
+  }
 
   const webhook = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-    let consumerSecret: string;
+    let verdict: DeliveryVerdict;
     try {
-      consumerSecret = (await secrets.get()).consumerSecret;
+      verdict = await verify(rawBody(event), header(event, 'x-twitter-webhooks-signature'));
     } catch (err) {
       logger.error('cannot read the tenant secret to verify a delivery', { error: (err as Error).message });
       return json(503, { error: 'secret unavailable' });
     }
-
-    const verdict = readDelivery(consumerSecret, rawBody(event), header(event, 'x-twitter-webhooks-signature'));
+    if (!verdict.accepted && verdict.status === 200) {
+      logger.warn('signed delivery for another X account dropped', { forUserId: verdict.forUserId, accountId });
+      metrics.addMetric(Metric.ForeignAccountDropped, MetricUnit.Count, 1);
+      return json(200, { accepted: 0 });
+    }
     if (!verdict.accepted) {
       logger.warn('delivery rejected', { status: verdict.status, reason: verdict.reason });
       metrics.addMetric(Metric.WebhookRejected, MetricUnit.Count, 1);
@@ -56,6 +85,12 @@ export function createWebhookHandler(deps: WebhookDeps) {
     try {
       await queue.send(messages);
     } catch (err) {
+      if (err instanceof PermanentError) {
+        // Retrying cannot help (a message over SQS's size limit): X is told so, and we count it.
+        logger.error('delivery refused: a message cannot be queued', { error: err.message, eventIds: messages.map((m) => m.eventId) });
+        metrics.addMetric(Metric.WebhookRejected, MetricUnit.Count, 1);
+        return json(413, { error: err.message });
+      }
       logger.error('inbound queue did not accept the delivery; X will retry', {
         error: (err as Error).message,
         eventIds: messages.map((m) => m.eventId),
@@ -77,5 +112,6 @@ export const handler = wireOnFirstCall((config) =>
     ...createObservability(config.tenant),
     secrets: secretSourceFor(config.secret),
     queue: sqsInboundQueue(new SQSClient({}), required(config.inboundQueueUrl, Env.inboundQueueUrl)),
+    accountId: required(config.xAccountId, Env.xAccountId),
   }),
 );

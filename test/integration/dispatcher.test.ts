@@ -15,7 +15,7 @@ import { createWebhookHandler } from '../../functions/webhook/handler';
 import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-source';
 import { startOmnichannelSimulator, type OmnichannelSimulator } from '../simulators/fourbiz-omnichannel';
 import { createFifoQueueWithDlq, createTestTable, testDynamoClient, testSqsClient, type FifoQueues } from '../support/aws';
-import { fixtureBytes, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
+import { fixtureAccountId, fixtureBytes, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
 import type { ConversationStore } from '../../functions/core/ports';
 
 const COMPANY = '1400000000000000001';
@@ -90,7 +90,7 @@ describe('dispatcher: inbound queue → 4biz Omnichannel callback (relay mode)',
       // Tiny back-off so retries happen within the test.
       backoff: { baseSeconds: 0, maxSeconds: 1 },
     });
-    const webhook = createWebhookHandler({ ...createObservability('test'), secrets, queue: sqsInboundQueue(sqs, queues.queueUrl) });
+    const webhook = createWebhookHandler({ ...createObservability('test'), secrets, queue: sqsInboundQueue(sqs, queues.queueUrl), accountId: fixtureAccountId });
     const source = startSqsEventSource({
       client: sqs,
       queueUrl: queues.queueUrl,

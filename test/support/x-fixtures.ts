@@ -21,6 +21,9 @@ export function fixtureBytes(name: string): Buffer {
   return readFileSync(join(dir, name));
 }
 
+/** The company account of every fixture (`for_user_id`). */
+export const fixtureAccountId = '1400000000000000001';
+
 export const testSecret = {
   consumerKey: 'fixture-consumer-key',
   consumerSecret: vectors.consumerSecret,

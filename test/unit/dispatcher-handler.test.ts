@@ -126,28 +126,28 @@ function setup(fail: (m: InboundMessage) => Error | undefined = () => undefined)
 describe('dispatcher handler', () => {
   it('delivers each record and acknowledges the whole batch', async () => {
     const t = setup();
-    const res = await t.run([record(message('101', 'a1'), '101'), record(message('202', 'b1'), '202'), record(message('101', 'a2'), '101')]);
+    const res = await t.run([record(message('101', '9001'), '101'), record(message('202', '9101'), '202'), record(message('101', '9002'), '101')]);
     expect(res.batchItemFailures).toEqual([]);
-    expect(t.delivered).toEqual(['a1', 'b1', 'a2']);
-    expect(t.store.conversations.get('101')).toMatchObject({ messagesIn: 2, lastDeliveredEventId: 'a2', status: 'OPEN' });
+    expect(t.delivered).toEqual(['9001', '9101', '9002']);
+    expect(t.store.conversations.get('101')).toMatchObject({ messagesIn: 2, lastDeliveredEventId: '9002', status: 'OPEN' });
   });
 
   it('acknowledges an already-delivered event without delivering it again', async () => {
     const t = setup();
-    t.store.processed.add('a1');
-    const res = await t.run([record(message('101', 'a1'), '101')]);
+    t.store.processed.add('9001');
+    const res = await t.run([record(message('101', '9001'), '101')]);
     expect(res.batchItemFailures).toEqual([]);
     expect(t.delivered).toEqual([]);
   });
 
   it('on a transient failure: backs off through the visibility timeout and keeps later messages of that user behind it', async () => {
-    const t = setup((m) => (m.eventId === 'a1' ? new TransientError('503', 503) : undefined));
-    const a1 = record(message('101', 'a1'), '101', 4);
-    const a2 = record(message('101', 'a2'), '101');
-    const b1 = record(message('202', 'b1'), '202');
+    const t = setup((m) => (m.eventId === '9001' ? new TransientError('503', 503) : undefined));
+    const a1 = record(message('101', '9001'), '101', 4);
+    const a2 = record(message('101', '9002'), '101');
+    const b1 = record(message('202', '9101'), '202');
     const res = await t.run([a1, a2, b1]);
     expect(res.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([a1.messageId, a2.messageId].sort());
-    expect(t.delivered).toEqual(['b1']);
+    expect(t.delivered).toEqual(['9101']);
     // 4th receive, full jitter at its ceiling: 2·2^3 s; the skipped follower is released at once, FIFO keeps it behind.
     expect(t.retries).toEqual(expect.arrayContaining([{ receiptHandle: a1.receiptHandle, seconds: 16 }, { receiptHandle: a2.receiptHandle, seconds: 0 }]));
     expect(t.deadLetters).toEqual([]);
@@ -155,7 +155,7 @@ describe('dispatcher handler', () => {
 
   it('does not start a record without time left for it, and hands it back at once', async () => {
     const t = setup();
-    const r = record(message('101', 'a1'), '101');
+    const r = record(message('101', '9001'), '101');
     const handler = createDispatcherHandler({
       ...createObservability('test'),
       store: t.store,
@@ -173,23 +173,23 @@ describe('dispatcher handler', () => {
 
   it('waits at least until a reset time the far side gave', async () => {
     const t = setup(() => new TransientError('429', 429, Date.now() + 120_000));
-    const r = record(message('101', 'a1'), '101');
+    const r = record(message('101', '9001'), '101');
     await t.run([r]);
     expect(t.retries[0].seconds).toBeGreaterThanOrEqual(119);
   });
 
   it('on a permanent failure: copies the message to the DLQ with the reason and acknowledges it, the user’s next DM goes on', async () => {
-    const t = setup((m) => (m.eventId === 'a1' ? new PermanentError('4biz callback answered 400: bad', 400) : undefined));
-    const a1 = record(message('101', 'a1'), '101');
-    const res = await t.run([a1, record(message('101', 'a2'), '101')]);
+    const t = setup((m) => (m.eventId === '9001' ? new PermanentError('4biz callback answered 400: bad', 400) : undefined));
+    const a1 = record(message('101', '9001'), '101');
+    const res = await t.run([a1, record(message('101', '9002'), '101')]);
     expect(res.batchItemFailures).toEqual([]);
     expect(t.deadLetters).toEqual([{ messageId: a1.messageId, body: a1.body, groupId: '101', reason: '4biz callback answered 400: bad' }]);
-    expect(t.delivered).toEqual(['a2']);
+    expect(t.delivered).toEqual(['9002']);
   });
 
   it('keeps the message for a retry when even the DLQ cannot take it (nothing is lost)', async () => {
     const t = setup();
-    const r = record(message('101', 'a1'), '101');
+    const r = record(message('101', '9001'), '101');
     const failingDlq = createDispatcherHandler({
       ...createObservability('test'),
       store: t.store,
@@ -217,26 +217,26 @@ describe('dispatcher handler', () => {
 
   it('retries its write when another writer changed the conversation meanwhile (optimistic locking)', async () => {
     const t = setup();
-    await t.run([record(message('101', 'a1'), '101')]);
+    await t.run([record(message('101', '9001'), '101')]);
     t.store.conflictsToRaise = 1;
-    const res = await t.run([record(message('101', 'a2', 1_732_500_060_000), '101')]);
+    const res = await t.run([record(message('101', '9002', 1_732_500_060_000), '101')]);
     expect(res.batchItemFailures).toEqual([]);
     // The other writer's change (a reply counted) survives; ours is applied on top.
     expect(t.store.conversations.get('101')).toMatchObject({ messagesIn: 2, messagesOut: 1 });
-    expect(t.delivered).toEqual(['a1', 'a2']);
+    expect(t.delivered).toEqual(['9001', '9002']);
   });
 
   it('delivers again rather than lose the DM when its delivery could not be recorded (at least once)', async () => {
     const t = setup();
-    const r = record(message('101', 'a1'), '101');
+    const r = record(message('101', '9001'), '101');
     const saveDelivered = t.store.saveDelivered;
     t.store.saveDelivered = async () => Promise.reject(new Error('DynamoDB throttled'));
     const first = await t.run([r]);
     expect(first.batchItemFailures).toHaveLength(1);
     t.store.saveDelivered = saveDelivered;
-    await t.run([record(message('101', 'a1'), '101', 2)]);
+    await t.run([record(message('101', '9001'), '101', 2)]);
     // At-least-once: the retry delivers again because nothing recorded the first delivery.
-    expect(t.delivered).toEqual(['a1', 'a1']);
+    expect(t.delivered).toEqual(['9001', '9001']);
     expect(t.store.conversations.get('101')).toMatchObject({ messagesIn: 1 });
   });
 });

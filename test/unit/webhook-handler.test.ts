@@ -6,7 +6,7 @@ import { staticSecretSource, type SecretSource } from '../../functions/adapters/
 import type { InboundQueue } from '../../functions/core/ports';
 import type { InboundMessage } from '../../functions/core/x-events';
 import { signPayload } from '../../functions/core/x-signature';
-import { aaaFixtureNames, fixtureBytes, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
+import { aaaFixtureNames, fixtureAccountId, fixtureBytes, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
 
 function recordingQueue(fail = false) {
   const sent: InboundMessage[] = [];
@@ -20,7 +20,7 @@ function recordingQueue(fail = false) {
 }
 
 function webhook(queue: InboundQueue, secrets: SecretSource = staticSecretSource(testSecret), observability = testObservability()) {
-  return createWebhookHandler({ ...observability, secrets, queue });
+  return createWebhookHandler({ ...observability, secrets, queue, accountId: fixtureAccountId });
 }
 
 const signed = (body: Buffer, base64 = false) =>

@@ -1,0 +1,168 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { testObservability } from '../support/observability';
+import { createWebhookHandler, SECRET_REREAD_INTERVAL_MS } from '../../functions/webhook/handler';
+import type { SecretSource } from '../../functions/adapters/secrets';
+import { staticSecretSource } from '../../functions/adapters/secrets';
+import { sqsInboundQueue, type InboundQueue } from '../../functions/adapters/inbound-queue';
+import { sendFifo, SQS_MAX_BATCH_BYTES } from '../../functions/adapters/fifo-send';
+import { sqsJson } from '../../functions/adapters/sqs-json';
+import { bookkeepingTime, expandUrls, MAX_EXPANDED_TEXT_CHARS, type InboundMessage } from '../../functions/core/x-events';
+import { signPayload } from '../../functions/core/x-signature';
+import { fixtureAccountId, fixtureBytes, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
+
+/** Issue 8 §2–3: what a correctly signed but hostile or odd delivery does. */
+const dm = () => JSON.parse(fixtureBytes('dm-received.json').toString()) as Record<string, any>;
+
+function setup(opts: { secrets?: SecretSource; queue?: InboundQueue; clock?: () => number } = {}) {
+  const sent: InboundMessage[] = [];
+  const queue: InboundQueue = opts.queue ?? { send: async (m) => void sent.push(...m) };
+  const observability = testObservability();
+  const handler = createWebhookHandler({
+    ...observability,
+    secrets: opts.secrets ?? staticSecretSource(testSecret),
+    queue,
+    accountId: fixtureAccountId,
+    clock: opts.clock,
+  });
+  const post = async (body: unknown, secret = vectors.consumerSecret) => {
+    const bytes = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    return handler(httpEvent({ body: bytes, headers: { 'x-twitter-webhooks-signature': signPayload(secret, bytes) } }), lambdaContext);
+  };
+  return { post, sent, published: observability.published };
+}
+
+describe('deliveries belong to the tenant account (§2)', () => {
+  it('answers a signed delivery for another account 200, forwards nothing, counts ForeignAccountDropped', async () => {
+    const t = setup();
+    const body = dm();
+    body.for_user_id = '1400000000000000999';
+    const res = await t.post(body);
+    expect(res.statusCode).toBe(200);
+    expect(t.sent).toEqual([]);
+    expect(t.published()).toEqual({ ForeignAccountDropped: 1 });
+  });
+});
+
+describe('hostile or odd input (§3)', () => {
+  it.each([
+    ['an event id that is not digits', (b: any) => (b.direct_message_events[0].id = 'out:90000')],
+    ['a sender id that is not digits', (b: any) => (b.direct_message_events[0].message_create.sender_id = '29x')],
+    ['a users key that is not digits', (b: any) => (b.users.evil = { id: 'evil', name: 'CEO' })],
+    ['a users entry claiming another id', (b: any) => (b.users['2900000000000000042'].id = '1400000000000000001')],
+  ])('answers 400 for %s', async (_, mutate) => {
+    const t = setup();
+    const body = dm();
+    mutate(body);
+    expect((await t.post(body)).statusCode).toBe(400);
+    expect(t.sent).toEqual([]);
+  });
+
+  it('answers 400 for a __proto__ users key, and never takes a sender from a prototype', async () => {
+    const t = setup();
+    const body = dm();
+    delete body.users['2900000000000000042'];
+    const text = JSON.stringify(body).replace('"users":{', '"users":{"__proto__":{"2900000000000000042":{"id":"2900000000000000042","name":"I am your CEO"}},');
+    expect((await t.post(text)).statusCode).toBe(400);
+    expect(t.sent).toEqual([]);
+  });
+
+  it('expands only non-empty https://t.co entries, never multiplying the text', async () => {
+    expect(expandUrls('abc', [{ url: '', expanded_url: 'X'.repeat(1000) }])).toBe('abc');
+    expect(expandUrls('see http://evil', [{ url: 'http://evil', expanded_url: 'https://x' }])).toBe('see http://evil');
+    const t = setup();
+    const body = dm();
+    body.direct_message_events[0].message_create.message_data.text = 'a'.repeat(5000);
+    body.direct_message_events[0].message_create.message_data.entities.urls = [{ url: '', expanded_url: 'y'.repeat(5000) }];
+    expect((await t.post(body)).statusCode).toBe(200);
+    expect(t.sent[0].text).toBe('a'.repeat(5000));
+  });
+
+  it('bounds the expanded text', () => {
+    const text = Array.from({ length: 400 }, () => 'https://t.co/abc').join(' ');
+    const out = expandUrls(text, [{ url: 'https://t.co/abc', expanded_url: `https://example.com/${'p'.repeat(2000)}` }]);
+    expect(out.length).toBeLessThanOrEqual(MAX_EXPANDED_TEXT_CHARS);
+    expect(out).toContain('https://example.com/');
+  });
+
+  it('answers 400, not 5xx, for a delivery nested 100,000 deep in an unknown field', async () => {
+    // The real queue adapter serialises the message: the old code overflowed the stack there (503 on every retry).
+    const client = { send: async () => ({ Successful: [], Failed: [] }) } as unknown as SQSClient;
+    const t = setup({ queue: sqsInboundQueue(client, 'https://sqs.local/q.fifo') });
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    const text = JSON.stringify(dm()).replace('"message_data":{', `"message_data":{"extra":${deep},`);
+    const res = await t.post(text);
+    expect(res.statusCode).toBe(400);
+  });
+
+  it('clamps a created_timestamp far in the future to the time received, for the bookkeeping only', async () => {
+    const receivedAt = 1_732_500_000_000;
+    const t = setup({ clock: () => receivedAt });
+    const body = dm();
+    body.direct_message_events[0].created_timestamp = String(receivedAt + 365 * 24 * 3600_000);
+    expect((await t.post(body)).statusCode).toBe(200);
+    const [m] = t.sent;
+    expect(m.createdTimestamp).toBe(String(receivedAt + 365 * 24 * 3600_000));
+    expect(bookkeepingTime(m, receivedAt + 5_000).getTime()).toBe(receivedAt);
+    // Ordinary skew stays as X said.
+    expect(bookkeepingTime({ createdTimestamp: String(receivedAt + 60_000), receivedAt: m.receivedAt }, receivedAt).getTime()).toBe(receivedAt + 60_000);
+  });
+
+  it('gives a sender missing from users a minimal users entry (id, id_str) for 4biz', async () => {
+    const t = setup();
+    const body = dm();
+    delete body.users['2900000000000000042'];
+    expect((await t.post(body)).statusCode).toBe(200);
+    expect(t.sent[0].raw.users['2900000000000000042']).toMatchObject({ id: '2900000000000000042', id_str: '2900000000000000042' });
+  });
+});
+
+describe('queue bodies SQS takes unchanged (§3)', () => {
+  it('escapes U+FFFE, U+FFFF and lone surrogates, and the text parses back unchanged', () => {
+    const text = 'a\uFFFEb\uFFFFc\uD800d';
+    const body = sqsJson({ text });
+    expect(body).not.toMatch(/[\uD800-\uDFFF\uFFFE\uFFFF]/);
+    expect(JSON.parse(body)).toEqual({ text });
+  });
+
+  it('splits a delivery larger than one SQS batch by the size limit, in order, instead of refusing it', async () => {
+    const batches: { Entries: { MessageBody: string; MessageDeduplicationId: string }[] }[] = [];
+    const client = { send: async (cmd: { input: (typeof batches)[number] }) => (batches.push(cmd.input), { Failed: [] }) } as unknown as SQSClient;
+    const entries = Array.from({ length: 12 }, (_, i) => ({ body: { text: 'x'.repeat(60_000) }, groupId: '1', dedupId: String(i) }));
+    await sendFifo(client, 'https://sqs.local/q.fifo', entries);
+    for (const b of batches) expect(b.Entries.reduce((n, e) => n + Buffer.byteLength(e.MessageBody), 0)).toBeLessThanOrEqual(SQS_MAX_BATCH_BYTES);
+    expect(batches.flatMap((b) => b.Entries.map((e) => e.MessageDeduplicationId))).toEqual(entries.map((e) => e.dedupId));
+  });
+
+  it('answers 413 (not a 5xx X retries for ever) when one message is over SQS size', async () => {
+    const client = { send: async () => ({ Failed: [] }) } as unknown as SQSClient;
+    const t = setup({ queue: sqsInboundQueue(client, 'https://sqs.local/q.fifo') });
+    const body = dm();
+    body.direct_message_events[0].message_create.message_data.padding = 'p'.repeat(300_000);
+    expect((await t.post(body)).statusCode).toBe(413);
+  });
+});
+
+describe('consumer secret rotation (§3)', () => {
+  it('re-reads the secret after a mismatch, at most once a minute, and accepts the new signatures', async () => {
+    let current = { ...testSecret, consumerSecret: 'old-secret' };
+    let reads = 0;
+    let cached: typeof current | undefined;
+    const secrets: SecretSource = {
+      get: async () => (cached ??= (reads++, current)),
+      invalidate: () => void (cached = undefined),
+    };
+    let now = 1_000_000;
+    const t = setup({ secrets, clock: () => now });
+    expect((await t.post(dm(), 'old-secret')).statusCode).toBe(200);
+    current = { ...testSecret, consumerSecret: 'new-secret' };
+    expect((await t.post(dm(), 'new-secret')).statusCode).toBe(200);
+    expect(reads).toBe(2);
+    // A forger's mismatches within the minute do not re-read.
+    expect((await t.post(dm(), 'forged')).statusCode).toBe(401);
+    expect((await t.post(dm(), 'forged')).statusCode).toBe(401);
+    expect(reads).toBe(2);
+    now += SECRET_REREAD_INTERVAL_MS;
+    expect((await t.post(dm(), 'forged')).statusCode).toBe(401);
+    expect(reads).toBe(3);
+  });
+});
