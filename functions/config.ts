@@ -31,6 +31,15 @@ export const ticketsSettingsSchema = z.object({
   timeoutMs: z.number().int().min(100).max(30_000).default(5_000),
 });
 
+/**
+ * 4biz calls one record may need: relay one POST; tickets a call, a login after an expired
+ * session, and the call again. The dispatcher's time reserve and the tenant schema's time budget
+ * both use it.
+ */
+export function fourbizCallsPerRecord(mode: 'relay' | 'tickets'): number {
+  return mode === 'relay' ? 1 : 3;
+}
+
 export const fourbizSettingsSchema = z.discriminatedUnion('mode', [relaySettingsSchema, ticketsSettingsSchema]);
 export type FourbizSettings = z.infer<typeof fourbizSettingsSchema>;
 export type RelaySettings = z.infer<typeof relaySettingsSchema>;
@@ -65,6 +74,8 @@ export const Env = {
   retryBaseSeconds: 'RETRY_BASE_SECONDS',
   retryMaxSeconds: 'RETRY_MAX_SECONDS',
   xAccountId: 'X_ACCOUNT_ID',
+  maxAttempts: 'MAX_ATTEMPTS',
+  outboundDlqUrl: 'OUTBOUND_DLQ_URL',
 } as const;
 
 const json = z.string().transform((s, ctx) => {
@@ -91,6 +102,8 @@ const runtimeSchema = z
     [Env.retryBaseSeconds]: z.coerce.number().int().min(0).max(900).default(2),
     [Env.retryMaxSeconds]: z.coerce.number().int().min(1).max(43_200).default(900),
     [Env.xAccountId]: z.string().regex(/^\d{1,32}$/).optional(),
+    [Env.maxAttempts]: z.coerce.number().int().min(1).max(100).optional(),
+    [Env.outboundDlqUrl]: z.string().url().optional(),
   })
   .refine((e) => e[Env.secretArn] || e[Env.secretsFile], { message: `${Env.secretArn} or ${Env.secretsFile} is required` });
 
@@ -109,6 +122,10 @@ export interface RuntimeConfig {
   retry: { baseSeconds: number; maxSeconds: number };
   /** The tenant's X account (the `for_user_id` of its deliveries). */
   xAccountId?: string;
+  /** Failed attempts after which a queue message goes to the DLQ (the failure policy's default otherwise). */
+  maxAttempts?: number;
+  /** Where the sender puts a reply that can never be sent. */
+  outboundDlqUrl?: string;
 }
 
 
@@ -131,6 +148,8 @@ export function parseRuntimeConfig(env: Record<string, string | undefined>): Run
     inboundDlqUrl: e[Env.inboundDlqUrl],
     retry: { baseSeconds: e[Env.retryBaseSeconds], maxSeconds: e[Env.retryMaxSeconds] },
     xAccountId: e[Env.xAccountId],
+    maxAttempts: e[Env.maxAttempts],
+    outboundDlqUrl: e[Env.outboundDlqUrl],
   };
 }
 

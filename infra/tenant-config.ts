@@ -25,7 +25,11 @@ export const tenantConfigSchema = z
       .default({}),
     inbound: z
       .object({
-        maxReceiveCount: z.number().int().min(1).max(1000).default(10),
+        /**
+         * A backstop only: the dispatcher decides the DLQ from a DM's own attempts. On FIFO every
+         * DM received behind a failing one counts a receive too, so this stays far above.
+         */
+        maxReceiveCount: z.number().int().min(1).max(1000).default(100),
         /** Also the dispatcher's time budget: its Lambda timeout is a sixth of this (AWS's advice). */
         visibilityTimeoutSeconds: z.number().int().min(60).max(43_200).default(180),
         batchSize: z.number().int().min(1).max(10).default(10),
@@ -35,7 +39,8 @@ export const tenantConfigSchema = z
       .default({}),
     outbound: z
       .object({
-        maxReceiveCount: z.number().int().min(1).max(1000).default(20),
+        /** A backstop only, as inbound: the sender decides the DLQ from a reply's own attempts. */
+        maxReceiveCount: z.number().int().min(1).max(1000).default(100),
         visibilityTimeoutSeconds: z.number().int().min(60).max(43_200).default(180),
       })
       .strict()

@@ -49,7 +49,7 @@ export class TenantStack extends Stack {
         visibilityTimeoutSeconds: tenant.outbound.visibilityTimeoutSeconds,
       });
       const poller = new Poller(this, 'Poller', { tenant, settings: tenant.fourbiz, secret, table, outboundQueue: outbound.queue });
-      const sender = new Sender(this, 'Sender', { tenant, secret, table, outboundQueue: outbound.queue });
+      const sender = new Sender(this, 'Sender', { tenant, secret, table, outboundQueue: outbound.queue, outboundDlq: outbound.dlq });
       Object.assign(functions, { poller: poller.function.fn, sender: sender.function.fn });
     }
 

@@ -200,7 +200,7 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
       [Env.conversationIdleMinutes]: String(tenant.conversationIdleMinutes),
       [Env.xApiBaseUrl]: xApiBaseUrl,
       [Env.xAccountId]: tenant.xAccountId,
-      ...(outbound ? { [Env.outboundQueueUrl]: outbound.queueUrl } : {}),
+      ...(outbound ? { [Env.outboundQueueUrl]: outbound.queueUrl, [Env.outboundDlqUrl]: outbound.dlqUrl } : {}),
     });
     delete process.env[Env.secretArn];
     resolveLocalhostSubdomains();

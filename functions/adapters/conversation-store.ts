@@ -1,17 +1,15 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { Conversation } from '../core/conversation';
 import { ConversationTable } from './conversation-table';
 import { Env, required, type RuntimeConfig } from '../config';
 import { ConflictError } from '../core/errors';
 import type { ConversationStore } from '../core/ports';
-
-
-/** How long a processed-event record is kept: well beyond X's redelivery window and SQS's 5-minute dedup. */
-export const PROCESSED_EVENT_TTL_SECONDS = 7 * 24 * 3600;
+import { PROCESSED_EVENT_LIFETIME_SECONDS, type ProcessedKey } from '../core/processed-key';
 
 export interface DynamoStoreOptions {
+  /** Longer than PROCESSED_EVENT_LIFETIME_SECONDS when a source re-reads further back (polling backfill). */
   processedTtlSeconds?: number;
   /** Injected for tests (TTL computation and expiry checks). */
   now?: () => number;
@@ -68,7 +66,7 @@ export function dynamoConversationStore(
   tableName: string,
   opts: DynamoStoreOptions = {},
 ): ConversationStore {
-  const ttl = opts.processedTtlSeconds ?? PROCESSED_EVENT_TTL_SECONDS;
+  const ttl = opts.processedTtlSeconds ?? PROCESSED_EVENT_LIFETIME_SECONDS;
   const now = opts.now ?? Date.now;
   const pk = ConversationTable.partitionKey;
 
@@ -86,8 +84,8 @@ export function dynamoConversationStore(
         };
   };
 
-  const eventItem = (eventId: string, xUserId: string) => ({
-    [pk]: ConversationTable.eventKey(eventId),
+  const eventItem = (key: ProcessedKey, xUserId: string) => ({
+    [pk]: ConversationTable.eventKey(key),
     xUserId,
     processedAt: new Date(now()).toISOString(),
     [ConversationTable.ttlAttribute]: Math.floor(now() / 1000) + ttl,
@@ -133,21 +131,21 @@ export function dynamoConversationStore(
       return items;
     },
 
-    async isProcessed(eventId) {
+    async isProcessed(key) {
       const out = await doc.send(
-        new GetCommand({ TableName: tableName, Key: { [pk]: ConversationTable.eventKey(eventId) }, ConsistentRead: true }),
+        new GetCommand({ TableName: tableName, Key: { [pk]: ConversationTable.eventKey(key) }, ConsistentRead: true }),
       );
       // DynamoDB deletes expired items lazily: an expired record no longer counts.
       const expiresAt = out.Item?.[ConversationTable.ttlAttribute] as number | undefined;
       return out.Item !== undefined && (expiresAt === undefined || expiresAt * 1000 > now());
     },
 
-    async markProcessed(eventId, xUserId) {
+    async markProcessed(key, xUserId) {
       try {
         await doc.send(
           new PutCommand({
             TableName: tableName,
-            Item: eventItem(eventId, xUserId),
+            Item: eventItem(key, xUserId),
             ConditionExpression: 'attribute_not_exists(#pk)',
             ExpressionAttributeNames: { '#pk': pk },
           }),
@@ -158,12 +156,26 @@ export function dynamoConversationStore(
       }
     },
 
-    async saveDelivered(conversation, expectedVersion, eventId) {
+    async countAttempt(key) {
+      const out = await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { [pk]: ConversationTable.attemptKey(key) },
+          UpdateExpression: 'ADD #attempts :one SET #ttl = :ttl',
+          ExpressionAttributeNames: { '#attempts': 'attempts', '#ttl': ConversationTable.ttlAttribute },
+          ExpressionAttributeValues: { ':one': 1, ':ttl': Math.floor(now() / 1000) + ttl },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return Number(out.Attributes?.attempts ?? 1);
+    },
+
+    async saveDelivered(conversation, expectedVersion, key) {
       const put = versioned(conversation, expectedVersion);
       try {
         await doc.send(
           new TransactWriteCommand({
-            TransactItems: [{ Put: put }, { Put: { TableName: tableName, Item: eventItem(eventId, conversation.xUserId) } }],
+            TransactItems: [{ Put: put }, { Put: { TableName: tableName, Item: eventItem(key, conversation.xUserId) } }],
           }),
         );
       } catch (err) {

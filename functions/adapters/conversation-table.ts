@@ -1,4 +1,5 @@
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { ProcessedKey } from '../core/processed-key';
 
 /**
  * The conversation table's key schema, shared by the CDK construct, the DynamoDB store and the
@@ -10,7 +11,10 @@ export const ConversationTable = {
   /** Sparse index: only open conversations carry `openStatus`, so the poller reads just those. */
   openIndex: { name: 'open-conversations', partitionKey: 'openStatus', sortKey: 'lastActivityAt' },
   conversationKey: (xUserId: string) => `CONV#${xUserId}`,
-  eventKey: (eventId: string) => `EVT#${eventId}`,
+  /** Processed records: `EVT#IN#<DM event id>`, `EVT#SENT#<reply source id>`. */
+  eventKey: (key: ProcessedKey) => `EVT#${key}`,
+  /** Failed attempts of a message, for the failure policy. */
+  attemptKey: (key: ProcessedKey) => `TRY#${key}`,
   /** One run at a time of a scheduled job (core/lease.ts). */
   leaseKey: (name: string) => `LEASE#${name}`,
 } as const;

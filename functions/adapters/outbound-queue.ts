@@ -1,7 +1,6 @@
-import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { sendFifo } from './fifo-send';
 import type { OutboundQueue } from '../core/ports';
-
 
 /**
  * MessageGroupId = X user id (one person's replies in order), MessageDeduplicationId = the
@@ -12,8 +11,5 @@ export function sqsOutboundQueue(client: SQSClient, queueUrl: string, attempts =
   return {
     send: (messages) =>
       sendFifo(client, queueUrl, messages.map((m) => ({ body: m, groupId: m.xUserId, dedupId: m.sourceId })), attempts),
-    async delay(receiptHandle, seconds) {
-      await client.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
-    },
   };
 }

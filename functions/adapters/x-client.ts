@@ -7,12 +7,23 @@ import type { SecretSource } from './secrets';
 import type { XClient } from '../core/ports';
 
 
-/** X refused the tenant's keys (401/403): retrying cannot help until someone fixes them. */
-export class XAuthError extends PermanentError {
-  constructor(message: string, status: number) {
-    super(message, status);
-    this.name = 'XAuthError';
-  }
+/**
+ * X refused the tenant's keys or app (401, or a 403 that says the client is at fault): someone
+ * must fix them; the reply is not at fault, so it is retried with back-off meanwhile.
+ */
+export class XAuthError extends TransientError {}
+
+/** X refused this reply because the person does not accept DMs from the account (or blocked it). */
+export class RecipientRefusedError extends PermanentError {}
+
+/**
+ * 403s where X blames the client (keys, app permissions, project enrolment), per X's documented
+ * problem types and reasons; any other 403 on a DM send is the recipient refusing it.
+ */
+function blamesTheClient(data: unknown): boolean {
+  const d = (data ?? {}) as { type?: unknown; reason?: unknown; detail?: unknown; errors?: unknown };
+  const text = `${String(d.type ?? '')} ${String(d.reason ?? '')} ${String(d.detail ?? '')}`;
+  return /unsupported-authentication|client-not-enrolled|official-client-forbidden|oauth1[- ]app permissions|oauth1-permissions/i.test(text);
 }
 
 export interface XClientOptions {
@@ -34,7 +45,8 @@ export function classifyXError(err: unknown, now: number): Error {
     const status = err.code;
     const detail = `X answered HTTP ${status}${err.data?.title ? ` (${err.data.title})` : ''}`;
     if (status === 429) return new TransientError(`${detail}: rate limited`, status, retryAt(err, now));
-    if (status === 401 || status === 403) return new XAuthError(`${detail}: the tenant's X keys were refused`, status);
+    if (status === 401 || (status === 403 && blamesTheClient(err.data))) return new XAuthError(`${detail}: the tenant's X keys were refused`, status);
+    if (status === 403) return new RecipientRefusedError(`${detail}: the person does not accept DMs from the account`, status);
     if (status === 408 || status >= 500) return new TransientError(detail, status);
     return new PermanentError(detail, status);
   }

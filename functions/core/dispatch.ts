@@ -2,6 +2,7 @@ import type { ConversationStore, FourBizClient } from './ports';
 import { CONFLICT_ATTEMPTS, withConflictRetry } from './conflict-retry';
 import { conversationForInbound, recordInboundDelivered, type Conversation } from './conversation';
 import { bookkeepingTime, type InboundMessage } from './x-events';
+import { processedKey } from './processed-key';
 
 /**
  * Processing one inbound message: skip it if it was already delivered, make sure the conversation
@@ -33,7 +34,8 @@ export async function dispatchInbound(message: InboundMessage, deps: DispatchDep
   const xUserId = message.sender.id;
   const sentAt = bookkeepingTime(message, clock());
 
-  if (await store.isProcessed(message.eventId)) return { kind: 'duplicate' };
+  const key = processedKey.inbound(message.eventId);
+  if (await store.isProcessed(key)) return { kind: 'duplicate' };
 
   // The conversation is stored open before delivery, so a retried message lands in the same one.
   const open = await withConflictRetry(attempts, async () => {
@@ -58,7 +60,7 @@ export async function dispatchInbound(message: InboundMessage, deps: DispatchDep
       participant: message.sender,
       requestNumber: result.requestNumber,
     });
-    return store.saveDelivered(updated, base?.version, message.eventId);
+    return store.saveDelivered(updated, base?.version, key);
   });
 
   return { kind: 'delivered', conversation, latencyMs };

@@ -25,6 +25,13 @@ export class TransientError extends BridgeError {
   }
 }
 
+/**
+ * 4biz refused the bridge's credentials (a 401/403, a refused login). Someone must fix them, but
+ * the DM is not at fault: it is retried with back-off (and counted, FourbizAuthFailure) until its
+ * attempts are used up, never sent to the DLQ at once.
+ */
+export class FourbizAuthError extends TransientError {}
+
 /** Another writer changed the record since it was read (optimistic locking). */
 export class ConflictError extends BridgeError {}
 

@@ -1,6 +1,7 @@
 import type { Conversation } from './conversation';
 import type { OutboundMessage } from './outbound-message';
 import type { InboundMessage } from './x-events';
+import type { ProcessedKey } from './processed-key';
 
 /**
  * The contracts the core needs from the outside world. Adapters under functions/adapters/
@@ -18,15 +19,20 @@ export interface ConversationStore {
   save(conversation: Conversation, expectedVersion: number | undefined): Promise<Conversation>;
   /** Open conversations (tickets mode poller). */
   listOpen(): Promise<Conversation[]>;
-  /** True when the event was already delivered (idempotency beyond SQS's 5-minute window). */
-  isProcessed(eventId: string): Promise<boolean>;
-  /** Records a delivered event (TTL 7 days). */
-  markProcessed(eventId: string, xUserId: string): Promise<void>;
+  /** True when the event was already delivered / the reply already sent (idempotency beyond SQS's 5-minute window). */
+  isProcessed(key: ProcessedKey): Promise<boolean>;
+  /** Records a delivered event or sent reply (kept PROCESSED_EVENT_LIFETIME_SECONDS). */
+  markProcessed(key: ProcessedKey, xUserId: string): Promise<void>;
+  /**
+   * Counts one more failed attempt of that message and returns how many there were: the failure
+   * policy's input (kept as long as the processed records).
+   */
+  countAttempt(key: ProcessedKey): Promise<number>;
   /**
    * save() and markProcessed() in one transaction, so a delivered event is never recorded without
    * the conversation update that goes with it (or the other way round). ConflictError as save().
    */
-  saveDelivered(conversation: Conversation, expectedVersion: number | undefined, eventId: string): Promise<Conversation>;
+  saveDelivered(conversation: Conversation, expectedVersion: number | undefined, key: ProcessedKey): Promise<Conversation>;
 }
 
 /** What 4biz gave back for a delivered inbound message (tickets mode: the request it lives on). */
@@ -49,12 +55,29 @@ export interface InboundQueue {
   send(messages: InboundMessage[]): Promise<void>;
 }
 
-/** The outbound FIFO queue: the poller sends replies to it, the sender delays the ones X throttles. */
+/** The outbound FIFO queue: the poller sends replies to it (the sender controls it through QueueControl). */
 export interface OutboundQueue {
   /** Resolves only when every message was accepted, in order. */
   send(messages: OutboundMessage[]): Promise<void>;
-  /** Keeps a received message invisible for `seconds` more (e.g. until X's rate-limit reset). */
-  delay(receiptHandle: string, seconds: number): Promise<void>;
+}
+
+/**
+ * A queue consumer's say over a received message: when it comes back, or that it goes to the DLQ
+ * now. The one queue-control port of both consumers (dispatcher: inbound queue, sender: outbound
+ * queue); processFifoBatch applies the failure policy's decisions through it.
+ */
+export interface QueueControl {
+  /** The message becomes visible again after `seconds` (back-off between attempts). */
+  retryIn(receiptHandle: string, seconds: number): Promise<void>;
+  /** Copies the message to the DLQ with the reason; the caller then acknowledges the original. */
+  deadLetter(message: DeadLetter): Promise<void>;
+}
+
+export interface DeadLetter {
+  messageId: string;
+  body: string;
+  groupId?: string;
+  reason: string;
 }
 
 /** Sends DMs as the company's X account (twitter-api-v2, OAuth 1.0a user context). */

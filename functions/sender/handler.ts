@@ -12,40 +12,48 @@ import { outboundMessageSchema, type OutboundMessage } from '../core/outbound-me
 import { parseQueueBody } from '../core/queue-body';
 import { splitForDm } from '../core/reply-format';
 import { PermanentError, TransientError } from '../core/errors';
-import { backoffSeconds, secondsUntil, type BackoffOptions } from '../core/retry';
+import { DEFAULT_MAX_ATTEMPTS, decideFailure, type FailureDecision } from '../core/failure-policy';
+import { processedKey } from '../core/processed-key';
+import type { BackoffOptions } from '../core/retry';
 import { conversationStoreFor } from '../adapters/conversation-store';
 import { CONFLICT_ATTEMPTS, withConflictRetry } from '../core/conflict-retry';
-import { sqsOutboundQueue } from '../adapters/outbound-queue';
+import { sqsQueueControl } from '../adapters/queue-control';
 import { secretSourceFor } from '../adapters/secrets';
-import { createXClient, XAuthError } from '../adapters/x-client';
+import { createXClient, RecipientRefusedError, XAuthError } from '../adapters/x-client';
 import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
-import type { ConversationStore, OutboundQueue, XClient } from '../core/ports';
+import type { ConversationStore, QueueControl, XClient } from '../core/ports';
 
 export interface SenderDeps extends Observability {
   store: ConversationStore;
   x: XClient;
-  queue: Pick<OutboundQueue, 'delay'>;
+  queue: QueueControl;
   backoff: BackoffOptions;
+  /** Failed attempts after which a reply goes to the outbound DLQ. */
+  maxAttempts?: number;
   /** Injected for deterministic tests. */
   random?: () => number;
   clock?: () => number;
 }
 
+/** Sent-markers (their own key space): the whole outbound message, and each DM it was split into. */
+const sentKey = (m: OutboundMessage) => processedKey.sent(m.sourceId);
+const partKey = (m: OutboundMessage, part: number) => processedKey.sent(`${m.sourceId}#${part}`);
 
-/** Processed-event keys: the whole outbound message, and each DM it was split into. */
-const sentKey = (m: OutboundMessage) => `out:${m.sourceId}`;
-const partKey = (m: OutboundMessage, part: number) => `out:${m.sourceId}#${part}`;
+/** A body that is not an outbound message: to the outbound DLQ (retrying cannot fix it). */
+class InvalidBody extends PermanentError {}
 
 /**
  * The sender (tickets mode): outbound FIFO queue → X DMs, in order per person. Idempotent per
  * source id (and per DM part), so a redelivered message is not sent twice. X's 429 delays the
- * message until x-rate-limit-reset; refused keys fail loudly (metric, error log, DLQ).
+ * message until x-rate-limit-reset; refused keys fail loudly (metric, error log) and are retried;
+ * a person who refuses DMs sends that reply to the DLQ with the reason.
  */
 export function createSenderHandler(deps: SenderDeps) {
   const { logger, metrics, store, x, queue, backoff } = deps;
   const random = deps.random ?? Math.random;
   const clock = deps.clock ?? Date.now;
+  const policy = { maxAttempts: deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, backoff };
 
   /** Counts the message in its conversation and marks it sent, in one transaction. */
   function recordSent(m: OutboundMessage): Promise<void> {
@@ -75,50 +83,55 @@ export function createSenderHandler(deps: SenderDeps) {
     logger.debug('reply text', { ...keys, text: m.text });
   }
 
-  async function delay(record: SQSRecord, seconds: number, keys: Record<string, string>): Promise<void> {
-    try {
-      await queue.delay(record.receiptHandle, seconds);
-    } catch (e) {
-      logger.warn('could not delay the message: it returns after the queue visibility timeout', { ...keys, error: (e as Error).message });
-    }
-  }
-
   async function handleRecord(record: SQSRecord): Promise<void> {
     const parsed = parseQueueBody(record.body, outboundMessageSchema);
     if (!parsed.ok) {
-      // Only the poller writes this queue: a body we cannot read is a bug, and retrying cannot fix it.
-      logger.error('invalid outbound message dropped', { messageId: record.messageId, reason: parsed.reason });
       metrics.addMetric(Metric.InvalidQueueMessage, MetricUnit.Count, 1);
-      return;
+      throw new InvalidBody(`not an outbound message: ${parsed.reason}`);
     }
     const m = parsed.value;
-    const keys = { xUserId: m.xUserId, sourceId: m.sourceId, requestNumber: m.requestNumber };
-    try {
-      await send(m, keys);
-    } catch (err) {
-      const reason = (err as Error).message;
-      if (err instanceof XAuthError) {
-        logger.error('X refused the tenant\'s keys: fix the secret; the reply waits and then goes to the DLQ', { ...keys, reason, status: err.status });
-        metrics.addMetric(Metric.XAuthFailure, MetricUnit.Count, 1);
-      } else if (err instanceof TransientError && err.retryAt !== undefined) {
-        const seconds = secondsUntil(err.retryAt, clock());
-        logger.warn('X rate limit reached: the reply waits until the reset', { ...keys, retryInSeconds: seconds });
-        metrics.addMetric(Metric.XRateLimited, MetricUnit.Count, 1);
-        await delay(record, seconds, keys);
-      } else if (err instanceof TransientError) {
-        const seconds = backoffSeconds(Number(record.attributes.ApproximateReceiveCount) || 1, backoff, random);
-        logger.warn('sending the DM failed, will retry', { ...keys, reason, status: err.status, retryInSeconds: seconds });
-        metrics.addMetric(Metric.XTransientError, MetricUnit.Count, 1);
-        await delay(record, seconds, keys);
-      } else {
-        logger.error(err instanceof PermanentError ? 'X refused the DM: it goes to the DLQ after its retries' : 'sending failed', { ...keys, reason });
-      }
-      throw err;
+    await send(m, { xUserId: m.xUserId, sourceId: m.sourceId, requestNumber: m.requestNumber });
+  }
+
+  /** The shared failure policy, fed with this reply's own attempts. */
+  async function onFailure(record: SQSRecord, err: unknown): Promise<FailureDecision> {
+    const reason = (err as Error)?.message ?? String(err);
+    if (err instanceof InvalidBody) {
+      // Only the poller writes this queue: a body we cannot read is a bug; kept in the DLQ for a look.
+      logger.error('invalid outbound message: moved to the outbound DLQ', { messageId: record.messageId, reason });
+      return { kind: 'dead-letter', reason };
     }
+    const parsed = parseQueueBody(record.body, outboundMessageSchema);
+    const keys = parsed.ok ? { xUserId: parsed.value.xUserId, sourceId: parsed.value.sourceId } : { messageId: record.messageId };
+    const attempts = parsed.ok ? await store.countAttempt(sentKey(parsed.value)) : 1;
+    const decision = decideFailure(err, attempts, policy, clock(), random);
+    if (err instanceof XAuthError) {
+      logger.error('X refused the tenant\'s keys: fix the secret; the reply is retried meanwhile', { ...keys, reason, status: err.status, attempts });
+      metrics.addMetric(Metric.XAuthFailure, MetricUnit.Count, 1);
+    } else if (err instanceof RecipientRefusedError) {
+      logger.warn('the person does not accept DMs from the account: reply moved to the outbound DLQ', { ...keys, reason });
+      metrics.addMetric(Metric.RecipientRefusedDm, MetricUnit.Count, 1);
+    } else if (err instanceof TransientError && err.retryAt !== undefined) {
+      logger.warn('X rate limit reached: the reply waits until the reset', { ...keys, decision });
+      metrics.addMetric(Metric.XRateLimited, MetricUnit.Count, 1);
+    } else if (err instanceof TransientError) {
+      logger.warn('sending the DM failed', { ...keys, reason, status: err.status, attempts, decision });
+      metrics.addMetric(Metric.XTransientError, MetricUnit.Count, 1);
+    } else {
+      logger.error(err instanceof PermanentError ? 'X refused the DM: moved to the outbound DLQ' : 'sending failed', { ...keys, reason, attempts, decision });
+    }
+    return decision;
   }
 
   const sender = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    (await processFifoBatch(event, context, { handleRecord, retryLater: queue.delay })).response;
+    (
+      await processFifoBatch(event, context, {
+        handleRecord,
+        onFailure,
+        queue,
+        onQueueError: (what, e) => logger.warn(`could not set the ${what}: the message returns after the queue visibility timeout`, { error: (e as Error).message }),
+      })
+    ).response;
 
   return middy(sender).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }
@@ -128,7 +141,11 @@ export const handler = wireOnFirstCall((config) =>
     ...createObservability(config.tenant),
     store: conversationStoreFor(config),
     x: createXClient(secretSourceFor(config.secret), { baseUrl: config.xApiBaseUrl }),
-    queue: sqsOutboundQueue(new SQSClient({}), required(config.outboundQueueUrl, Env.outboundQueueUrl)),
+    queue: sqsQueueControl(new SQSClient({}), {
+      queueUrl: required(config.outboundQueueUrl, Env.outboundQueueUrl),
+      dlqUrl: required(config.outboundDlqUrl, Env.outboundDlqUrl),
+    }),
     backoff: config.retry,
+    maxAttempts: config.maxAttempts,
   }),
 );

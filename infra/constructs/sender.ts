@@ -13,6 +13,7 @@ export interface SenderProps {
   secret: ISecret;
   table: ConversationTable;
   outboundQueue: IQueue;
+  outboundDlq: IQueue;
 }
 
 /** tickets mode: sends outbound messages as X DMs, waiting out rate limits instead of dropping. */
@@ -32,6 +33,7 @@ export class Sender extends Construct {
       environment: {
         [Env.tableName]: props.table.table.tableName,
         [Env.outboundQueueUrl]: outboundQueue.queueUrl,
+        [Env.outboundDlqUrl]: props.outboundDlq.queueUrl,
       },
     });
     const fn = this.function.fn;
@@ -46,5 +48,7 @@ export class Sender extends Construct {
     props.table.grantReadWriteData(fn);
     // Holding a message back until X's rate-limit reset.
     outboundQueue.grant(fn, 'sqs:ChangeMessageVisibility');
+    // The failure policy moves a reply that cannot be sent (refused by its recipient, unreadable, out of attempts) itself.
+    props.outboundDlq.grantSendMessages(fn);
   }
 }

@@ -1,6 +1,7 @@
+import { processedKey, PROCESSED_EVENT_LIFETIME_SECONDS, X_REPLAY_WINDOW_SECONDS } from '../../functions/core/processed-key';
 import { GetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConflictError } from '../../functions/core/errors';
-import { dynamoConversationStore, PROCESSED_EVENT_TTL_SECONDS } from '../../functions/adapters/conversation-store';
+import { dynamoConversationStore } from '../../functions/adapters/conversation-store';
 import { ConversationTable } from '../../functions/adapters/conversation-table';
 import { closeByFourbiz, openConversation, recordInboundDelivered } from '../../functions/core/conversation';
 import { createTestTable, testDynamoClient } from '../support/aws';
@@ -43,25 +44,39 @@ describe('DynamoDB conversation store', () => {
     expect(raw.Item?.[ConversationTable.openIndex.partitionKey]).toBeUndefined();
   });
 
-  it('remembers processed events for 7 days and forgets them once expired', async () => {
-    await store().markProcessed('evt-1', '111');
-    await store().markProcessed('evt-1', '111');
-    expect(await store().isProcessed('evt-1')).toBe(true);
-    expect(await store().isProcessed('evt-2')).toBe(false);
-    const raw = await doc.send(new GetCommand({ TableName: table, Key: { pk: ConversationTable.eventKey('evt-1') } }));
-    expect(raw.Item?.expiresAt).toBe(Math.floor(now / 1000) + PROCESSED_EVENT_TTL_SECONDS);
-    const eightDaysLater = dynamoConversationStore(doc, table, { now: () => now + 8 * 86_400_000 });
-    expect(await eightDaysLater.isProcessed('evt-1')).toBe(false);
+  it('remembers processed events beyond X\'s replay window and forgets them once expired', async () => {
+    const key = processedKey.inbound('1001');
+    await store().markProcessed(key, '111');
+    await store().markProcessed(key, '111');
+    expect(await store().isProcessed(key)).toBe(true);
+    expect(await store().isProcessed(processedKey.inbound('1002'))).toBe(false);
+    // Separate key spaces: the same id as a sent-marker is another record.
+    expect(await store().isProcessed(processedKey.sent('1001'))).toBe(false);
+    const raw = await doc.send(new GetCommand({ TableName: table, Key: { pk: 'EVT#IN#1001' } }));
+    expect(raw.Item?.expiresAt).toBe(Math.floor(now / 1000) + PROCESSED_EVENT_LIFETIME_SECONDS);
+    expect(PROCESSED_EVENT_LIFETIME_SECONDS).toBeGreaterThanOrEqual(X_REPLAY_WINDOW_SECONDS);
+    const twoDaysLater = dynamoConversationStore(doc, table, { now: () => now + 2 * 86_400_000 });
+    expect(await twoDaysLater.isProcessed(key)).toBe(true);
+    const afterLifetime = dynamoConversationStore(doc, table, { now: () => now + (PROCESSED_EVENT_LIFETIME_SECONDS + 60) * 1000 });
+    expect(await afterLifetime.isProcessed(key)).toBe(false);
+  });
+
+  it('counts a message\'s failed attempts per key', async () => {
+    const key = processedKey.inbound('1003');
+    expect(await store().countAttempt(key)).toBe(1);
+    expect(await store().countAttempt(key)).toBe(2);
+    expect(await store().countAttempt(processedKey.sent('1003'))).toBe(1);
   });
 
   it('records a delivery and its conversation update together, or neither on a conflict', async () => {
     const s = store();
     const c = await s.save(openConversation({ id: '331' }, at), undefined);
     const delivered = recordInboundDelivered(c, { eventId: 'evt-331', sentAt: at, participant: { id: '331' } });
-    await expect(s.saveDelivered(delivered, c.version + 5, 'evt-331')).rejects.toBeInstanceOf(ConflictError);
-    expect(await s.isProcessed('evt-331')).toBe(false);
-    await s.saveDelivered(delivered, c.version, 'evt-331');
-    expect(await s.isProcessed('evt-331')).toBe(true);
+    const key = processedKey.inbound('331');
+    await expect(s.saveDelivered(delivered, c.version + 5, key)).rejects.toBeInstanceOf(ConflictError);
+    expect(await s.isProcessed(key)).toBe(false);
+    await s.saveDelivered(delivered, c.version, key);
+    expect(await s.isProcessed(key)).toBe(true);
     expect(await s.get('331')).toMatchObject({ messagesIn: 1, lastDeliveredEventId: 'evt-331', version: c.version + 1 });
   });
 });

@@ -4,7 +4,8 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { countMessages, moveMessages } from '../../cli/dlq-commands';
 import { dynamoConversationStore } from '../../functions/adapters/conversation-store';
 import { createRelayClient } from '../../functions/adapters/fourbiz/relay';
-import { FAILURE_REASON_ATTRIBUTE, sqsInboundRedelivery } from '../../functions/adapters/inbound-redelivery';
+import { FAILURE_REASON_ATTRIBUTE, sqsQueueControl } from '../../functions/adapters/queue-control';
+import { processedKey } from '../../functions/core/processed-key';
 import { sqsInboundQueue } from '../../functions/adapters/inbound-queue';
 import { staticSecretSource } from '../../functions/adapters/secrets';
 import { accountActivitySchema, normaliseDelivery } from '../../functions/core/x-events';
@@ -85,7 +86,7 @@ describe('dispatcher: inbound queue → 4biz Omnichannel callback (relay mode)',
       ...createObservability('test'),
       store,
       fourbiz: createRelayClient({ mode: 'relay', callbackUrl: sim.url, timeoutMs: 1_000 }, secrets),
-      redelivery: sqsInboundRedelivery(sqs, queues),
+      queue: sqsQueueControl(sqs, queues),
       idleMinutes: opts.idleMinutes ?? 60,
       // Tiny back-off so retries happen within the test.
       backoff: { baseSeconds: 0, maxSeconds: 1 },
@@ -144,7 +145,7 @@ describe('dispatcher: inbound queue → 4biz Omnichannel callback (relay mode)',
       handle: 'maria_souza',
       lastDeliveredEventId: '1861000000000000101',
     });
-    expect(await b.store.isProcessed('1861000000000000101')).toBe(true);
+    expect(await b.store.isProcessed(processedKey.inbound('1861000000000000101'))).toBe(true);
   });
 
   it('acknowledges an event delivered again after SQS’s dedup window without a second delivery', async () => {

@@ -4,7 +4,7 @@ import { ticketsSettingsSchema } from '../../functions/config';
 import { dynamoConversationStore } from '../../functions/adapters/conversation-store';
 import { createTicketsClient } from '../../functions/adapters/fourbiz/tickets';
 import { sqsInboundQueue } from '../../functions/adapters/inbound-queue';
-import { sqsInboundRedelivery } from '../../functions/adapters/inbound-redelivery';
+import { sqsQueueControl } from '../../functions/adapters/queue-control';
 import { sqsOutboundQueue } from '../../functions/adapters/outbound-queue';
 import { staticSecretSource } from '../../functions/adapters/secrets';
 import { createXClient } from '../../functions/adapters/x-client';
@@ -87,12 +87,12 @@ describe('tickets mode: DMs become a 4biz request, agents\' replies and the solu
       ...obs,
       store,
       fourbiz: tickets,
-      redelivery: sqsInboundRedelivery(sqs, { queueUrl: inbound.queueUrl, dlqUrl: inbound.dlqUrl }),
+      queue: sqsQueueControl(sqs, { queueUrl: inbound.queueUrl, dlqUrl: inbound.dlqUrl }),
       idleMinutes: 60,
       backoff,
     });
     const outboundQueue = sqsOutboundQueue(sqs, outbound.queueUrl);
-    const sender = createSenderHandler({ ...obs, store, x: createXClient(secrets, { baseUrl: x.url }), queue: outboundQueue, backoff });
+    const sender = createSenderHandler({ ...obs, store, x: createXClient(secrets, { baseUrl: x.url }), queue: sqsQueueControl(sqs, { queueUrl: outbound.queueUrl, dlqUrl: outbound.dlqUrl }), backoff });
     const poller = createPollerHandler({ ...obs, store, fourbiz: tickets, queue: outboundQueue });
 
     sources = [

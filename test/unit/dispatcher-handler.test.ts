@@ -1,55 +1,12 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import type { ConversationStore, FourBizClient } from '../../functions/core/ports';
-import { ConflictError } from '../../functions/core/errors';
-import type { DeadLetter, InboundRedelivery } from '../../functions/adapters/inbound-redelivery';
-import type { Conversation } from '../../functions/core/conversation';
+import type { FourBizClient } from '../../functions/core/ports';
 import { PermanentError, TransientError } from '../../functions/core/errors';
 import type { InboundMessage } from '../../functions/core/x-events';
 import { createDispatcherHandler } from '../../functions/dispatcher/handler';
 import { createObservability } from '../../functions/observability';
 import { lambdaContext } from '../support/x-fixtures';
-
-/** The store's contract in memory: versions checked like the conditional writes do. */
-function memoryStore(): ConversationStore & { conversations: Map<string, Conversation>; processed: Set<string>; conflictsToRaise: number } {
-  const conversations = new Map<string, Conversation>();
-  const processed = new Set<string>();
-  const store = {
-    conversations,
-    processed,
-    conflictsToRaise: 0,
-    async get(id: string) {
-      return conversations.get(id);
-    },
-    async save(c: Conversation, expected: number | undefined) {
-      if (store.conflictsToRaise > 0) {
-        store.conflictsToRaise--;
-        // Someone else wrote meanwhile.
-        const cur = conversations.get(c.xUserId);
-        if (cur) conversations.set(c.xUserId, { ...cur, messagesOut: cur.messagesOut + 1, version: cur.version + 1 });
-        throw new ConflictError('raced');
-      }
-      if (conversations.get(c.xUserId)?.version !== expected) throw new ConflictError('version');
-      const saved = { ...c, version: (expected ?? 0) + 1 };
-      conversations.set(c.xUserId, saved);
-      return saved;
-    },
-    async listOpen() {
-      return [...conversations.values()].filter((c) => c.status === 'OPEN');
-    },
-    async isProcessed(id: string) {
-      return processed.has(id);
-    },
-    async markProcessed(id: string) {
-      processed.add(id);
-    },
-    async saveDelivered(c: Conversation, expected: number | undefined, eventId: string) {
-      const saved = await store.save(c, expected);
-      processed.add(eventId);
-      return saved;
-    },
-  };
-  return store;
-}
+import { memoryStore, recordingQueueControl } from '../support/memory-store';
+import { processedKey } from '../../functions/core/processed-key';
 
 function message(sender: string, eventId: string, atMs = 1_732_500_000_000): InboundMessage {
   return {
@@ -104,17 +61,13 @@ function setup(fail: (m: InboundMessage) => Error | undefined = () => undefined)
       return {};
     },
   };
-  const retries: { receiptHandle: string; seconds: number }[] = [];
-  const deadLetters: DeadLetter[] = [];
-  const redelivery: InboundRedelivery = {
-    retryLater: async (receiptHandle, seconds) => void retries.push({ receiptHandle, seconds }),
-    deadLetter: async (d) => void deadLetters.push(d),
-  };
+  const queue = recordingQueueControl();
+  const { retries, deadLetters } = queue;
   const handler = createDispatcherHandler({
     ...createObservability('test'),
     store,
     fourbiz,
-    redelivery,
+    queue,
     idleMinutes: 60,
     backoff: { baseSeconds: 2, maxSeconds: 900 },
     random: () => 1,
@@ -134,7 +87,7 @@ describe('dispatcher handler', () => {
 
   it('acknowledges an already-delivered event without delivering it again', async () => {
     const t = setup();
-    t.store.processed.add('9001');
+    t.store.processed.add(processedKey.inbound('9001'));
     const res = await t.run([record(message('101', '9001'), '101')]);
     expect(res.batchItemFailures).toEqual([]);
     expect(t.delivered).toEqual([]);
@@ -142,13 +95,15 @@ describe('dispatcher handler', () => {
 
   it('on a transient failure: backs off through the visibility timeout and keeps later messages of that user behind it', async () => {
     const t = setup((m) => (m.eventId === '9001' ? new TransientError('503', 503) : undefined));
-    const a1 = record(message('101', '9001'), '101', 4);
+    // Three failed attempts already counted for this DM (its own, in the table): this is its 4th.
+    t.store.attempts.set(processedKey.inbound('9001'), 3);
+    const a1 = record(message('101', '9001'), '101');
     const a2 = record(message('101', '9002'), '101');
     const b1 = record(message('202', '9101'), '202');
     const res = await t.run([a1, a2, b1]);
     expect(res.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([a1.messageId, a2.messageId].sort());
     expect(t.delivered).toEqual(['9101']);
-    // 4th receive, full jitter at its ceiling: 2·2^3 s; the skipped follower is released at once, FIFO keeps it behind.
+    // 4th attempt, full jitter at its ceiling: 2·2^3 s; the skipped follower is released at once, FIFO keeps it behind.
     expect(t.retries).toEqual(expect.arrayContaining([{ receiptHandle: a1.receiptHandle, seconds: 16 }, { receiptHandle: a2.receiptHandle, seconds: 0 }]));
     expect(t.deadLetters).toEqual([]);
   });
@@ -160,7 +115,7 @@ describe('dispatcher handler', () => {
       ...createObservability('test'),
       store: t.store,
       fourbiz: { mode: 'relay', deliver: async (m) => (t.delivered.push(m.eventId), {}) },
-      redelivery: { retryLater: async (receiptHandle, seconds) => void t.retries.push({ receiptHandle, seconds }), deadLetter: async () => undefined },
+      queue: { retryIn: async (receiptHandle, seconds) => void t.retries.push({ receiptHandle, seconds }), deadLetter: async () => undefined },
       idleMinutes: 60,
       backoff: { baseSeconds: 1, maxSeconds: 1 },
       reserveMs: 6_000,
@@ -194,7 +149,7 @@ describe('dispatcher handler', () => {
       ...createObservability('test'),
       store: t.store,
       fourbiz: { mode: 'relay', deliver: async () => Promise.reject(new PermanentError('400', 400)) },
-      redelivery: { retryLater: async () => undefined, deadLetter: async () => Promise.reject(new Error('SQS down')) },
+      queue: { retryIn: async () => undefined, deadLetter: async () => Promise.reject(new Error('SQS down')) },
       idleMinutes: 60,
       backoff: { baseSeconds: 1, maxSeconds: 1 },
     });

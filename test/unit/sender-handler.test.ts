@@ -1,38 +1,14 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import type { ConversationStore, XClient } from '../../functions/core/ports';
-import { ConflictError } from '../../functions/core/errors';
-import { XAuthError } from '../../functions/adapters/x-client';
+import type { XClient } from '../../functions/core/ports';
+import { RecipientRefusedError, XAuthError } from '../../functions/adapters/x-client';
+import { processedKey } from '../../functions/core/processed-key';
 import type { Conversation } from '../../functions/core/conversation';
 import type { OutboundMessage } from '../../functions/core/outbound-message';
 import { TransientError } from '../../functions/core/errors';
 import { createSenderHandler } from '../../functions/sender/handler';
 import { testObservability } from '../support/observability';
 import { lambdaContext } from '../support/x-fixtures';
-
-function memoryStore(initial: Conversation[]): ConversationStore & { processed: Set<string>; conversations: Map<string, Conversation> } {
-  const conversations = new Map(initial.map((c) => [c.xUserId, c]));
-  const processed = new Set<string>();
-  const save = async (c: Conversation, expected: number | undefined) => {
-    if ((conversations.get(c.xUserId)?.version ?? undefined) !== expected) throw new ConflictError('changed');
-    const saved = { ...c, version: (expected ?? 0) + 1 };
-    conversations.set(c.xUserId, saved);
-    return saved;
-  };
-  return {
-    conversations,
-    processed,
-    get: async (id) => conversations.get(id),
-    save,
-    listOpen: async () => [...conversations.values()].filter((c) => c.status === 'OPEN'),
-    isProcessed: async (id) => processed.has(id),
-    markProcessed: async (id) => void processed.add(id),
-    saveDelivered: async (c, expected, id) => {
-      const saved = await save(c, expected);
-      processed.add(id);
-      return saved;
-    },
-  };
-}
+import { memoryStore, recordingQueueControl } from '../support/memory-store';
 
 const conversation: Conversation = {
   xUserId: '2900000000000000042',
@@ -72,7 +48,8 @@ const record = (body: unknown, id = 'm1'): SQSRecord =>
 
 function setup(sendDm: XClient['sendDm']) {
   const store = memoryStore([conversation]);
-  const delays: Array<[string, number]> = [];
+  const queue = recordingQueueControl();
+  const delays = queue.retries;
   const obs = testObservability();
   const sent: string[] = [];
   const handler = createSenderHandler({
@@ -85,13 +62,13 @@ function setup(sendDm: XClient['sendDm']) {
         return out;
       },
     },
-    queue: { delay: async (h, s) => void delays.push([h, s]) },
+    queue,
     backoff: { baseSeconds: 1, maxSeconds: 4 },
     clock: () => 1_000_000,
     random: () => 0,
   });
   const run = (...records: SQSRecord[]) => handler({ Records: records } as SQSEvent, lambdaContext);
-  return { store, delays, obs, sent, run };
+  return { store, delays, deadLetters: queue.deadLetters, obs, sent, run };
 }
 
 describe('sender', () => {
@@ -109,7 +86,7 @@ describe('sender', () => {
       throw new TransientError('429', 429, 1_000_000 + 7_500);
     });
     expect(await run(record(reply()))).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1' }] });
-    expect(delays).toEqual([['rh-m1', 8]]);
+    expect(delays).toEqual([{ receiptHandle: 'rh-m1', seconds: 8 }]);
     expect(obs.published().XRateLimited).toBe(1);
   });
 
@@ -135,10 +112,41 @@ describe('sender', () => {
     expect(sent.join('')).toBe(text);
   });
 
-  it('drops an unreadable message with an error metric instead of blocking the person\'s replies', async () => {
-    const { run, obs, sent } = setup(async () => ({}));
+  it('moves an unreadable message to the outbound DLQ (never dropped) without blocking the person\'s replies', async () => {
+    const { run, obs, sent, deadLetters } = setup(async () => ({}));
     expect(await run(record('{"text":'), record(reply(), 'm2'))).toEqual({ batchItemFailures: [] });
     expect(obs.published().InvalidQueueMessage).toBe(1);
+    expect(deadLetters).toEqual([expect.objectContaining({ messageId: 'm1', body: '{"text":' })]);
+    expect(sent).toEqual(['Olá Maria']);
+  });
+
+  it('sends a reply X refuses because the person does not accept DMs to the DLQ with the reason, without the key alarm', async () => {
+    const { run, obs, deadLetters } = setup(async () => {
+      throw new RecipientRefusedError('X answered HTTP 403 (Forbidden): the person does not accept DMs from the account', 403);
+    });
+    expect(await run(record(reply()))).toEqual({ batchItemFailures: [] });
+    expect(deadLetters).toEqual([expect.objectContaining({ messageId: 'm1', reason: expect.stringContaining('does not accept DMs') })]);
+    expect(obs.published()).toMatchObject({ RecipientRefusedDm: 1 });
+    expect(obs.published().XAuthFailure).toBeUndefined();
+  });
+
+  it('retries a reply while X refuses the keys, and moves it to the DLQ only after its own attempts', async () => {
+    const { run, obs, deadLetters, store } = setup(async () => {
+      throw new XAuthError('401', 401);
+    });
+    for (let i = 0; i < 7; i++) expect(await run(record(reply(), `try-${i}`))).toEqual({ batchItemFailures: [{ itemIdentifier: `try-${i}` }] });
+    expect(deadLetters).toEqual([]);
+    expect(await run(record(reply(), 'try-7'))).toEqual({ batchItemFailures: [] });
+    expect(deadLetters).toHaveLength(1);
+    expect(store.attempts.get(processedKey.sent('90001'))).toBe(8);
+    expect(obs.published().XAuthFailure).toBe(8);
+  });
+
+  it('keeps sent-markers apart from inbound processed events (a forged inbound id cannot block a reply)', async () => {
+    const { run, sent, store } = setup(async () => ({}));
+    store.processed.add(processedKey.inbound('out:90001'));
+    store.processed.add(processedKey.inbound('90001'));
+    await run(record(reply()));
     expect(sent).toEqual(['Olá Maria']);
   });
 });

@@ -1,30 +1,16 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-
-/** The dispatcher's say over when an inbound message comes back, or that it never will. */
-export interface InboundRedelivery {
-  /** The message becomes visible again after `seconds` (back-off between delivery attempts). */
-  retryLater(receiptHandle: string, seconds: number): Promise<void>;
-  /** Copies the message to the DLQ with the reason; the caller then acknowledges the original. */
-  deadLetter(message: DeadLetter): Promise<void>;
-}
-
-export interface DeadLetter {
-  messageId: string;
-  body: string;
-  groupId?: string;
-  reason: string;
-}
+import type { QueueControl } from '../core/ports';
 
 /** The reason travels as a message attribute so an operator sees it in the DLQ (max 256 chars kept). */
 export const FAILURE_REASON_ATTRIBUTE = 'failureReason';
 
 /**
- * A message that can never be delivered goes to the DLQ at once: the redrive policy would only
- * move it after maxReceiveCount receives, each waiting for a visibility timeout.
+ * The code decides when a message goes to the DLQ (from its own attempts): the redrive policy
+ * would count receives, which on FIFO include messages received behind a failing one.
  */
-export function sqsInboundRedelivery(client: SQSClient, urls: { queueUrl: string; dlqUrl: string }): InboundRedelivery {
+export function sqsQueueControl(client: SQSClient, urls: { queueUrl: string; dlqUrl: string }): QueueControl {
   return {
-    async retryLater(receiptHandle, seconds) {
+    async retryIn(receiptHandle, seconds) {
       await client.send(new ChangeMessageVisibilityCommand({ QueueUrl: urls.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
     },
     async deadLetter(message) {
