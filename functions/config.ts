@@ -6,17 +6,40 @@ import { ConfigurationError } from './core/errors';
  * (and the tenant secret) → here. No other module reads process.env (the AWS SDK and Powertools
  * read their own standard variables, e.g. AWS_ENDPOINT_URL_SQS, POWERTOOLS_LOG_LEVEL).
  */
+const LOOPBACK_HOSTS = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+/** Link-local and cloud metadata addresses: a 4biz URL there would hand our credentials and DMs to the host itself. */
+const FORBIDDEN_HOSTS = /^(169\.254(?:\.\d{1,3}){2}|\[fe[89ab][0-9a-f]?:[^\]]*\]|\[fd00:ec2::254\]|0\.0\.0\.0|\[::\]|metadata\.google\.internal)$/i;
+
+/** True for a plain-http URL on a loopback host: allowed only in local mode (see parseRuntimeConfig). */
+export function isLoopbackHttp(url: string): boolean {
+  const u = new URL(url);
+  return u.protocol === 'http:' && LOOPBACK_HOSTS.test(u.hostname);
+}
+
+/**
+ * A 4biz URL: https, or plain http on a loopback host (the local simulators); never a link-local
+ * or metadata address. Deploys refuse even loopback http (infra/tenant-config.ts).
+ */
+export const fourbizUrlSchema = z
+  .string()
+  .url()
+  .superRefine((value, ctx) => {
+    const u = new URL(value);
+    if (FORBIDDEN_HOSTS.test(u.hostname)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${u.hostname} is a link-local or metadata address` });
+    else if (u.protocol !== 'https:' && !isLoopbackHttp(value)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be https: (plain http only on loopback, in local mode)' });
+  });
+
 export const relaySettingsSchema = z.object({
   mode: z.literal('relay'),
   /** The Omnichannel interaction's "URL de retorno de chamada". */
-  callbackUrl: z.string().url(),
+  callbackUrl: fourbizUrlSchema,
   timeoutMs: z.number().int().min(100).max(30_000).default(5_000),
 });
 
 export const ticketsSettingsSchema = z.object({
   mode: z.literal('tickets'),
   /** 4biz base URL, e.g. https://empresa.4biz.one/4biz (the REST services live under /services). */
-  baseUrl: z.string().url(),
+  baseUrl: fourbizUrlSchema,
   platform: z.string().min(1).default('4biz-twitter-dm'),
   contractId: z.number().int().positive(),
   activityId: z.number().int().positive(),
@@ -36,6 +59,9 @@ export const ticketsSettingsSchema = z.object({
  * session, and the call again. The dispatcher's time reserve and the tenant schema's time budget
  * both use it.
  */
+/** Time one record needs besides its 4biz calls (table reads and writes, the queue). */
+export const RECORD_MARGIN_MS = 2_000;
+
 export function fourbizCallsPerRecord(mode: 'relay' | 'tickets'): number {
   return mode === 'relay' ? 1 : 3;
 }
@@ -76,6 +102,8 @@ export const Env = {
   xAccountId: 'X_ACCOUNT_ID',
   maxAttempts: 'MAX_ATTEMPTS',
   outboundDlqUrl: 'OUTBOUND_DLQ_URL',
+  /** Set by `npm start` only: lets 4biz URLs be plain http on loopback. */
+  localMode: 'BRIDGE_LOCAL_MODE',
 } as const;
 
 const json = z.string().transform((s, ctx) => {
@@ -104,8 +132,20 @@ const runtimeSchema = z
     [Env.xAccountId]: z.string().regex(/^\d{1,32}$/).optional(),
     [Env.maxAttempts]: z.coerce.number().int().min(1).max(100).optional(),
     [Env.outboundDlqUrl]: z.string().url().optional(),
+    [Env.localMode]: z.enum(['true']).optional(),
   })
-  .refine((e) => e[Env.secretArn] || e[Env.secretsFile], { message: `${Env.secretArn} or ${Env.secretsFile} is required` });
+  .refine((e) => e[Env.secretArn] || e[Env.secretsFile], { message: `${Env.secretArn} or ${Env.secretsFile} is required` })
+  .refine((e) => {
+    const settings = e[Env.fourbiz];
+    return e[Env.localMode] === 'true' || settings === undefined || !isLoopbackHttp(fourbizUrl(settings));
+  }, {
+    message: `plain http 4biz URLs are for local mode only (${Env.localMode})`,
+    path: [Env.fourbiz],
+  });
+
+function fourbizUrl(settings: FourbizSettings): string {
+  return settings.mode === 'relay' ? settings.callbackUrl : settings.baseUrl;
+}
 
 export interface RuntimeConfig {
   tenant: string;

@@ -1,7 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { fourbizSettingsSchema } from '../functions/config';
+import { fourbizCallsPerRecord, fourbizSettingsSchema, isLoopbackHttp, RECORD_MARGIN_MS } from '../functions/config';
 
 /**
  * One source of truth for a tenant's configuration: `tenants/NAME.json`, validated here, read by
@@ -57,7 +57,32 @@ export const tenantConfigSchema = z
       .strict()
       .default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((t, ctx) => {
+    const url = t.fourbiz.mode === 'relay' ? t.fourbiz.callbackUrl : t.fourbiz.baseUrl;
+    if (isLoopbackHttp(url)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['fourbiz', t.fourbiz.mode === 'relay' ? 'callbackUrl' : 'baseUrl'], message: 'a deployed bridge talks to 4biz over https only' });
+    }
+    // A record must be able to finish within one invocation, or the dispatcher never starts one.
+    const calls = fourbizCallsPerRecord(t.fourbiz.mode);
+    const functionTimeoutMs = dispatcherTimeoutSeconds(t) * 1000;
+    const needMs = calls * t.fourbiz.timeoutMs + RECORD_MARGIN_MS;
+    if (needMs > functionTimeoutMs) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['fourbiz', 'timeoutMs'],
+        message:
+          `fourbiz.timeoutMs (${t.fourbiz.timeoutMs} ms) × ${calls} call(s) per DM in ${t.fourbiz.mode} mode + ${RECORD_MARGIN_MS} ms margin = ${needMs} ms ` +
+          `does not fit the dispatcher timeout of ${functionTimeoutMs} ms (inbound.visibilityTimeoutSeconds ${t.inbound.visibilityTimeoutSeconds} / 6): ` +
+          `lower fourbiz.timeoutMs or raise inbound.visibilityTimeoutSeconds to at least ${Math.ceil(needMs / 1000) * 6}`,
+      });
+    }
+  });
+
+/** AWS's advice: the queue's visibility timeout is at least six times the function timeout; so the function gets a sixth. */
+export function dispatcherTimeoutSeconds(t: { inbound: { visibilityTimeoutSeconds: number } }): number {
+  return Math.floor(t.inbound.visibilityTimeoutSeconds / 6);
+}
 
 export type TenantConfig = z.infer<typeof tenantConfigSchema>;
 

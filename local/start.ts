@@ -200,6 +200,7 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
       [Env.conversationIdleMinutes]: String(tenant.conversationIdleMinutes),
       [Env.xApiBaseUrl]: xApiBaseUrl,
       [Env.xAccountId]: tenant.xAccountId,
+      [Env.localMode]: 'true',
       ...(outbound ? { [Env.outboundQueueUrl]: outbound.queueUrl, [Env.outboundDlqUrl]: outbound.dlqUrl } : {}),
     });
     delete process.env[Env.secretArn];

@@ -5,7 +5,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { processFifoBatch } from '../fifo-batch';
-import { Env, fourbizCallsPerRecord, required } from '../config';
+import { Env, fourbizCallsPerRecord, RECORD_MARGIN_MS, required } from '../config';
 import { dispatchInbound } from '../core/dispatch';
 import { Metric } from '../core/metric-names';
 import { FourbizAuthError, PermanentError, TransientError } from '../core/errors';
@@ -152,6 +152,6 @@ export const handler = wireOnFirstCall((config) => {
     idleMinutes: config.conversationIdleMinutes,
     backoff: config.retry,
     maxAttempts: config.maxAttempts,
-    reserveMs: fourbizCallsPerRecord(fourbizSettings.mode) * fourbizSettings.timeoutMs + 1_000,
+    reserveMs: fourbizCallsPerRecord(fourbizSettings.mode) * fourbizSettings.timeoutMs + RECORD_MARGIN_MS,
   });
 });

@@ -3,7 +3,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { Env } from '../../functions/config';
-import type { TenantConfig } from '../tenant-config';
+import { dispatcherTimeoutSeconds, type TenantConfig } from '../tenant-config';
 import { BridgeFunction } from './bridge-function';
 import type { ConversationTable } from './conversation-table';
 import type { FifoQueue } from './fifo-queue';
@@ -28,7 +28,7 @@ export class Dispatcher extends Construct {
       name: 'dispatcher',
       description: `Inbound messages to 4biz (${tenant.fourbiz.mode}), tenant ${tenant.name}`,
       // AWS's advice: the queue's visibility timeout is at least six times the function timeout.
-      timeout: Duration.seconds(Math.floor(tenant.inbound.visibilityTimeoutSeconds / 6)),
+      timeout: Duration.seconds(dispatcherTimeoutSeconds(tenant)),
       secret: props.secret,
       environment: {
         [Env.tableName]: props.table.table.tableName,

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
-import { PermanentError, TransientError } from '../../functions/core/errors';
+import { FourbizAuthError, PermanentError, TransientError } from '../../functions/core/errors';
 import { accountActivitySchema, normaliseDelivery, type InboundMessage } from '../../functions/core/x-events';
 import { verifySignature } from '../../functions/core/x-signature';
-import { createRelayClient, SIGNATURE_HEADER } from '../../functions/adapters/fourbiz/relay';
+import { createRelayClient, IDEMPOTENCY_HEADER, SIGNATURE_HEADER } from '../../functions/adapters/fourbiz/relay';
 import { createFourBizClient } from '../../functions/adapters/fourbiz';
 import type { SecretSource } from '../../functions/adapters/secrets';
 import { openConversation } from '../../functions/core/conversation';
@@ -46,9 +46,21 @@ describe('4biz relay client', () => {
     expect(body.direct_message_events[0].id).toBe(message.eventId);
     expect(Object.keys(body.users).sort()).toEqual(['1400000000000000001', '2900000000000000042']);
     expect(init.signal).toBeInstanceOf(AbortSignal);
+    // A receiver can de-duplicate a repeated delivery (issue 8 §7).
+    expect(headers[IDEMPOTENCY_HEADER]).toBe(message.eventId);
   });
 
-  it.each([400, 401, 403, 404, 422])('a %i is a permanent failure carrying the status', async (status) => {
+  it('gives 4biz a users entry for a sender X did not describe', async () => {
+    const body = JSON.parse(fixtureBytes('dm-received.json').toString('utf8'));
+    delete body.users['2900000000000000042'];
+    const [bare] = normaliseDelivery(accountActivitySchema.parse(body)).messages as [InboundMessage];
+    const { f, calls } = fakeFetch(() => new Response('{}', { status: 200 }));
+    await createRelayClient(settings, secrets(), { fetch: f }).deliver(bare, conversation);
+    const sent = JSON.parse((calls[0].init.body as Buffer).toString('utf8'));
+    expect(sent.users['2900000000000000042']).toMatchObject({ id: '2900000000000000042', id_str: '2900000000000000042' });
+  });
+
+  it.each([400, 404, 422])('a %i is a permanent failure carrying the status', async (status) => {
     const { f } = fakeFetch(() => new Response('{"error":"nope"}', { status }));
     const err = await createRelayClient(settings, secrets(), { fetch: f }).deliver(message, conversation).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PermanentError);
@@ -62,10 +74,13 @@ describe('4biz relay client', () => {
     expect(err).toMatchObject({ status });
   });
 
-  it('re-reads the secret after 4biz rejected the signature (keys may have been rotated)', async () => {
+  it.each([401, 403])('a %i is an auth failure: retried (never the DLQ at once), and the secret re-read', async (status) => {
     const s = secrets();
-    const { f } = fakeFetch(() => new Response('', { status: 401 }));
-    await expect(createRelayClient(settings, s, { fetch: f }).deliver(message, conversation)).rejects.toBeInstanceOf(PermanentError);
+    const { f } = fakeFetch(() => new Response('', { status }));
+    const err = await createRelayClient(settings, s, { fetch: f }).deliver(message, conversation).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FourbizAuthError);
+    expect(err).toBeInstanceOf(TransientError);
+    expect(err).toMatchObject({ status });
     expect(s.invalidations).toBe(1);
   });
 

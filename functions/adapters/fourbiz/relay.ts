@@ -1,5 +1,5 @@
 import type { RelaySettings } from '../../config';
-import { classifyHttpStatus, PermanentError, TransientError } from '../../core/errors';
+import { classifyHttpStatus, FourbizAuthError, PermanentError, TransientError } from '../../core/errors';
 import { singleEventPayload, type InboundMessage } from '../../core/x-events';
 import { signPayload } from '../../core/x-signature';
 import type { SecretSource } from '../secrets';
@@ -7,6 +7,8 @@ import type { FourBizClient } from '../../core/ports';
 
 /** The signature header X sends and 4biz's Omnichannel receiver verifies. */
 export const SIGNATURE_HEADER = 'x-twitter-webhooks-signature';
+/** Carries the DM event id, so a receiver can de-duplicate a delivery the bridge repeats (at least once). */
+export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 
 export interface RelayOptions {
   fetch?: typeof fetch;
@@ -38,7 +40,7 @@ export function createRelayClient(settings: RelaySettings, secrets: SecretSource
       try {
         res = await doFetch(settings.callbackUrl, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signPayload(consumerSecret, body) },
+          headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signPayload(consumerSecret, body), [IDEMPOTENCY_HEADER]: message.eventId },
           body,
           // A redirected POST would silently turn into a GET: a redirect is a configuration problem.
           redirect: 'manual',
@@ -54,7 +56,11 @@ export function createRelayClient(settings: RelaySettings, secrets: SecretSource
         return {};
       }
       const detail = await excerpt(res);
-      if (res.status === 401 || res.status === 403) secrets.invalidate();
+      if (res.status === 401 || res.status === 403) {
+        // 4biz refuses our signature/credentials: the DM is not at fault; retried while someone fixes the keys.
+        secrets.invalidate();
+        throw new FourbizAuthError(`4biz callback answered ${res.status}${detail ? `: ${detail}` : ''}: check the consumer secret 4biz holds`, res.status);
+      }
       if (res.status >= 300 && res.status < 400) {
         throw new PermanentError(`4biz callback answered ${res.status} redirect to ${res.headers.get('location') ?? '?'}: configure the final URL`, res.status);
       }
