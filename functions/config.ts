@@ -12,6 +12,7 @@ const FORBIDDEN_HOSTS = /^(169\.254(?:\.\d{1,3}){2}|\[fe[89ab][0-9a-f]?:[^\]]*\]
 
 /** True for a plain-http URL on a loopback host: allowed only in local mode (see parseRuntimeConfig). */
 export function isLoopbackHttp(url: string): boolean {
+  if (!URL.canParse(url)) return false;
   const u = new URL(url);
   return u.protocol === 'http:' && LOOPBACK_HOSTS.test(u.hostname);
 }
@@ -24,6 +25,7 @@ export const fourbizUrlSchema = z
   .string()
   .url()
   .superRefine((value, ctx) => {
+    if (!URL.canParse(value)) return; // .url() reports it
     const u = new URL(value);
     if (FORBIDDEN_HOSTS.test(u.hostname)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${u.hostname} is a link-local or metadata address` });
     else if (u.protocol !== 'https:' && !isLoopbackHttp(value)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be https: (plain http only on loopback, in local mode)' });

@@ -60,7 +60,7 @@ export const tenantConfigSchema = z
   .strict()
   .superRefine((t, ctx) => {
     const url = t.fourbiz.mode === 'relay' ? t.fourbiz.callbackUrl : t.fourbiz.baseUrl;
-    if (isLoopbackHttp(url)) {
+    if (url && isLoopbackHttp(url)) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['fourbiz', t.fourbiz.mode === 'relay' ? 'callbackUrl' : 'baseUrl'], message: 'a deployed bridge talks to 4biz over https only' });
     }
     // A record must be able to finish within one invocation, or the dispatcher never starts one.

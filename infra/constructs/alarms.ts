@@ -140,6 +140,12 @@ export class Alarms extends Construct {
       );
     }
     add(
+      'FourbizAuthFailure',
+      '4biz refused the bridge\'s credentials (relay: the callback answered 401/403; tickets: login refused). DMs are retried meanwhile and reach the DLQ after their attempts: fix the secret or the 4biz interaction.',
+      tenantMetric(tenant.name, MetricName.FourbizAuthFailure),
+      1,
+    );
+    add(
       'CrcFailed',
       'A CRC check from X failed: X disables the webhook after failed checks; check the consumer secret and the crc logs.',
       tenantMetric(tenant.name, MetricName.CrcFailed),

@@ -6,6 +6,9 @@ import { Construct } from 'constructs';
 import { ConversationTable as Schema } from '../../functions/adapters/conversation-table';
 import { resourceNames } from '../resource-names';
 
+/** The item actions the store uses (transactions are authorised per contained action). */
+export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query' | 'ConditionCheckItem';
+
 /** Conversation state and processed-event markers; the key schema is shared with the store. */
 export class ConversationTable extends Construct {
   readonly table: Table;
@@ -28,9 +31,12 @@ export class ConversationTable extends Construct {
     });
   }
 
-  /** Read/write on items and the index; the index ARN wildcard is the only way IAM names a table's indexes. */
-  grantReadWriteData(fn: IFunction): void {
-    this.table.grantReadWriteData(fn);
+  /**
+   * Only the DynamoDB actions a function uses (least privilege), on the table and its index; the
+   * index ARN wildcard is the only way IAM names a table's indexes.
+   */
+  grantActions(fn: IFunction, actions: TableAction[]): void {
+    this.table.grant(fn, ...actions.map((a) => `dynamodb:${a}`));
     const tableId = Stack.of(this).getLogicalId(this.table.node.defaultChild as CfnTable);
     NagSuppressions.addResourceSuppressions(
       fn.role!,

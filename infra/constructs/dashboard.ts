@@ -92,8 +92,18 @@ export class Dashboard extends Construct {
           [fourbizErrorRate(tenant)],
         ),
         ...(props.outbound
-          ? [graph('DMs out (X)', [custom(MetricName.DmSent), custom(MetricName.XRateLimited), custom(MetricName.RepliesQueued), custom(MetricName.ConversationsPolled)])]
+          ? [graph('DMs out (X)', [custom(MetricName.DmSent), custom(MetricName.XRateLimited), custom(MetricName.RepliesQueued), custom(MetricName.ConversationsPolled), custom(MetricName.RecipientRefusedDm)])]
           : []),
+      ],
+      [
+        // What was refused at the door, and why: forged or foreign deliveries, CRC oracle attempts, auth failures.
+        graph('Refused and dropped', [
+          custom(MetricName.ForeignAccountDropped),
+          custom(MetricName.WebhookRejected),
+          custom(MetricName.CrcRejected),
+          custom(MetricName.OldDmReceived),
+          custom(MetricName.FourbizAuthFailure),
+        ]),
       ],
     ];
 

@@ -46,7 +46,8 @@ export class Dispatcher extends Construct {
         reportBatchItemFailures: true,
       }),
     );
-    props.table.grantReadWriteData(fn);
+    // Conversations and processed records (get, conditional put, in a transaction), attempt counters (update).
+    props.table.grantActions(fn, ['GetItem', 'PutItem', 'UpdateItem']);
     // Backing off a message that 4biz refused for now.
     inboundQueue.grant(fn, 'sqs:ChangeMessageVisibility');
     // A message that can never be delivered goes to the DLQ at once instead of after every retry.

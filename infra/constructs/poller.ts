@@ -48,7 +48,8 @@ export class Poller extends Construct {
       schedule: Schedule.rate(Duration.minutes(settings.pollScheduleMinutes)),
       targets: [new LambdaFunction(fn, { retryAttempts: 0 })],
     });
-    props.table.grantReadWriteData(fn);
+    // Open conversations (index query), their updates, and the run lease (conditional put and delete).
+    props.table.grantActions(fn, ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query']);
     props.outboundQueue.grantSendMessages(fn);
   }
 }

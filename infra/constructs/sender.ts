@@ -45,7 +45,8 @@ export class Sender extends Construct {
         reportBatchItemFailures: true,
       }),
     );
-    props.table.grantReadWriteData(fn);
+    // Sent-markers and conversations (get, conditional put, in a transaction), attempt counters (update).
+    props.table.grantActions(fn, ['GetItem', 'PutItem', 'UpdateItem']);
     // Holding a message back until X's rate-limit reset.
     outboundQueue.grant(fn, 'sqs:ChangeMessageVisibility');
     // The failure policy moves a reply that cannot be sent (refused by its recipient, unreadable, out of attempts) itself.

@@ -53,9 +53,9 @@ describe('alarm topic', () => {
 });
 
 describe('alarms', () => {
-  it('relay mode: inbound DLQ, oldest message age, 4biz error rate, CRC failures, dispatcher errors', () => {
+  it('relay mode: inbound DLQ, oldest message age, 4biz error rate and auth failures, CRC failures, dispatcher errors', () => {
     expect(Object.keys(alarmsOf(relayTemplate, 'FourBizTwitterDm-example')).sort()).toEqual(
-      ['CrcFailed', 'DispatcherErrors', 'FourbizErrorRate', 'InboundDlqNotEmpty', 'InboundOldestMessageAge'].sort(),
+      ['CrcFailed', 'DispatcherErrors', 'FourbizAuthFailure', 'FourbizErrorRate', 'InboundDlqNotEmpty', 'InboundOldestMessageAge'].sort(),
     );
   });
 
@@ -64,6 +64,7 @@ describe('alarms', () => {
       [
         'CrcFailed',
         'DispatcherErrors',
+        'FourbizAuthFailure',
         'FourbizErrorRate',
         'InboundDlqNotEmpty',
         'InboundOldestMessageAge',

@@ -39,7 +39,7 @@ describe('tenant file', () => {
 
   it('fills documented defaults', () => {
     const t = tenantConfigSchema.parse({ name: 'acme', xAccountId: '1', fourbiz: { mode: 'relay', callbackUrl: 'https://x.example/cb' } });
-    expect(t.inbound).toEqual({ maxReceiveCount: 10, visibilityTimeoutSeconds: 180, batchSize: 10, maxConcurrency: 10 });
+    expect(t.inbound).toEqual({ maxReceiveCount: 100, visibilityTimeoutSeconds: 180, batchSize: 10, maxConcurrency: 10 });
     expect(t.conversationIdleMinutes).toBe(60);
   });
 

@@ -47,7 +47,8 @@ describe('X client (twitter-api-v2 pointed at the X simulator)', () => {
     const x = createXClient(secrets, { baseUrl: sim.url });
     const err = await x.sendDm(person, 'oi').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(XAuthError);
-    expect(err).toBeInstanceOf(PermanentError);
+    // The keys are at fault, not the reply: retried while someone fixes them (issue 8 §8).
+    expect(err).toBeInstanceOf(TransientError);
     expect(secrets.invalidations).toBe(1);
   });
 
