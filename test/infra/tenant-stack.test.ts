@@ -257,7 +257,8 @@ describe('dispatcher', () => {
     const [secretId] = resourceNamed(relayTemplate, 'AWS::SecretsManager::Secret', 'TenantSecret');
     const [queueId] = resourceNamed(relayTemplate, 'AWS::SQS::Queue', 'InboundQueue');
     const [dlqId] = resourceNamed(relayTemplate, 'AWS::SQS::Queue', 'InboundDlq');
-    expect(actionsOn(statements, tableId)).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']));
+    // Least privilege (issue 8 §9): exactly the item actions the dispatcher uses, no Query/Scan/Delete/batch.
+    expect(actionsOn(statements, tableId)).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     expect(actionsOn(statements, secretId)).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
     expect(actionsOn(statements, queueId)).toEqual(expect.arrayContaining(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage']));
     expect(actionsOn(statements, queueId)).not.toContain('sqs:SendMessage');
@@ -327,6 +328,19 @@ describe('tickets mode: poller and sender', () => {
     );
     expect(sender.Properties!.Timeout).toBe(Math.floor(tickets.outbound.visibilityTimeoutSeconds / 6));
     expect(sender.Properties!.Environment.Variables[Env.outboundQueueUrl]).toEqual({ Ref: queueId });
+  });
+
+  it('grants each tickets function only the table actions it uses, and the sender its outbound DLQ', () => {
+    const [tableId] = resourceNamed(ticketsTemplate, 'AWS::DynamoDB::Table', 'Conversations');
+    const [dlqId] = resourceNamed(ticketsTemplate, 'AWS::SQS::Queue', 'OutboundDlq');
+    expect(actionsOn(statementsOf(ticketsTemplate, 'Sender'), tableId)).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(actionsOn(statementsOf(ticketsTemplate, 'Poller'), tableId)).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    expect(actionsOn(statementsOf(ticketsTemplate, 'Sender'), dlqId)).toContain('sqs:SendMessage');
+    expect(functionNamed(ticketsTemplate, 'Sender')[1].Properties!.Environment.Variables[Env.outboundDlqUrl]).toEqual({ Ref: dlqId });
+  });
+
+  it('refuses to synthesise a tenant whose time budget cannot finish a DM', () => {
+    expect(() => tenantWith({ fourbiz: { ...tickets.fourbiz, timeoutMs: 12_000 } })).toThrow(/fourbiz\.timeoutMs.*inbound\.visibilityTimeoutSeconds/);
   });
 });
 
