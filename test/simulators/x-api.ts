@@ -73,6 +73,8 @@ export interface CrcAttempt {
 export type InjectedFailure =
   | { status: 429; /** epoch seconds; default: now + 1 */ resetAt?: number }
   | { status: 401 }
+  /** X blames the app: its OAuth 1.0a permissions do not cover the endpoint (problem type oauth1-permissions). */
+  | { status: 403; problem: 'oauth1-permissions' }
   | { status: 500 | 502 | 503 | 504 };
 
 export interface RecordedRequest {
@@ -88,6 +90,8 @@ export interface XApiSimulator {
   accountId: string;
   /** Every DM accepted, in order. */
   dms: SentDm[];
+  /** People who do not accept DMs from the account (or blocked it): a DM to them is a 403. */
+  dmRefusers: Set<string>;
   webhooks: SimulatedWebhook[];
   /** webhook id → subscribed user ids. */
   subscriptions: Map<string, Set<string>>;
@@ -208,6 +212,7 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
   const crcTimeoutMs = options.crcTimeoutMs ?? 3000;
 
   const dms: SentDm[] = [];
+  const dmRefusers = new Set<string>();
   const webhooks: SimulatedWebhook[] = [];
   const subscriptions = new Map<string, Set<string>>();
   const crcAttempts: CrcAttempt[] = [];
@@ -278,6 +283,9 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
         if (!text && !attachments?.length) throw invalidRequest('Either `text` or `attachments` is required', { text: [] });
         if (text.length > 10_000) throw invalidRequest('`text` exceeds 10000 characters', { text: [] });
         if (participantId === accountId) throw new HttpProblem(403, { ...errorBody(403, 'You cannot send messages to yourself.'), title: 'Forbidden', type: problem.forbidden });
+        // --- issue 8: a person who refuses DMs. X documents a 403 for it; this body is inferred from
+        // v1.1's error 349 and v2's problem format (no documented v2 example). ---
+        if (dmRefusers.has(participantId)) throw new HttpProblem(403, { ...errorBody(403, 'You cannot send messages to this user.'), title: 'Forbidden' });
         let dmConversationId = conversations.get(participantId);
         if (!dmConversationId) {
           dmConversationId = `${accountId}-${participantId}`;
@@ -453,6 +461,13 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
         const reset = String(f.resetAt ?? Math.floor(Date.now() / 1000) + 1);
         return send(429, errorBody(429), { 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': reset });
       }
+      if (f.status === 403) {
+        return send(403, {
+          ...errorBody(403, 'Your client app is not configured with the appropriate oauth1 app permissions for this endpoint.'),
+          title: 'Forbidden',
+          type: `https://api.twitter.com/2/problems/${f.problem}`,
+        });
+      }
       return send(f.status, errorBody(f.status));
     }
 
@@ -484,6 +499,7 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     credentials,
     accountId,
     dms,
+    dmRefusers,
     webhooks,
     subscriptions,
     crcAttempts,
@@ -493,6 +509,7 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     },
     reset() {
       dms.length = 0;
+      dmRefusers.clear();
       webhooks.length = 0;
       subscriptions.clear();
       crcAttempts.length = 0;

@@ -1,12 +1,13 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import type { FourBizClient } from '../../functions/core/ports';
-import { PermanentError, TransientError } from '../../functions/core/errors';
+import { FourbizAuthError, PermanentError, TransientError } from '../../functions/core/errors';
 import type { InboundMessage } from '../../functions/core/x-events';
 import { createDispatcherHandler } from '../../functions/dispatcher/handler';
 import { createObservability } from '../../functions/observability';
 import { lambdaContext } from '../support/x-fixtures';
 import { memoryStore, recordingQueueControl } from '../support/memory-store';
-import { processedKey } from '../../functions/core/processed-key';
+import { processedKey, PROCESSED_EVENT_LIFETIME_SECONDS } from '../../functions/core/processed-key';
+import { testObservability } from '../support/observability';
 
 function message(sender: string, eventId: string, atMs = 1_732_500_000_000): InboundMessage {
   return {
@@ -193,5 +194,46 @@ describe('dispatcher handler', () => {
     // At-least-once: the retry delivers again because nothing recorded the first delivery.
     expect(t.delivered).toEqual(['9001', '9001']);
     expect(t.store.conversations.get('101')).toMatchObject({ messagesIn: 1 });
+  });
+
+  it('retries a DM while 4biz refuses the credentials (FourbizAuthFailure), never the DLQ at once', async () => {
+    const t = setup(() => new FourbizAuthError('4biz callback answered 401', 401));
+    const obs = testObservability();
+    const handler = createDispatcherHandler({
+      ...obs,
+      store: t.store,
+      fourbiz: { mode: 'relay', deliver: async () => Promise.reject(new FourbizAuthError('4biz callback answered 401', 401)) },
+      queue: recordingQueueControl(),
+      idleMinutes: 60,
+      backoff: { baseSeconds: 1, maxSeconds: 1 },
+    });
+    const r = record(message('101', '9001'), '101');
+    const res = await handler({ Records: [r] } as SQSEvent, lambdaContext);
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: r.messageId }]);
+    expect(obs.published()).toMatchObject({ FourbizAuthFailure: 1, FourbizTransientError: 1 });
+    expect(obs.published().FourbizPermanentError).toBeUndefined();
+  });
+
+  it('recognises an old DM as a duplicate, and forwards one older than the processed-record lifetime but counts it', async () => {
+    const now = 1_732_500_000_000 + 40 * 86_400_000;
+    const obs = testObservability();
+    const t = setup();
+    const handler = createDispatcherHandler({
+      ...obs,
+      store: t.store,
+      fourbiz: { mode: 'relay', deliver: async (m) => (t.delivered.push(m.eventId), {}) },
+      queue: recordingQueueControl(),
+      idleMinutes: 60,
+      backoff: { baseSeconds: 1, maxSeconds: 1 },
+      clock: () => now,
+    });
+    // Replayed by X a day later: still a duplicate.
+    t.store.processed.add(processedKey.inbound('9001'));
+    await handler({ Records: [record(message('101', '9001', now - 86_400_000), '101')] } as SQSEvent, lambdaContext);
+    expect(t.delivered).toEqual([]);
+    // Older than the lifetime: nothing could recognise a repeat, so it is forwarded and counted.
+    await handler({ Records: [record(message('101', '9002', now - (PROCESSED_EVENT_LIFETIME_SECONDS + 3600) * 1000), '101')] } as SQSEvent, lambdaContext);
+    expect(t.delivered).toEqual(['9002']);
+    expect(obs.published()).toMatchObject({ DuplicateSkipped: 1, OldDmReceived: 1, DeliveredTo4biz: 1 });
   });
 });

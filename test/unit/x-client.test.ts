@@ -1,4 +1,4 @@
-import { createXClient, XAuthError } from '../../functions/adapters/x-client';
+import { createXClient, RecipientRefusedError, XAuthError } from '../../functions/adapters/x-client';
 import type { SecretSource } from '../../functions/adapters/secrets';
 import type { TenantSecret } from '../../functions/config';
 import { PermanentError, TransientError } from '../../functions/core/errors';
@@ -49,6 +49,21 @@ describe('X client (twitter-api-v2 pointed at the X simulator)', () => {
     expect(err).toBeInstanceOf(XAuthError);
     // The keys are at fault, not the reply: retried while someone fixes them (issue 8 §8).
     expect(err).toBeInstanceOf(TransientError);
+    expect(secrets.invalidations).toBe(1);
+  });
+
+  it('tells a person refusing DMs (the reply\'s problem) from X blaming the app\'s permissions (the keys\' problem)', async () => {
+    const secrets = secretsFor(sim);
+    const x = createXClient(secrets, { baseUrl: sim.url });
+    sim.dmRefusers.add(person);
+    const refused = await x.sendDm(person, 'oi').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(RecipientRefusedError);
+    expect(refused).toBeInstanceOf(PermanentError);
+    expect(secrets.invalidations).toBe(0);
+    sim.dmRefusers.clear();
+    sim.failNext(1, { status: 403, problem: 'oauth1-permissions' }, 'dm');
+    const keys = await x.sendDm(person, 'oi').catch((e: unknown) => e);
+    expect(keys).toBeInstanceOf(XAuthError);
     expect(secrets.invalidations).toBe(1);
   });
 
