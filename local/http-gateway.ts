@@ -40,6 +40,17 @@ export interface HttpGateway {
   close(): Promise<void>;
 }
 
+/**
+ * Host header values the gateway answers: loopback names only (localhost, *.localhost, 127.x,
+ * [::1], with any port). A page on another site that rebinds its DNS name to 127.0.0.1 sends its
+ * own name as Host, and gets nothing (DNS rebinding).
+ */
+const LOOPBACK_HOST = /^(localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?$/i;
+
+export function isLoopbackHost(host: string | undefined): boolean {
+  return host !== undefined && LOOPBACK_HOST.test(host);
+}
+
 const textTypes = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
 
 
@@ -124,7 +135,12 @@ function writeResult(res: ServerResponse, result: APIGatewayProxyStructuredResul
 export async function startHttpGateway(options: HttpGatewayOptions): Promise<HttpGateway> {
   const host = options.host ?? '127.0.0.1';
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? host}`);
+    if (!isLoopbackHost(req.headers.host)) {
+      res.writeHead(421, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: 'this local bridge answers loopback Host names only (localhost, 127.0.0.1, [::1])' }));
+      return;
+    }
+    const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
     const route = options.routes.find((r) => r.method === req.method && r.path === url.pathname);
     if (!route) {
       if (options.extra && (await options.extra(req, res, url))) return;
