@@ -4,6 +4,7 @@ import type { LocalBridge, LocalBridgeOptions } from '../../local/start';
 import { sampleDelivery } from '../../local/demo';
 import { startOmnichannelSimulator, type OmnichannelSimulator } from '../simulators/fourbiz-omnichannel';
 import { simulatorCredentials } from '../simulators/x-api';
+import { aaaFixtureNames, fixtureBytes } from '../support/x-fixtures';
 
 /**
  * `npm start` in-process: the real handlers behind the local HTTP API, the test emulators, the
@@ -73,6 +74,66 @@ describe('local bridge with its simulators (relay mode)', () => {
     expect(res.status).toBe(401);
     await new Promise((r) => setTimeout(r, 300));
     expect(bridge.omnichannel!.deliveries.some((d) => d.eventId === dm.eventId)).toBe(false);
+  });
+});
+
+describe('local bridge: only X gets in, genuine DMs reach 4biz once (issue 8)', () => {
+  let bridge: LocalBridge;
+  beforeAll(async () => {
+    bridge = await startIsolated({});
+  }, 30_000);
+  afterAll(() => bridge?.stop());
+
+  const relayed = (eventId: string) => bridge.omnichannel!.deliveries.filter((d) => d.eventId === eventId);
+
+  it('gives no CRC answer for a delivery body', async () => {
+    const body = sampleDelivery(bridge.tenant.xAccountId).body.toString('utf8');
+    const res = await fetch(`${bridge.webhookUrl}?crc_token=${encodeURIComponent(body)}`);
+    expect(res.status).toBe(400);
+    expect(await res.text()).not.toContain('sha256=');
+  });
+
+  it('never forwards a correctly signed delivery for another account, nor one with hostile users keys', async () => {
+    const foreign = JSON.parse(sampleDelivery(bridge.tenant.xAccountId).body.toString('utf8'));
+    foreign.for_user_id = '1400000000000000999';
+    const foreignRes = await postDm(bridge, Buffer.from(JSON.stringify(foreign)));
+    expect(foreignRes.status).toBe(200);
+
+    const hostile = sampleDelivery(bridge.tenant.xAccountId);
+    const text = hostile.body
+      .toString('utf8')
+      .replace('"users":{', `"users":{"__proto__":{"${hostile.senderId}":{"id":"${hostile.senderId}","name":"I am your CEO"}},"evil":{"id":"evil"},`);
+    expect((await postDm(bridge, Buffer.from(text))).status).toBe(400);
+
+    // A genuine DM sent after them arrives; by then anything queued before it would have too.
+    const genuine = sampleDelivery(bridge.tenant.xAccountId);
+    expect((await postDm(bridge, genuine.body)).status).toBe(200);
+    await eventually(() => relayed(genuine.eventId)[0]);
+    expect(relayed(foreign.direct_message_events[0].id)).toEqual([]);
+    expect(relayed(hostile.eventId)).toEqual([]);
+    expect(bridge.omnichannel!.deliveries.some((d) => d.body.users?.[hostile.senderId]?.name === 'I am your CEO')).toBe(false);
+  });
+
+  it('delivers the genuine fixtures once each, replays included, with the DM event id as Idempotency-Key', async () => {
+    const expected: string[] = [];
+    for (const name of aaaFixtureNames) {
+      const body = fixtureBytes(name);
+      const parsed = JSON.parse(body.toString('utf8')) as { for_user_id: string; direct_message_events?: { id: string; type: string; message_create?: { sender_id: string } }[] };
+      for (const e of parsed.direct_message_events ?? []) if (e.type === 'message_create' && e.message_create?.sender_id !== parsed.for_user_id) expected.push(e.id);
+      expect((await postDm(bridge, body)).status).toBe(200);
+      // X replays the delivery (a retry, or POST /2/webhooks/replay).
+      expect((await postDm(bridge, body)).status).toBe(200);
+    }
+    expect(expected.length).toBeGreaterThan(3);
+    for (const id of expected) await eventually(() => relayed(id)[0]);
+    // A last DM as a marker: once it is through, nothing earlier is still on its way.
+    const marker = sampleDelivery(bridge.tenant.xAccountId);
+    await postDm(bridge, marker.body);
+    await eventually(() => relayed(marker.eventId)[0]);
+    for (const id of expected) {
+      expect(relayed(id)).toHaveLength(1);
+      expect(relayed(id)[0].idempotencyKey).toBe(id);
+    }
   });
 });
 

@@ -17,6 +17,8 @@ export interface OmnichannelDelivery {
   body: AccountActivity;
   raw: Buffer;
   signature: string;
+  /** The `Idempotency-Key` header (the bridge sends the DM event id; X itself sends none). */
+  idempotencyKey?: string;
   /** performance.now() when it arrived: the end-to-end benchmark measures up to here. */
   receivedAt: number;
 }
@@ -175,7 +177,7 @@ export class OmnichannelSimulator {
     }
     const forced = this.failStatus ?? this.failFor?.(eventId) ?? (this.fraction > 0 && this.random() < this.fraction ? this.fractionStatus : undefined);
     if (forced !== undefined) return this.answer(res, forced, 'simulated failure', eventId);
-    this.deliveries.push({ eventId, senderId: event.message_create!.sender_id, body: checked.body, raw, signature, receivedAt: performance.now() });
+    this.deliveries.push({ eventId, senderId: event.message_create!.sender_id, body: checked.body, raw, signature, idempotencyKey: req.headers['idempotency-key'] as string | undefined, receivedAt: performance.now() });
     this.answer(res, 200, 'ok', eventId);
   }
 
