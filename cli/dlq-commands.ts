@@ -17,6 +17,16 @@ import { resourceNames } from '../infra/resource-names';
  */
 export type QueueKind = 'inbound' | 'outbound';
 
+/**
+ * The order a redrive gives, said exactly (issue 8 §7): moved messages go to the back of their
+ * person's message group. A person's DMs that arrived (and were delivered) after one went to the
+ * DLQ are therefore ahead of it; the moved ones keep the DLQ's order among themselves.
+ */
+export const REDRIVE_ORDER_NOTE =
+  'Order: moved messages join the back of each person\'s queue. They keep their order among themselves, ' +
+  'but a person\'s newer messages, delivered while these waited in the DLQ, stay ahead of them ' +
+  '(4biz sees the original created_timestamp). Messages already delivered are skipped, not sent twice.';
+
 export interface QueueRef {
   name: string;
   url: string;

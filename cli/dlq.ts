@@ -1,13 +1,14 @@
 import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { resourceNames } from '../infra/resource-names';
-import { countMessages, redrive, tenantQueues, type QueueKind } from './dlq-commands';
+import { countMessages, redrive, REDRIVE_ORDER_NOTE, tenantQueues, type QueueKind } from './dlq-commands';
 
 /** `npm run dlq -- <count|redrive> --tenant NAME [--queue inbound|outbound]`. */
 const usage = `Usage: npm run dlq -- <count|redrive> --tenant NAME [--queue inbound|outbound]
 
   count     messages waiting in the queue and in its DLQ
-  redrive   move every message in the DLQ back to its queue (SQS message-move task), and wait for it
+  redrive   move every message in the DLQ back to its queue (SQS message-move task), and wait for it.
+            ${REDRIVE_ORDER_NOTE}
 
 Queues: ${resourceNames('NAME').inboundQueue} and ${resourceNames('NAME').inboundDlq} (--queue inbound, the default),
 or the outbound pair (--queue outbound). AWS credentials and region as for the AWS CLI; for a local
@@ -53,6 +54,7 @@ export async function main(argv: string[], print: (line: string) => void = conso
     return 0;
   }
   print(`redriving ${before.visible} message(s): ${pair.dlq.name} → ${pair.queue.name}`);
+  print(REDRIVE_ORDER_NOTE);
   const result = await redrive(sqs, pair, print);
   print(`done (${result.method}): ${result.moved} moved, status ${result.status}`);
   return 0;

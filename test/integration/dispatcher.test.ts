@@ -150,7 +150,7 @@ describe('dispatcher: inbound queue → 4biz Omnichannel callback (relay mode)',
 
   it('acknowledges an event delivered again after SQS’s dedup window without a second delivery', async () => {
     const b = await bridge();
-    const body = dmPayload('501', 'evt-dup-1', 1_732_500_000_000);
+    const body = dmPayload('501', '77001', 1_732_500_000_000);
     await b.post(body);
     await until('the first delivery', async () => (await b.store.get('501'))?.messagesIn === 1);
     // X redelivers much later: SQS no longer deduplicates, the processed-event record must.
@@ -159,7 +159,7 @@ describe('dispatcher: inbound queue → 4biz Omnichannel callback (relay mode)',
       new SendMessageCommand({ QueueUrl: b.queues.queueUrl, MessageBody: JSON.stringify(message), MessageGroupId: '501', MessageDeduplicationId: 'later-copy' }),
     );
     await until('the copy to be consumed', () => empty(b.queues.queueUrl));
-    expect(b.sim.deliveries.map((d) => d.eventId)).toEqual(['evt-dup-1']);
+    expect(b.sim.deliveries.map((d) => d.eventId)).toEqual(['77001']);
     expect((await b.store.get('501'))?.messagesIn).toBe(1);
   });
 
@@ -167,7 +167,7 @@ describe('dispatcher: inbound queue → 4biz Omnichannel callback (relay mode)',
     const b = await bridge({ seed: 7, concurrency: 4 });
     b.sim.failFraction(0.3, 500);
     const senders = Array.from({ length: 50 }, (_, s) => String(3_000 + s));
-    const expected = new Map(senders.map((s) => [s, Array.from({ length: 10 }, (_, k) => `${s}-${k}`)]));
+    const expected = new Map(senders.map((s) => [s, Array.from({ length: 10 }, (_, k) => `${s}000${k}`)]));
     const t0 = 1_732_500_000_000;
     await Promise.all(
       senders.map(async (s) => {
@@ -189,14 +189,14 @@ describe('dispatcher: inbound queue → 4biz Omnichannel callback (relay mode)',
     }
     expect(b.sim.calls.filter((c) => c.status === 500).length).toBeGreaterThan(100);
     expect(await empty(b.queues.dlqUrl)).toBe(true);
-    expect(await b.store.get('3000')).toMatchObject({ messagesIn: 10, lastDeliveredEventId: '3000-9', status: 'OPEN' });
+    expect(await b.store.get('3000')).toMatchObject({ messagesIn: 10, lastDeliveredEventId: '30000009', status: 'OPEN' });
   }, 60_000);
 
   it('loses nothing while 4biz is down: retried, then in the DLQ, and delivered in order after a redrive', async () => {
     const b = await bridge({ maxReceiveCount: 2 });
     await b.sim.stop();
     const t0 = 1_732_500_000_000;
-    const sent = ['701', '702'].flatMap((s) => [0, 1].map((k) => ({ s, id: `${s}-down-${k}`, at: t0 + k * 1000 })));
+    const sent = ['701', '702'].flatMap((s) => [0, 1].map((k) => ({ s, id: `${s}999${k}`, at: t0 + k * 1000 })));
     for (const m of sent) expect((await b.post(dmPayload(m.s, m.id, m.at))).statusCode).toBe(200);
 
     await until('all four in the DLQ', async () => (await countMessages(sqs, b.queues.dlqUrl)).visible === 4, 30_000);
@@ -207,27 +207,27 @@ describe('dispatcher: inbound queue → 4biz Omnichannel callback (relay mode)',
     expect(await moveMessages(sqs, b.queues.dlqUrl, b.queues.queueUrl, () => undefined)).toBe(4);
     await until('all four delivered', () => b.sim.deliveries.length === 4);
     for (const s of ['701', '702']) {
-      expect(b.sim.deliveries.filter((d) => d.senderId === s).map((d) => d.eventId)).toEqual([`${s}-down-0`, `${s}-down-1`]);
+      expect(b.sim.deliveries.filter((d) => d.senderId === s).map((d) => d.eventId)).toEqual([`${s}9990`, `${s}9991`]);
     }
     expect(await empty(b.queues.dlqUrl)).toBe(true);
   }, 45_000);
 
   it('sends a DM that 4biz answers 400 to the DLQ at once, with the reason, and goes on with the others', async () => {
     const b = await bridge();
-    b.sim.failEvents((id) => (id === '801-1' ? 400 : undefined));
+    b.sim.failEvents((id) => (id === '8010001' ? 400 : undefined));
     const t0 = 1_732_500_000_000;
     for (const [s, k] of [['801', 0], ['801', 1], ['801', 2], ['802', 0]] as const) {
-      await b.post(dmPayload(s, `${s}-${k}`, t0 + k * 1000));
+      await b.post(dmPayload(s, `${s}000${k}`, t0 + k * 1000));
     }
     await until('the three others delivered', () => b.sim.deliveries.length === 3);
-    expect(b.sim.deliveries.map((d) => d.eventId).sort()).toEqual(['801-0', '801-2', '802-0']);
-    expect(b.sim.calls.filter((c) => c.eventId === '801-1')).toEqual([{ status: 400, eventId: '801-1' }]);
+    expect(b.sim.deliveries.map((d) => d.eventId).sort()).toEqual(['8010000', '8010002', '8020000']);
+    expect(b.sim.calls.filter((c) => c.eventId === '8010001')).toEqual([{ status: 400, eventId: '8010001' }]);
 
     const { Messages } = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: b.queues.dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'] }),
     );
     expect(Messages).toHaveLength(1);
-    expect(JSON.parse(Messages![0].Body!).eventId).toBe('801-1');
+    expect(JSON.parse(Messages![0].Body!).eventId).toBe('8010001');
     expect(Messages![0].Attributes?.MessageGroupId).toBe('801');
     expect(Messages![0].MessageAttributes?.[FAILURE_REASON_ATTRIBUTE]?.StringValue).toMatch(/400/);
   });
@@ -243,17 +243,17 @@ describe('dispatcher: inbound queue → 4biz Omnichannel callback (relay mode)',
   it('closes a conversation idle longer than the timeout; the next DM opens a new one', async () => {
     const b = await bridge({ idleMinutes: 30 });
     const t0 = 1_732_500_000_000;
-    await b.post(dmPayload('901', 'idle-1', t0));
+    await b.post(dmPayload('901', '90011', t0));
     await until('first delivered', async () => (await b.store.get('901'))?.messagesIn === 1);
     const first = (await b.store.get('901'))!;
 
-    await b.post(dmPayload('901', 'idle-2', t0 + 10 * 60_000));
+    await b.post(dmPayload('901', '90012', t0 + 10 * 60_000));
     await until('second delivered', async () => (await b.store.get('901'))?.messagesIn === 2);
     expect((await b.store.get('901'))!.conversationId).toBe(first.conversationId);
 
-    await b.post(dmPayload('901', 'idle-3', t0 + 41 * 60_000));
+    await b.post(dmPayload('901', '90013', t0 + 41 * 60_000));
     await until('third delivered', () => b.sim.deliveries.length === 3);
-    await until('the new conversation', async () => (await b.store.get('901'))?.lastDeliveredEventId === 'idle-3');
+    await until('the new conversation', async () => (await b.store.get('901'))?.lastDeliveredEventId === '90013');
     const next = (await b.store.get('901'))!;
     expect(next.conversationId).not.toBe(first.conversationId);
     expect(next).toMatchObject({ status: 'OPEN', messagesIn: 1, openedAt: new Date(t0 + 41 * 60_000).toISOString() });

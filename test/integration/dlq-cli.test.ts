@@ -1,5 +1,6 @@
 import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { main } from '../../cli/dlq';
+import { REDRIVE_ORDER_NOTE } from '../../cli/dlq-commands';
 import { resourceNames } from '../../infra/resource-names';
 import { testSqsClient, uniqueName } from '../support/aws';
 
@@ -33,6 +34,8 @@ describe('npm run dlq -- redrive against an SQS emulator without StartMessageMov
     const lines: string[] = [];
     expect(await main(['redrive', '--tenant', tenant], (l) => lines.push(l), sqs)).toBe(0);
     expect(lines.join('\n')).toMatch(/no StartMessageMoveTask/);
+    // The order it gives is said, not implied (issue 8 §7).
+    expect(lines).toContain(REDRIVE_ORDER_NOTE);
     expect(lines.at(-1)).toBe('done (receive-send-delete): 4 moved, status COMPLETED');
 
     const received: { group: string; body: string }[] = [];
