@@ -35,6 +35,11 @@ export interface DispatcherDeps extends Observability {
    * than this left in the invocation: it is handed back at once instead of being cut off mid-way.
    */
   reserveMs?: number;
+  /**
+   * How long processed records live (the store's TTL): a DM older than this is counted as
+   * OldDmReceived. Longer when a source re-reads further back (polling backfill).
+   */
+  processedLifetimeSeconds?: number;
   /** Injected for deterministic tests. */
   random?: () => number;
   clock?: () => number;
@@ -53,6 +58,7 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
   const clock = deps.clock ?? Date.now;
   const reserveMs = deps.reserveMs ?? 6_000;
   const policy = { maxAttempts: deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, backoff };
+  const lifetimeMs = (deps.processedLifetimeSeconds ?? PROCESSED_EVENT_LIFETIME_SECONDS) * 1000;
 
   /** A body that is not an inbound message: straight to the DLQ (no retry can fix it). */
   class InvalidBody extends PermanentError {}
@@ -65,7 +71,7 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
     }
     const message = parsed.value;
     const keys = { eventId: message.eventId, xUserId: message.sender.id };
-    if (clock() - Number(message.createdTimestamp) > PROCESSED_EVENT_LIFETIME_SECONDS * 1000) {
+    if (clock() - Number(message.createdTimestamp) > lifetimeMs) {
       // Older than the processed records live: a repeat could no longer be recognised. Forwarded, but counted.
       logger.warn('DM older than the processed-event lifetime: forwarded, but a repeat of it would not be recognised', keys);
       metrics.addMetric(Metric.OldDmReceived, MetricUnit.Count, 1);

@@ -1,4 +1,5 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import fc from 'fast-check';
 import { testObservability } from '../support/observability';
 import { createWebhookHandler, SECRET_REREAD_INTERVAL_MS } from '../../functions/webhook/handler';
 import type { SecretSource } from '../../functions/adapters/secrets';
@@ -114,6 +115,32 @@ describe('hostile or odd input (§3)', () => {
     delete body.users['2900000000000000042'];
     expect((await t.post(body)).statusCode).toBe(200);
     expect(t.sent[0].raw.users['2900000000000000042']).toMatchObject({ id: '2900000000000000042', id_str: '2900000000000000042' });
+  });
+});
+
+describe('normalising never throws (§3, property)', () => {
+  it('answers 200 or 4xx — never 5xx, never a throw — for any signed variation of text, links, users and unknown fields', async () => {
+    const client = { send: async () => ({ Failed: [] }) } as unknown as SQSClient;
+    const t = setup({ queue: sqsInboundQueue(client, 'https://sqs.local/q.fifo') });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({ unit: 'binary', maxLength: 200 }),
+        fc.array(fc.record({ url: fc.oneof(fc.constant(''), fc.constant('https://t.co/abc'), fc.string()), expanded_url: fc.oneof(fc.string(), fc.constant(undefined)) }), { maxLength: 5 }),
+        fc.anything({ maxDepth: 4 }),
+        fc.dictionary(fc.string({ maxLength: 8 }), fc.record({ id: fc.string({ maxLength: 8 }) }), { maxKeys: 3 }),
+        async (text, urls, extra, users) => {
+          const body = dm();
+          const data = body.direct_message_events[0].message_create.message_data;
+          data.text = text;
+          data.entities.urls = urls;
+          data.extra = extra;
+          Object.assign(body.users, users);
+          const res = await t.post(body);
+          expect([200, 400, 413]).toContain(res.statusCode);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
