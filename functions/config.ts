@@ -21,7 +21,7 @@ export function isLoopbackHttp(url: string): boolean {
  * A 4biz URL: https, or plain http on a loopback host (the local simulators); never a link-local
  * or metadata address. Deploys refuse even loopback http (infra/tenant-config.ts).
  */
-export const fourbizUrlSchema = z
+const fourbizUrlSchema = z
   .string()
   .url()
   .superRefine((value, ctx) => {

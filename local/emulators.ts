@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /**
  * DynamoDB Local and the fauxqs SQS emulator as child processes: used by the integration tests'
@@ -99,5 +100,5 @@ export async function startFauxqs(port?: number): Promise<Emulator> {
   const p = port ?? (await freePort());
   const cli = join(nodeModules, 'fauxqs', 'dist', 'cli.js');
   // fauxqs listens on 0.0.0.0 whatever it is told: the preload keeps it on loopback.
-  return start('fauxqs', process.execPath, ['--require', join(__dirname, 'loopback-only.cjs'), cli], { FAUXQS_PORT: String(p), FAUXQS_LOGGER: 'false', FAUXQS_HOST: 'localhost' }, p);
+  return start('fauxqs', process.execPath, ['--import', pathToFileURL(join(__dirname, 'loopback-only.mjs')).href, cli], { FAUXQS_PORT: String(p), FAUXQS_LOGGER: 'false', FAUXQS_HOST: 'localhost' }, p);
 }

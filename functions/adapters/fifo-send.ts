@@ -17,7 +17,7 @@ export class EnqueueError extends Error {
 }
 
 /** SendMessageBatch takes at most 10 entries. */
-export const SQS_MAX_BATCH_ENTRIES = 10;
+const SQS_MAX_BATCH_ENTRIES = 10;
 /**
  * The largest message, and the largest sum of a batch's messages, that every SQS queue accepts:
  * 256 KiB (AWS raised its maximum to 1 MiB in 2025, but queues keep their own
@@ -31,7 +31,7 @@ interface Prepared extends FifoEntry {
 }
 
 /** Consecutive batches of at most 10 entries and SQS_MAX_BATCH_BYTES each, order kept. */
-export function batchesOf(entries: Prepared[]): Prepared[][] {
+function batchesOf(entries: Prepared[]): Prepared[][] {
   const batches: Prepared[][] = [];
   let current: Prepared[] = [];
   let size = 0;

@@ -6,7 +6,7 @@ import { signPayload } from './x-signature';
  * HMAC over the body, and every JSON object or array contains characters (`{`, `[`, `"`, `:`)
  * outside this alphabet.
  */
-export const CRC_TOKEN_PATTERN = /^[A-Za-z0-9+/=_-]{1,255}$/;
+const CRC_TOKEN_PATTERN = /^[A-Za-z0-9+/=_-]{1,255}$/;
 
 export type CrcResult =
   | { ok: true; body: { response_token: string } }

@@ -13,7 +13,7 @@ export const MAX_BODY_BYTES = 512 * 1024;
  * 100,000 deep would overflow the stack when the message is serialised for the queue (a 5xx on
  * every X retry), so it is refused up front.
  */
-export const MAX_JSON_DEPTH = 32;
+const MAX_JSON_DEPTH = 32;
 
 export type DeliveryVerdict =
   | { accepted: true; delivery: NormalisedDelivery }
@@ -30,7 +30,7 @@ export interface DeliveryContext {
 }
 
 /** True when the JSON value nests deeper than `max` (iterative: a hostile value cannot overflow the stack here). */
-export function nestsDeeperThan(value: unknown, max: number): boolean {
+function nestsDeeperThan(value: unknown, max: number): boolean {
   const stack: [unknown, number][] = [[value, 0]];
   while (stack.length > 0) {
     const [v, depth] = stack.pop()!;

@@ -80,7 +80,6 @@ export const accountActivitySchema = z
 export type DirectMessageEvent = z.infer<typeof directMessageEventSchema>;
 export type XUser = z.infer<typeof xUserSchema>;
 export type AccountActivity = z.infer<typeof accountActivitySchema>;
-export type AccountActivityInput = z.input<typeof accountActivitySchema>;
 
 export const inboundMessageSchema = z.object({
   eventId: dmEventIdSchema,
@@ -139,7 +138,7 @@ export function expandUrls(text: string, urls: { url: string; expanded_url?: str
 }
 
 /** A created_timestamp further ahead than this is not believed for the conversation's bookkeeping. */
-export const MAX_CLOCK_SKEW_MS = 10 * 60_000;
+const MAX_CLOCK_SKEW_MS = 10 * 60_000;
 
 /**
  * The instant a DM counts at for its conversation (idle timeout, last activity): its own

@@ -13,7 +13,10 @@ import { signPayload } from '../../functions/core/x-signature';
 import { fixtureAccountId, fixtureBytes, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
 
 /** Issue 8 §2–3: what a correctly signed but hostile or odd delivery does. */
-const dm = () => JSON.parse(fixtureBytes('dm-received.json').toString()) as Record<string, any>;
+/** The fixture as a loose JSON tree, so a test can bend any field of it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON tree a test mutates freely
+type Json = any;
+const dm = (): Json => JSON.parse(fixtureBytes('dm-received.json').toString());
 
 function setup(opts: { secrets?: SecretSource; queue?: InboundQueue; clock?: () => number } = {}) {
   const sent: InboundMessage[] = [];
@@ -47,10 +50,10 @@ describe('deliveries belong to the tenant account (§2)', () => {
 
 describe('hostile or odd input (§3)', () => {
   it.each([
-    ['an event id that is not digits', (b: any) => (b.direct_message_events[0].id = 'out:90000')],
-    ['a sender id that is not digits', (b: any) => (b.direct_message_events[0].message_create.sender_id = '29x')],
-    ['a users key that is not digits', (b: any) => (b.users.evil = { id: 'evil', name: 'CEO' })],
-    ['a users entry claiming another id', (b: any) => (b.users['2900000000000000042'].id = '1400000000000000001')],
+    ['an event id that is not digits', (b: Json) => (b.direct_message_events[0].id = 'out:90000')],
+    ['a sender id that is not digits', (b: Json) => (b.direct_message_events[0].message_create.sender_id = '29x')],
+    ['a users key that is not digits', (b: Json) => (b.users.evil = { id: 'evil', name: 'CEO' })],
+    ['a users entry claiming another id', (b: Json) => (b.users['2900000000000000042'].id = '1400000000000000001')],
   ])('answers 400 for %s', async (_, mutate) => {
     const t = setup();
     const body = dm();

@@ -1,10 +1,9 @@
-'use strict';
 /**
- * Preloaded (`node --require`) into an emulator that listens on every interface with no option to
+ * Preloaded (`node --import`) into an emulator that listens on every interface with no option to
  * change it (fauxqs 1.9 hard-codes 0.0.0.0): every server of that process listens on loopback
  * instead, so a neighbour on the LAN cannot read the queues (DM texts) with the fixed dummy key.
  */
-const net = require('node:net');
+import net from 'node:net';
 
 const listen = net.Server.prototype.listen;
 net.Server.prototype.listen = function listenOnLoopback(...args) {
