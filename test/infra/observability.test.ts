@@ -205,6 +205,12 @@ describe('dashboard', () => {
       Metric.XRateLimited,
       Metric.RepliesQueued,
       Metric.ConversationsPolled,
+      // What was refused or dropped at the door (issue 8).
+      Metric.ForeignAccountDropped,
+      Metric.CrcRejected,
+      Metric.OldDmReceived,
+      Metric.FourbizAuthFailure,
+      Metric.RecipientRefusedDm,
     ]) {
       expect(body).toContain(`\\"${METRIC_NAMESPACE}\\",\\"${name}\\",\\"service\\",\\"${SERVICE_NAME}\\",\\"tenant\\",\\"example-tickets\\"`);
     }
