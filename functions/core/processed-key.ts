@@ -16,7 +16,8 @@ export const X_REPLAY_WINDOW_SECONDS = 24 * 3600;
 
 /**
  * How long a processed record is kept: at least as long as any source can deliver a DM again (X's
- * replay window plus the polling backfill, with room for an outage). Polling passes its backfill.
+ * replay window plus the polling backfill, with room for an outage). A source that re-reads further
+ * back (polling's backfill) exports this and passes the result to the store and the dispatcher.
  */
 function processedLifetimeSeconds(backfillSeconds = 0): number {
   return Math.max(7 * 24 * 3600, X_REPLAY_WINDOW_SECONDS + backfillSeconds + 24 * 3600);

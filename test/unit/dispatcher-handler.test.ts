@@ -236,4 +236,14 @@ describe('dispatcher handler', () => {
     expect(t.delivered).toEqual(['9002']);
     expect(obs.published()).toMatchObject({ DuplicateSkipped: 1, OldDmReceived: 1, DeliveredTo4biz: 1 });
   });
+
+  it('does not let a created_timestamp far in the future pin the conversation open', async () => {
+    const receivedAt = 1_732_500_000_000;
+    const t = setup();
+    const m = { ...message('101', '9001', receivedAt + 365 * 86_400_000), receivedAt: new Date(receivedAt).toISOString() };
+    await t.run([record(m, '101')]);
+    expect(t.delivered).toEqual(['9001']);
+    // Bookkeeping at the time received: the idle timeout can still close this conversation.
+    expect(t.store.conversations.get('101')).toMatchObject({ lastActivityAt: new Date(receivedAt).toISOString() });
+  });
 });
