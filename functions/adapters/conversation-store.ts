@@ -170,6 +170,15 @@ export function dynamoConversationStore(
       return Number(out.Attributes?.attempts ?? 1);
     },
 
+    async resetAttempts(key) {
+      await doc.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { [pk]: ConversationTable.attemptKey(key), attempts: 0, [ConversationTable.ttlAttribute]: Math.floor(now() / 1000) + ttl },
+        }),
+      );
+    },
+
     async saveDelivered(conversation, expectedVersion, key) {
       const put = versioned(conversation, expectedVersion);
       try {

@@ -28,6 +28,8 @@ export interface ConversationStore {
    * policy's input (kept as long as the processed records).
    */
   countAttempt(key: ProcessedKey): Promise<number>;
+  /** Starts that message's count again: once it is in the DLQ, a redrive gives it all its attempts anew. */
+  resetAttempts(key: ProcessedKey): Promise<void>;
   /**
    * save() and markProcessed() in one transaction, so a delivered event is never recorded without
    * the conversation update that goes with it (or the other way round). ConflictError as save().

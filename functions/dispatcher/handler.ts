@@ -109,8 +109,11 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
     }
     const eventId = parseQueueBody(record.body, inboundMessageSchema);
     const keys = { eventId: eventId.ok ? eventId.value.eventId : undefined, messageId: record.messageId };
-    const attempts = eventId.ok ? await store.countAttempt(processedKey.inbound(eventId.value.eventId)) : 1;
+    const key = eventId.ok ? processedKey.inbound(eventId.value.eventId) : undefined;
+    const attempts = key ? await store.countAttempt(key) : 1;
     const decision = decideFailure(err, attempts, policy, clock(), random);
+    // Once in the DLQ, a redrive gives the DM all its attempts anew.
+    if (decision.kind === 'dead-letter' && key) await store.resetAttempts(key);
     if (err instanceof FourbizAuthError) {
       metrics.addMetric(Metric.FourbizAuthFailure, MetricUnit.Count, 1);
       logger.error('4biz refused the bridge\'s credentials: fix them; the DM is retried meanwhile', { ...keys, reason, status: err.status, attempts });

@@ -105,6 +105,8 @@ export function createSenderHandler(deps: SenderDeps) {
     const keys = parsed.ok ? { xUserId: parsed.value.xUserId, sourceId: parsed.value.sourceId } : { messageId: record.messageId };
     const attempts = parsed.ok ? await store.countAttempt(sentKey(parsed.value)) : 1;
     const decision = decideFailure(err, attempts, policy, clock(), random);
+    // Once in the DLQ, a redrive gives the reply all its attempts anew.
+    if (decision.kind === 'dead-letter' && parsed.ok) await store.resetAttempts(sentKey(parsed.value));
     if (err instanceof XAuthError) {
       logger.error('X refused the tenant\'s keys: fix the secret; the reply is retried meanwhile', { ...keys, reason, status: err.status, attempts });
       metrics.addMetric(Metric.XAuthFailure, MetricUnit.Count, 1);

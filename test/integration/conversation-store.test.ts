@@ -66,6 +66,8 @@ describe('DynamoDB conversation store', () => {
     expect(await store().countAttempt(key)).toBe(1);
     expect(await store().countAttempt(key)).toBe(2);
     expect(await store().countAttempt(processedKey.sent('1003'))).toBe(1);
+    await store().resetAttempts(key);
+    expect(await store().countAttempt(key)).toBe(1);
   });
 
   it('records a delivery and its conversation update together, or neither on a conflict', async () => {

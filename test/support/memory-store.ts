@@ -48,6 +48,9 @@ export function memoryStore(initial: Conversation[] = []): ConversationStore & {
       attempts.set(key, n);
       return n;
     },
+    async resetAttempts(key: ProcessedKey) {
+      attempts.set(key, 0);
+    },
     async saveDelivered(c: Conversation, expected: number | undefined, key: ProcessedKey) {
       const saved = await store.save(c, expected);
       processed.add(key);

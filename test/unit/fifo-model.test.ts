@@ -41,6 +41,7 @@ describe('a failing DM on SQS FIFO (model of AWS behaviour)', () => {
     const store = memoryStore();
     const delivered: string[] = [];
     const tried: string[] = [];
+    let failing = true;
     const dispatcher = createDispatcherHandler({
       ...testObservability(),
       store,
@@ -48,7 +49,7 @@ describe('a failing DM on SQS FIFO (model of AWS behaviour)', () => {
         mode: 'relay',
         async deliver(m) {
           tried.push(m.eventId);
-          if (m.eventId === '5001') throw new TransientError('4biz answered 503', 503);
+          if (failing && m.eventId === '5001') throw new TransientError('4biz answered 503', 503);
           delivered.push(m.eventId);
           return {};
         },
@@ -76,8 +77,15 @@ describe('a failing DM on SQS FIFO (model of AWS behaviour)', () => {
     expect(delivered).toContain('6001');
     // The failing DM was tried exactly its attempts; the ones behind it were never tried before it left.
     expect(tried.filter((id) => id === '5001')).toHaveLength(DEFAULT_MAX_ATTEMPTS);
-    expect(store.attempts.get(processedKey.inbound('5001'))).toBe(DEFAULT_MAX_ATTEMPTS);
+    // Its count starts again once it is in the DLQ: a redrive gives it all its attempts anew.
+    expect(store.attempts.get(processedKey.inbound('5001'))).toBe(0);
     expect(store.attempts.get(processedKey.inbound('5002'))).toBeUndefined();
+
+    // 4biz accepts it once the cause is fixed; a redrive puts it back, behind the person's newer DMs.
+    failing = false;
+    for (const d of model.deadLettered) model.send(JSON.parse(d.body), d.groupId!);
+    await model.run(handler);
+    expect(delivered.filter((id) => id.startsWith('50'))).toEqual(['5002', '5003', '5001']);
   });
 
   it('shows why the receive count cannot decide: the DMs behind a failing one are received (and counted) with it', async () => {
