@@ -45,6 +45,9 @@ export interface DispatcherDeps extends Observability {
   clock?: () => number;
 }
 
+/** A body that is not an inbound message: straight to the DLQ (no retry can fix it). */
+class InvalidBody extends PermanentError {}
+
 /**
  * The dispatcher: inbound FIFO queue → 4biz, one message at a time per X user. Each record is
  * delivered once (processed-event record), or retried with back-off through its visibility
@@ -59,9 +62,6 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
   const reserveMs = deps.reserveMs ?? 6_000;
   const policy = { maxAttempts: deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, backoff };
   const lifetimeMs = (deps.processedLifetimeSeconds ?? PROCESSED_EVENT_LIFETIME_SECONDS) * 1000;
-
-  /** A body that is not an inbound message: straight to the DLQ (no retry can fix it). */
-  class InvalidBody extends PermanentError {}
 
   async function handleRecord(record: SQSRecord): Promise<void> {
     const parsed = parseQueueBody(record.body, inboundMessageSchema);
