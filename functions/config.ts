@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigurationError } from './core/errors';
+import { xUserIdSchema } from './core/x-users';
 
 /**
  * Typed runtime configuration. Config flows one way: tenant file → CDK → environment variables
@@ -64,6 +65,8 @@ export const Env = {
   inboundDlqUrl: 'INBOUND_DLQ_URL',
   retryBaseSeconds: 'RETRY_BASE_SECONDS',
   retryMaxSeconds: 'RETRY_MAX_SECONDS',
+  xAccountId: 'X_ACCOUNT_ID',
+  webhookUrl: 'WEBHOOK_URL',
 } as const;
 
 const json = z.string().transform((s, ctx) => {
@@ -89,6 +92,8 @@ const runtimeSchema = z
     [Env.inboundDlqUrl]: z.string().url().optional(),
     [Env.retryBaseSeconds]: z.coerce.number().int().min(0).max(900).default(2),
     [Env.retryMaxSeconds]: z.coerce.number().int().min(1).max(43_200).default(900),
+    [Env.xAccountId]: xUserIdSchema.optional(),
+    [Env.webhookUrl]: z.string().url().optional(),
   })
   .refine((e) => e[Env.secretArn] || e[Env.secretsFile], { message: `${Env.secretArn} or ${Env.secretsFile} is required` });
 
@@ -105,6 +110,10 @@ export interface RuntimeConfig {
   inboundDlqUrl?: string;
   /** Full-jitter back-off between delivery attempts (via the message's visibility timeout). */
   retry: { baseSeconds: number; maxSeconds: number };
+  /** The company's X account (tenant file `xAccountId`): deliveries for other accounts are dropped. */
+  xAccountId?: string;
+  /** The webhook URL registered with X (the webhook-health function finds its webhook by it). */
+  webhookUrl?: string;
 }
 
 
@@ -126,6 +135,8 @@ export function parseRuntimeConfig(env: Record<string, string | undefined>): Run
     xApiBaseUrl: e[Env.xApiBaseUrl],
     inboundDlqUrl: e[Env.inboundDlqUrl],
     retry: { baseSeconds: e[Env.retryBaseSeconds], maxSeconds: e[Env.retryMaxSeconds] },
+    xAccountId: e[Env.xAccountId],
+    webhookUrl: e[Env.webhookUrl],
   };
 }
 

@@ -199,6 +199,7 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
       [Env.fourbiz]: JSON.stringify(fourbizSettings),
       [Env.conversationIdleMinutes]: String(tenant.conversationIdleMinutes),
       [Env.xApiBaseUrl]: xApiBaseUrl,
+      [Env.xAccountId]: tenant.xAccountId,
       ...(outbound ? { [Env.outboundQueueUrl]: outbound.queueUrl } : {}),
     });
     delete process.env[Env.secretArn];

@@ -1,5 +1,6 @@
 import { accountActivitySchema, normaliseDelivery, type NormalisedDelivery } from './x-events';
 import { verifySignature } from './x-signature';
+import { isXaaBody, readXaaBody, type DeliveryNotice } from './xaa-events';
 
 /**
  * Everything between X's POST and the queue, without I/O: size limit, signature over the raw
@@ -8,10 +9,11 @@ import { verifySignature } from './x-signature';
 export const MAX_BODY_BYTES = 512 * 1024;
 
 export type DeliveryVerdict =
-  | { accepted: true; delivery: NormalisedDelivery }
+  | { accepted: true; delivery: NormalisedDelivery; notice?: DeliveryNotice }
   | { accepted: false; status: 400 | 401 | 413; reason: string };
 
-export function readDelivery(consumerSecret: string, rawBody: Buffer, signature: string | undefined): DeliveryVerdict {
+/** `accountId`: the tenant's X account; an X Activity API delivery for another one is not forwarded. */
+export function readDelivery(consumerSecret: string, rawBody: Buffer, signature: string | undefined, accountId: string): DeliveryVerdict {
   if (rawBody.length > MAX_BODY_BYTES) return { accepted: false, status: 413, reason: `body over ${MAX_BODY_BYTES} bytes` };
   if (!signature) return { accepted: false, status: 401, reason: 'missing x-twitter-webhooks-signature' };
   if (!verifySignature(consumerSecret, rawBody, signature)) return { accepted: false, status: 401, reason: 'invalid signature' };
@@ -21,6 +23,10 @@ export function readDelivery(consumerSecret: string, rawBody: Buffer, signature:
     json = JSON.parse(rawBody.toString('utf8'));
   } catch {
     return { accepted: false, status: 400, reason: 'body is not valid JSON' };
+  }
+  if (isXaaBody(json)) {
+    const xaa = readXaaBody(json, accountId);
+    return xaa.ok ? { accepted: true, delivery: xaa.delivery, notice: xaa.notice } : { accepted: false, status: 400, reason: xaa.reason };
   }
   const parsed = accountActivitySchema.safeParse(json);
   if (!parsed.success) {

@@ -7,6 +7,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { header, json, rawBody } from '../core/http-event';
 import { Metric } from '../core/metric-names';
 import { readDelivery } from '../core/webhook-delivery';
+import type { DeliveryNotice } from '../core/xaa-events';
 import { Env, required } from '../config';
 import { sqsInboundQueue } from '../adapters/inbound-queue';
 import { secretSourceFor, type SecretSource } from '../adapters/secrets';
@@ -17,6 +18,8 @@ import type { InboundQueue } from '../core/ports';
 export interface WebhookDeps extends Observability {
   secrets: SecretSource;
   queue: InboundQueue;
+  /** The tenant's X account (tenant file `xAccountId`). */
+  xAccountId: string;
 }
 
 /**
@@ -25,6 +28,28 @@ export interface WebhookDeps extends Observability {
  */
 export function createWebhookHandler(deps: WebhookDeps) {
   const { logger, metrics, secrets, queue } = deps;
+
+  /** An X Activity API event that carries nothing to forward: logged and counted, answered 200. */
+  const report = (notice: DeliveryNotice) => {
+    switch (notice.kind) {
+      case 'foreign-account':
+        logger.warn('dropped a delivery for another X account', { eventType: notice.eventType, xUserId: notice.userId });
+        return metrics.addMetric(Metric.ForeignAccountDropped, MetricUnit.Count, 1);
+      case 'encrypted-dm':
+        // XChat messages are end-to-end encrypted: the bridge cannot read them (README, "Encrypted DMs").
+        logger.warn('encrypted XChat message received: the bridge cannot read it', { xUserId: notice.senderId, eventUuid: notice.eventUuid });
+        return metrics.addMetric(Metric.EncryptedDmReceived, MetricUnit.Count, 1);
+      case 'access-revoked':
+        logger.error('the company X account revoked the app: no DMs arrive until it authorises the app again', { xUserId: notice.userId });
+        return metrics.addMetric(Metric.XAccessRevoked, MetricUnit.Count, 1);
+      case 'replay-job':
+        logger.info('X replay job finished', { jobId: notice.jobId, jobState: notice.state, description: notice.description });
+        return metrics.addMetric(Metric.EventIgnored, MetricUnit.Count, 1);
+      case 'ignored':
+        logger.info('ignored an X Activity API event', { eventType: notice.eventType });
+        return metrics.addMetric(Metric.EventIgnored, MetricUnit.Count, 1);
+    }
+  };
 
   const webhook = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     let consumerSecret: string;
@@ -35,13 +60,14 @@ export function createWebhookHandler(deps: WebhookDeps) {
       return json(503, { error: 'secret unavailable' });
     }
 
-    const verdict = readDelivery(consumerSecret, rawBody(event), header(event, 'x-twitter-webhooks-signature'));
+    const verdict = readDelivery(consumerSecret, rawBody(event), header(event, 'x-twitter-webhooks-signature'), deps.xAccountId);
     if (!verdict.accepted) {
       logger.warn('delivery rejected', { status: verdict.status, reason: verdict.reason });
       metrics.addMetric(Metric.WebhookRejected, MetricUnit.Count, 1);
       return json(verdict.status, { error: verdict.reason });
     }
 
+    if (verdict.notice) report(verdict.notice);
     const { messages, skipped, ignoredKinds } = verdict.delivery;
     for (const s of skipped) {
       logger.info(s.reason === 'echo' ? 'dropped our own echoed DM' : 'ignored a non-message DM event', { eventId: s.eventId });
@@ -77,5 +103,6 @@ export const handler = wireOnFirstCall((config) =>
     ...createObservability(config.tenant),
     secrets: secretSourceFor(config.secret),
     queue: sqsInboundQueue(new SQSClient({}), required(config.inboundQueueUrl, Env.inboundQueueUrl)),
+    xAccountId: required(config.xAccountId, Env.xAccountId),
   }),
 );

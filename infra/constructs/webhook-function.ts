@@ -18,7 +18,7 @@ export class WebhookFunction extends Construct {
       description: `X webhook deliveries to the inbound queue, tenant ${props.tenant.name}`,
       timeout: Duration.seconds(10),
       secret: props.secret,
-      environment: { [Env.inboundQueueUrl]: props.inboundQueue.queueUrl },
+      environment: { [Env.inboundQueueUrl]: props.inboundQueue.queueUrl, [Env.xAccountId]: props.tenant.xAccountId },
     });
     props.inboundQueue.grantSendMessages(this.function.fn);
   }

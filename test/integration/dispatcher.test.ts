@@ -90,7 +90,7 @@ describe('dispatcher: inbound queue → 4biz Omnichannel callback (relay mode)',
       // Tiny back-off so retries happen within the test.
       backoff: { baseSeconds: 0, maxSeconds: 1 },
     });
-    const webhook = createWebhookHandler({ ...createObservability('test'), secrets, queue: sqsInboundQueue(sqs, queues.queueUrl) });
+    const webhook = createWebhookHandler({ ...createObservability('test'), secrets, queue: sqsInboundQueue(sqs, queues.queueUrl), xAccountId: COMPANY });
     const source = startSqsEventSource({
       client: sqs,
       queueUrl: queues.queueUrl,
