@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { answerCrc } from '../functions/core/crc';
 import { replayWindow, webhookFor, webhookUrlProblem, type XActivitySubscription, type XWebhook, type XWebhookApi } from '../functions/core/x-webhook-api';
+import { crcSelfCheck } from '../functions/adapters/crc-probe';
 import { describeXError, xErrorReasons } from '../functions/adapters/x-webhooks';
 import type { XKeys } from './x-config';
 
@@ -40,7 +39,7 @@ export interface CommandContext {
   crcCheck?: (url: string, consumerSecret: string) => Promise<{ ok: boolean; message: string }>;
 }
 
-export { describeXError };
+export { crcSelfCheck, describeXError };
 
 /** The `tag` of the tenant's XAA subscriptions: it names the tenant, so `status` and `unsubscribe` find them. */
 export const subscriptionTag = (tenant: string) => `4biz-twitter-dm:${tenant}`;
@@ -64,30 +63,6 @@ async function targetWebhook(ctx: CommandContext, hooks: XWebhook[]): Promise<XW
 
 function describeWebhook(h: XWebhook): string {
   return `${h.id}  ${h.url}  valid: ${h.valid ? 'yes' : 'NO (X stopped delivering: run revalidate)'}  created: ${h.created_at}`;
-}
-
-/** X's webhooks must answer within 10 s (docs.x.com "Webhook requirements"). */
-export const CRC_TIMEOUT_MS = 10_000;
-
-/** Runs CRC against the URL the way X does, to tell whether the deployed endpoint answers it now. */
-export async function crcSelfCheck(url: string, consumerSecret: string, timeoutMs = CRC_TIMEOUT_MS): Promise<{ ok: boolean; message: string }> {
-  const token = randomBytes(24).toString('base64url');
-  const target = new URL(url);
-  target.searchParams.set('crc_token', token);
-  const started = Date.now();
-  try {
-    const res = await fetch(target, { signal: AbortSignal.timeout(timeoutMs) });
-    const ms = Date.now() - started;
-    const body = (await res.json().catch(() => ({}))) as { response_token?: unknown };
-    const expected = answerCrc(consumerSecret, token);
-    if (res.status !== 200) return { ok: false, message: `FAILED: HTTP ${res.status} in ${ms} ms` };
-    if (!expected.ok || body.response_token !== expected.body.response_token) {
-      return { ok: false, message: `FAILED: wrong response_token in ${ms} ms (the deployed consumer secret differs from these keys?)` };
-    }
-    return { ok: true, message: `OK in ${ms} ms` };
-  } catch (err) {
-    return { ok: false, message: `FAILED: ${(err as Error).message}` };
-  }
 }
 
 /** Re-runs X's CRC check and says what X answered; true when the webhook is valid afterwards. */
