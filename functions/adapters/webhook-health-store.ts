@@ -17,7 +17,9 @@ export function dynamoWebhookHealthStore(doc: DynamoDBDocumentClient, tableName:
       return parsed.success ? parsed.data : undefined;
     },
     async put(state) {
-      await doc.send(new PutCommand({ TableName: tableName, Item: { ...Key, state, updatedAt: new Date().toISOString() } }));
+      // The JSON round trip drops the undefined fields the document client refuses to marshal.
+      const item = JSON.parse(JSON.stringify(state)) as Record<string, unknown>;
+      await doc.send(new PutCommand({ TableName: tableName, Item: { ...Key, state: item, updatedAt: new Date().toISOString() } }));
     },
   };
 }
