@@ -95,6 +95,22 @@ export class Dashboard extends Construct {
           ? [graph('DMs out (X)', [custom(MetricName.DmSent), custom(MetricName.XRateLimited), custom(MetricName.RepliesQueued), custom(MetricName.ConversationsPolled)])]
           : []),
       ],
+      [
+        graph('X webhook health', [
+          custom(MetricName.WebhookInvalid),
+          custom(MetricName.WebhookUnreachable),
+          custom(MetricName.WebhookRevalidated),
+          custom(MetricName.WebhookReplayStarted),
+          custom(MetricName.WebhookReplayFailed),
+          custom(MetricName.WebhookCheckFailed),
+        ]),
+        graph('X events not forwarded', [
+          custom(MetricName.EncryptedDmReceived),
+          custom(MetricName.XAccessRevoked),
+          custom(MetricName.ForeignAccountDropped),
+          custom(MetricName.EventIgnored),
+        ]),
+      ],
     ];
 
     const dashboardName = resourceNames(tenant).dashboard;
