@@ -1,4 +1,5 @@
-import { replayWindow, webhookFor, webhookUrlProblem, type XActivitySubscription, type XWebhook, type XWebhookApi } from '../functions/core/x-webhook-api';
+import type { XWebhookApi } from '../functions/core/ports';
+import { replayWindow, webhookFor, webhookUrlProblem, type XActivitySubscription, type XWebhook } from '../functions/core/x-webhook-api';
 import { crcSelfCheck } from '../functions/adapters/crc-probe';
 import { describeXError, xErrorReasons } from '../functions/adapters/x-webhooks';
 import type { XKeys } from './x-config';
@@ -17,7 +18,7 @@ export type CommandName = (typeof commandNames)[number];
 export type XFeedApi = 'xaa' | 'aaa';
 
 /** X Activity API events the bridge subscribes the account to: DMs, plus what the operator must hear of. */
-export const xaaEventTypes = ['dm.received', 'chat.received', 'oauth.revoke'] as const;
+const xaaEventTypes = ['dm.received', 'chat.received', 'oauth.revoke'] as const;
 
 export interface CommandContext {
   api: XWebhookApi;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { answerCrc } from '../core/crc';
 
 /** X's webhooks must answer within 10 s (docs.x.com "Webhook requirements"). */
-export const CRC_TIMEOUT_MS = 10_000;
+const CRC_TIMEOUT_MS = 10_000;
 
 /**
  * Runs CRC against the URL the way X does (GET with a random `crc_token`, expects 200 and the

@@ -1,5 +1,6 @@
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { webhookHealthStateSchema, type WebhookHealthStore } from '../core/webhook-health';
+import type { WebhookHealthStore } from '../core/ports';
+import { webhookHealthStateSchema } from '../core/webhook-health';
 import { ConversationTable } from './conversation-table';
 
 /**

@@ -2,7 +2,8 @@ import { Agent } from 'node:http';
 import { ApiRequestError, ApiResponseError, TwitterApi, type TwitterApiv2 } from 'twitter-api-v2';
 import { z } from 'zod';
 import type { TenantSecret } from '../config';
-import { activitySubscriptionSchema, xWebhookSchema, type XWebhookApi } from '../core/x-webhook-api';
+import type { XWebhookApi } from '../core/ports';
+import { activitySubscriptionSchema, xWebhookSchema } from '../core/x-webhook-api';
 
 /**
  * X's webhook, subscription and replay endpoints through twitter-api-v2: OAuth 1.0a user context of

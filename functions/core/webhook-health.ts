@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { REPLAY_HORIZON_MS, replayWindow, webhookFor, type ReplayWindow, type XWebhook, type XWebhookApi } from './x-webhook-api';
+import type { WebhookHealthStore, XWebhookApi } from './ports';
+import { REPLAY_HORIZON_MS, replayWindow, webhookFor, type ReplayWindow, type XWebhook } from './x-webhook-api';
 
 /**
  * Webhook health, run on a schedule: X stops delivering to a webhook it marks invalid, and gives up
@@ -20,14 +21,8 @@ export const webhookHealthStateSchema = z.object({
 });
 export type WebhookHealthState = z.infer<typeof webhookHealthStateSchema>;
 
-/** Where the state lives between runs (the conversation table, its own key). */
-export interface WebhookHealthStore {
-  get(): Promise<WebhookHealthState | undefined>;
-  put(state: WebhookHealthState): Promise<void>;
-}
-
 /** Our endpoint's CRC answer, checked as X checks it. */
-export type CrcProbe = (url: string) => Promise<{ ok: boolean; message: string }>;
+type CrcProbe = (url: string) => Promise<{ ok: boolean; message: string }>;
 
 export interface WebhookHealthDeps {
   x: Pick<XWebhookApi, 'listWebhooks' | 'validateWebhook' | 'replay'>;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * X's webhook management, as the operator CLI and the webhook-health function see it (the adapter
- * is functions/adapters/x-webhooks.ts). Shapes from X's OpenAPI document (xdevplatform/docs):
+ * is functions/adapters/x-webhooks.ts; the port, XWebhookApi, is in core/ports.ts). Shapes from X's OpenAPI document (xdevplatform/docs):
  * `GET /2/webhooks` → `{data: WebhookConfig[]}`, `PUT /2/webhooks/:id` → `{data: {valid}}`,
  * `DELETE /2/webhooks/:id` → `{data: {deleted}}`, `POST /2/webhooks/replay` → `{data: {job_id,
  * created_at}}`, `/2/activity/subscriptions` (X Activity API subscriptions).
@@ -20,32 +20,6 @@ export const activitySubscriptionSchema = z
   })
   .passthrough();
 export type XActivitySubscription = z.infer<typeof activitySubscriptionSchema>;
-
-export interface ReplayJob {
-  jobId: string;
-  createdAt: string;
-}
-
-/** The part of X's API the CLI and the webhook-health function use. */
-export interface XWebhookApi {
-  listWebhooks(): Promise<XWebhook[]>;
-  createWebhook(url: string): Promise<XWebhook>;
-  /** Asks X to run the CRC check again (PUT /2/webhooks/:id); resolves with X's `valid` verdict. */
-  validateWebhook(id: string): Promise<boolean>;
-  /** Resolves with X's `deleted` flag. */
-  deleteWebhook(id: string): Promise<boolean>;
-  /** Account Activity API: subscribes the access token's account (user context). */
-  subscribe(webhookId: string): Promise<boolean>;
-  listSubscriptions(webhookId: string): Promise<string[]>;
-  /** Account Activity API: removes the user's subscription (app bearer token). */
-  unsubscribe(webhookId: string, userId: string): Promise<void>;
-  /** X Activity API: POST /2/activity/subscriptions with the account's user context. */
-  createActivitySubscription(request: { eventType: string; userId?: string; webhookId: string; tag: string }): Promise<XActivitySubscription>;
-  listActivitySubscriptions(): Promise<XActivitySubscription[]>;
-  deleteActivitySubscription(id: string): Promise<void>;
-  /** POST /2/webhooks/replay: X re-delivers the window's events (minutes, both ends inclusive). */
-  replay(webhookId: string, window: ReplayWindow): Promise<ReplayJob>;
-}
 
 /** X replays at most the last 24 hours. */
 export const REPLAY_HORIZON_MS = 24 * 3600_000;

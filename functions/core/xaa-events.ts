@@ -12,7 +12,7 @@ import { v1UserFromV2, v2UserSchema, xUserIdSchema } from './x-users';
  * so the same DM by AAA, by XAA or by a replay is de-duplicated downstream) and relay mode forwards
  * the AAA shape 4biz knows.
  */
-export const xaaEnvelopeSchema = z
+const xaaEnvelopeSchema = z
   .object({
     data: z
       .object({
@@ -26,8 +26,6 @@ export const xaaEnvelopeSchema = z
       .passthrough(),
   })
   .passthrough();
-
-export type XaaEnvelope = z.infer<typeof xaaEnvelopeSchema>;
 
 const dmPayloadSchema = z
   .object({
@@ -43,7 +41,7 @@ const revokePayloadSchema = z.object({ user_id: xUserIdSchema, app_id: z.string(
  * The end of a replay job, which X posts to the webhook itself (`replay_job_status`, documented for
  * Account Activity replays): acknowledged and logged, never a 400 (X would keep re-posting it).
  */
-export const replayJobStatusSchema = z
+const replayJobStatusSchema = z
   .object({
     replay_job_status: z
       .object({ webhook_id: z.string().max(64).optional(), job_id: z.string().max(64), job_state: z.string().max(64), job_state_description: z.string().max(500).optional() })

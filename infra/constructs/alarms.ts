@@ -53,7 +53,7 @@ export function fourbizErrorRate(tenant: string): MathExpression {
  * endpoint failing CRC; over 30 minutes so that two 15-minute runs overlap and the alarm does not
  * flap between runs.
  */
-export function webhookDown(tenant: string): MathExpression {
+function webhookDown(tenant: string): MathExpression {
   const period = Duration.minutes(30);
   return new MathExpression({
     label: 'webhook invalid or unreachable',

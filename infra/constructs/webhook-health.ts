@@ -10,7 +10,7 @@ import { BridgeFunction } from './bridge-function';
 import type { ConversationTable } from './conversation-table';
 
 /** How often the webhook's health is checked (an outage costs no DM: the gap is replayed). */
-export const WEBHOOK_HEALTH_MINUTES = 15;
+const WEBHOOK_HEALTH_MINUTES = 15;
 
 export interface WebhookHealthProps {
   tenant: TenantConfig;

@@ -66,13 +66,13 @@ export interface XApiSimulatorOptions {
   resolveWebhookUrl?: (url: string) => string;
 }
 
-export interface RateLimit {
+interface RateLimit {
   limit: number;
   windowSeconds: number;
 }
 
 /** X's documented limits (docs.x.com "Rate limits"), per user for user context, per app otherwise. */
-export const rateLimits: Record<string, RateLimit> = {
+const rateLimits: Record<string, RateLimit> = {
   'POST /2/dm_conversations/with/:participant_id/messages': { limit: 15, windowSeconds: 900 },
   'POST /2/webhooks': { limit: 450, windowSeconds: 900 },
   'GET /2/webhooks': { limit: 450, windowSeconds: 900 },
@@ -86,7 +86,7 @@ export const rateLimits: Record<string, RateLimit> = {
 const defaultRateLimit: RateLimit = { limit: 500, windowSeconds: 900 };
 
 /** An X Activity API subscription as X lists it. */
-export interface ActivitySubscription {
+interface ActivitySubscription {
   subscription_id: string;
   event_type: string;
   filter: { user_id?: string };
@@ -97,7 +97,7 @@ export interface ActivitySubscription {
 }
 
 /** One POST of X to a webhook: live, or re-posted by a replay job. */
-export interface WebhookDelivery {
+interface WebhookDelivery {
   webhookId: string;
   url: string;
   body: Buffer;
@@ -108,7 +108,7 @@ export interface WebhookDelivery {
   replayJobId?: string;
 }
 
-export interface ReplayJob {
+interface ReplayJob {
   jobId: string;
   webhookId: string;
   from: number;

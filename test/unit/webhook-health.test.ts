@@ -1,4 +1,5 @@
-import { checkWebhookHealth, type WebhookHealthState, type WebhookHealthStore } from '../../functions/core/webhook-health';
+import type { WebhookHealthStore } from '../../functions/core/ports';
+import { checkWebhookHealth, type WebhookHealthState } from '../../functions/core/webhook-health';
 import { replayDate, replayWindow, type ReplayWindow, type XWebhook } from '../../functions/core/x-webhook-api';
 import { createWebhookHealthHandler } from '../../functions/webhook-health/handler';
 import { staticSecretSource } from '../../functions/adapters/secrets';

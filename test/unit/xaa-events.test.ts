@@ -130,7 +130,9 @@ describe('X Activity API deliveries', () => {
     expect(verdict.delivery.messages[0]!.raw.users).toEqual({});
   });
 
-  const mutate = (f: (d: { data: Record<string, any> }) => void) => {
+  // The fixture as parsed JSON: the mutations below reach into it freely.
+  type Json = { data: { filter: Record<string, unknown>; payload: { direct_message_events?: Array<{ message_create: Record<string, unknown> }>; users: Record<string, { data: Record<string, unknown> }> } } & Record<string, unknown> };
+  const mutate = (f: (d: Json) => void) => {
     const d = fixture('xaa-dm-received.json');
     f(d);
     return d;
@@ -138,7 +140,7 @@ describe('X Activity API deliveries', () => {
   const bad: [string, unknown][] = [
     ['a filter.user_id that is not decimal digits', mutate((d) => (d.data.filter.user_id = '14000000000000000x1'))],
     ['no filter.user_id on a DM event', mutate((d) => (d.data.filter = {}))],
-    ['a sender id that is not decimal digits', mutate((d) => (d.data.payload.direct_message_events[0].message_create.sender_id = '../admin'))],
+    ['a sender id that is not decimal digits', mutate((d) => (d.data.payload.direct_message_events![0]!.message_create.sender_id = '../admin'))],
     ['a user id that is not decimal digits', mutate((d) => (d.data.payload.users['2900000000000000077'].data.id = 'joao'))],
     ['no direct_message_events', mutate((d) => delete d.data.payload.direct_message_events)],
     ['no event_type', mutate((d) => delete d.data.event_type)],
