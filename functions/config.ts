@@ -43,7 +43,7 @@ export const tenantSecretSchema = z.object({
   consumerSecret: z.string().min(1),
   accessToken: z.string().min(1),
   accessTokenSecret: z.string().min(1),
-  /** App bearer token: only the operator CLI needs it (listing subscriptions). */
+  /** App bearer token for X's webhook endpoints (the operator CLI, the webhook-health function); fetched with the consumer key and secret when absent. */
   bearerToken: z.string().min(1).optional(),
   /** tickets mode: the 4biz integration user. */
   fourbizUser: z.string().min(1).optional(),

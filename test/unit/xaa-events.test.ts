@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { readDelivery } from '../../functions/core/webhook-delivery';
 import { singleEventPayload } from '../../functions/core/x-events';
 import { signPayload } from '../../functions/core/x-signature';
@@ -155,5 +156,37 @@ describe('X Activity API deliveries', () => {
     expect(isXaaBody({ data: [] })).toBe(false);
     expect(isXaaBody(null)).toBe(false);
     expect(readXaaBody({ data: { event_type: 'dm.received' } }, COMPANY)).toMatchObject({ ok: false });
+  });
+
+  it('never throws on arbitrary XAA-like envelopes: 200 with what it understood, or a 400', () => {
+    const id = fc.oneof(fc.constant(COMPANY), fc.stringMatching(/^\d{1,20}$/), fc.string());
+    const user = fc.record({ data: fc.record({ id, username: fc.option(fc.string(), { nil: undefined }), name: fc.option(fc.string(), { nil: undefined }) }) });
+    const dmEvent = fc.record({
+      type: fc.oneof(fc.constant('message_create'), fc.string()),
+      id: fc.stringMatching(/^\d{1,20}$/),
+      created_timestamp: fc.stringMatching(/^\d{1,13}$/),
+      message_create: fc.record({ sender_id: id, target: fc.record({ recipient_id: id }), message_data: fc.record({ text: fc.string() }) }),
+    });
+    const envelope = fc.record({
+      data: fc.record({
+        event_uuid: fc.string(),
+        filter: fc.oneof(fc.constant({}), fc.record({ user_id: id })),
+        event_type: fc.constantFrom('dm.received', 'dm.sent', 'dm.read', 'chat.received', 'oauth.revoke', 'follow.follow'),
+        payload: fc.oneof(
+          fc.record({ direct_message_events: fc.array(dmEvent, { maxLength: 3 }), users: fc.dictionary(fc.string(), user, { maxKeys: 3 }) }),
+          fc.record({ user_id: id, sender_id: id }),
+          fc.anything(),
+        ),
+      }),
+    });
+    fc.assert(
+      fc.property(envelope, (json) => {
+        const verdict = readJson(json);
+        if (!verdict.accepted) expect(verdict.status).toBe(400);
+        // Whatever is forwarded belongs to the tenant's account and was sent to it by someone else.
+        else for (const m of verdict.delivery.messages) expect([m.forUserId, m.sender.id === COMPANY]).toEqual([COMPANY, false]);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
