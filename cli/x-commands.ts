@@ -148,8 +148,15 @@ const commands: Record<CommandName, (ctx: CommandContext) => Promise<boolean>> =
         ctx.out(`Already subscribed: ${describeActivity(have)}`);
         continue;
       }
-      if (await alreadyDone(() => ctx.api.createActivitySubscription({ eventType, userId, webhookId: hook.id, tag }), 'DuplicateSubscriptionFailed')) {
-        ctx.out(`Already subscribed: X says ${eventType} of ${userId ?? 'the app'} already goes to webhook ${hook.id}`);
+      try {
+        if (await alreadyDone(() => ctx.api.createActivitySubscription({ eventType, userId, webhookId: hook.id, tag }), 'DuplicateSubscriptionFailed')) {
+          ctx.out(`Already subscribed: X says ${eventType} of ${userId ?? 'the app'} already goes to webhook ${hook.id}`);
+          continue;
+        }
+      } catch (err) {
+        // Only dm.received carries the DMs; the others are notices an app may not have access to.
+        if (eventType === 'dm.received') throw err;
+        ctx.out(`Not subscribed to ${eventType} (${describeXError(err)}): DMs still arrive; run subscribe again once the app has access.`);
         continue;
       }
       ctx.out(`Subscribed ${eventType}${userId ? ` of account ${userId}` : ''} to webhook ${hook.id} (X Activity API, tag ${tag})`);

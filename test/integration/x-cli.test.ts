@@ -284,4 +284,31 @@ describe('npm run x', () => {
     const { output } = await run('unregister');
     expect(output).toContain('X answered deleted: true');
   });
+
+  it('subscribe --api xaa succeeds with the DMs when X refuses an optional event type, and says which', async () => {
+    await run('register');
+    const api = twitterWebhookApi(keys, x.url);
+    const noXChat = {
+      ...api,
+      createActivitySubscription: async (r: Parameters<typeof api.createActivitySubscription>[0]) => {
+        if (r.eventType === 'chat.received') await api.createActivitySubscription({ ...r, eventType: 'no.such.event' });
+        return api.createActivitySubscription(r);
+      },
+    };
+    const { code, output } = await run('subscribe', { feedApi: 'xaa', api: noXChat });
+    expect(code).toBe(0);
+    expect(output).toMatch(/Not subscribed to chat\.received \(X API answered 400 .*\): DMs still arrive/);
+    expect(x.activitySubscriptions.map((a) => a.event_type)).toEqual(['dm.received', 'oauth.revoke']);
+  });
+
+  it('subscribe --api xaa fails clearly when X refuses the DMs themselves', async () => {
+    await run('register');
+    x.failNext(1, { status: 503 });
+    const api = twitterWebhookApi(keys, x.url);
+    const listed = { ...api, listWebhooks: async () => x.webhooks.map((w) => ({ ...w })), listActivitySubscriptions: async () => [] };
+    const { code, output } = await run('subscribe', { feedApi: 'xaa', api: listed });
+    expect(code).toBe(1);
+    expect(output).toContain('subscribe failed: X API answered 503');
+    expect(x.activitySubscriptions).toEqual([]);
+  });
 });
