@@ -32,7 +32,7 @@ async function stackWebhookUrl(tenant: string): Promise<string> {
   try {
     out = await new CloudFormationClient({}).send(new DescribeStacksCommand({ StackName: stackName }));
   } catch (err) {
-    throw new Error(`cannot read stack ${stackName} (${(err as Error).message}); pass --url`);
+    throw new Error(`cannot read stack ${stackName} (${(err as Error).message}); pass --url`, { cause: err });
   }
   // A construct-level CfnOutput gets a hashed logical id that still contains the name.
   const output = out.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'WebhookUrl' || o.OutputKey?.includes('WebhookUrl'));
