@@ -32,7 +32,7 @@ export function uniqueDeliveries(n: number): Buffer[] {
 export async function measureWebhookLatency(sqsEndpoint: string, deliveries = 1000): Promise<WebhookLatency> {
   const sqs = new SQSClient({ endpoint: sqsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
   const { queueUrl } = await createFifoQueueWithDlq(sqs, 'bench-inbound');
-  const handler = createWebhookHandler({ ...testObservability('bench'), secrets: staticSecretSource(testSecret), queue: sqsInboundQueue(sqs, queueUrl), accountId: fixtureAccountId });
+  const handler = createWebhookHandler({ ...testObservability('bench'), secrets: staticSecretSource(testSecret), queue: sqsInboundQueue(sqs, queueUrl), xAccountId: fixtureAccountId });
   const bodies = uniqueDeliveries(deliveries);
   const events = bodies.map((body) =>
     httpEvent({ body, headers: { 'x-twitter-webhooks-signature': signPayload(testSecret.consumerSecret, body) } }),

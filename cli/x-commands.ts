@@ -1,124 +1,49 @@
-import { randomBytes } from 'node:crypto';
-import { Agent } from 'node:http';
-import { ApiRequestError, ApiResponseError, TwitterApi, type TwitterApiv2 } from 'twitter-api-v2';
-import { z } from 'zod';
-import { answerCrc } from '../functions/core/crc';
+import type { XWebhookApi } from '../functions/core/ports';
+import { replayWindow, webhookFor, webhookUrlProblem, type XActivitySubscription, type XWebhook } from '../functions/core/x-webhook-api';
+import { crcSelfCheck } from '../functions/adapters/crc-probe';
+import { describeXError, xErrorReasons } from '../functions/adapters/x-webhooks';
 import type { XKeys } from './x-config';
 
 /**
  * The X webhook commands (`npm run x -- <command>`), apart from argv parsing so tests run them
  * against the X simulator. Each command prints what it did and returns the process exit code.
+ * The X calls themselves live in functions/adapters/x-webhooks.ts (shared with the webhook-health
+ * function).
  */
 
-export const commandNames = ['register', 'subscribe', 'status', 'revalidate', 'unregister'] as const;
+export const commandNames = ['register', 'subscribe', 'unsubscribe', 'status', 'revalidate', 'replay', 'unregister'] as const;
 export type CommandName = (typeof commandNames)[number];
 
-const webhookSchema = z.object({ id: z.string(), url: z.string(), valid: z.boolean(), created_at: z.string() });
-export type XWebhook = z.infer<typeof webhookSchema>;
-const webhookListSchema = z.object({ data: z.array(webhookSchema).default([]) });
-const webhookCreatedSchema = z.object({ data: webhookSchema });
-const subscribedSchema = z.object({ data: z.object({ subscribed: z.boolean() }) });
-const subscriptionListSchema = z.object({ data: z.object({ subscriptions: z.array(z.object({ user_id: z.string() })).default([]) }) });
-const bearerSchema = z.object({ access_token: z.string().min(1) });
+/** Which X API feeds the webhook: the X Activity API, or the Account Activity API X is deprecating. */
+export type XFeedApi = 'xaa' | 'aaa';
 
-/** The part of X's API the commands use. */
-export interface XWebhookApi {
-  listWebhooks(): Promise<XWebhook[]>;
-  createWebhook(url: string): Promise<XWebhook>;
-  /** Asks X to run the CRC check again (PUT /2/webhooks/:id). */
-  validateWebhook(id: string): Promise<void>;
-  deleteWebhook(id: string): Promise<void>;
-  /** Subscribes the access token's account (user context). */
-  subscribe(webhookId: string): Promise<boolean>;
-  listSubscriptions(webhookId: string): Promise<string[]>;
-}
-
-/**
- * twitter-api-v2 clients for X: OAuth 1.0a user context for subscribing, the app bearer token for
- * the webhook endpoints (from the keys, or fetched once with the consumer key and secret).
- */
-export function twitterWebhookApi(keys: XKeys, apiBaseUrl: string): XWebhookApi {
-  const settings = apiBaseUrl.startsWith('http:') ? { httpAgent: new Agent({ keepAlive: false }) } : {};
-  // Every call names the prefix: the library would otherwise always call api.x.com.
-  const at = { prefix: `${apiBaseUrl}/2/` };
-  const user = new TwitterApi(
-    { appKey: keys.consumerKey, appSecret: keys.consumerSecret, accessToken: keys.accessToken, accessSecret: keys.accessTokenSecret },
-    settings,
-  ).v2;
-
-  let app: Promise<TwitterApiv2> | undefined;
-  const appClient = () =>
-    (app ??= (async () => {
-      return new TwitterApi(keys.bearerToken ?? (await fetchBearerToken(keys, apiBaseUrl)), settings).v2;
-    })());
-
-  return {
-    async listWebhooks() {
-      return webhookListSchema.parse(await (await appClient()).get('webhooks', undefined, at)).data;
-    },
-    async createWebhook(url) {
-      return webhookCreatedSchema.parse(await (await appClient()).post('webhooks', { url }, at)).data;
-    },
-    async validateWebhook(id) {
-      await (await appClient()).put(`webhooks/${encodeURIComponent(id)}`, undefined, at);
-    },
-    async deleteWebhook(id) {
-      await (await appClient()).delete(`webhooks/${encodeURIComponent(id)}`, undefined, at);
-    },
-    async subscribe(webhookId) {
-      return subscribedSchema.parse(await user.post(`account_activity/webhooks/${encodeURIComponent(webhookId)}/subscriptions/all`, undefined, at)).data.subscribed;
-    },
-    async listSubscriptions(webhookId) {
-      const out = subscriptionListSchema.parse(await (await appClient()).get(`account_activity/webhooks/${encodeURIComponent(webhookId)}/subscriptions/all/list`, undefined, at));
-      return out.data.subscriptions.map((s) => s.user_id);
-    },
-  };
-}
-
-/** OAuth 2.0 client credentials: the app bearer token, for secrets that do not hold one. */
-async function fetchBearerToken(keys: XKeys, apiBaseUrl: string): Promise<string> {
-  const basic = Buffer.from(`${encodeURIComponent(keys.consumerKey)}:${encodeURIComponent(keys.consumerSecret)}`).toString('base64');
-  const res = await fetch(`${apiBaseUrl}/oauth2/token`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8' },
-    body: 'grant_type=client_credentials',
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (!res.ok) throw new Error(`X refused the app bearer token request (HTTP ${res.status}): check the consumer key and secret`);
-  return bearerSchema.parse(await res.json()).access_token;
-}
+/** X Activity API events the bridge subscribes the account to: DMs, plus what the operator must hear of. */
+const xaaEventTypes = ['dm.received', 'chat.received', 'oauth.revoke'] as const;
 
 export interface CommandContext {
   api: XWebhookApi;
   keys: XKeys;
   tenant: string;
-  /** The tenant's company account id (tenants/NAME.json `xAccountId`), to check the subscription. */
-  xAccountId?: string;
+  /** The tenant's company account id (tenants/NAME.json `xAccountId`): whom to subscribe and check. */
+  xAccountId: string;
   /** The webhook URL: `--url`, else the stack output; throws when neither is available. */
   webhookUrl(): Promise<string>;
   out(line: string): void;
+  /** `subscribe`/`unsubscribe --api`: which X API feeds the webhook (default aaa). */
+  feedApi?: XFeedApi;
+  /** `replay --from/--to`: ISO times. */
+  replayFrom?: string;
+  replayTo?: string;
+  /** Clock for the replay window check (tests inject it). */
+  now?: () => number;
+  /** The CRC self-check of `status` (default crcSelfCheck; tests reach the bridge through their own mapping). */
+  crcCheck?: (url: string, consumerSecret: string) => Promise<{ ok: boolean; message: string }>;
 }
 
-/** One line for an X error answer: status, title, detail and the per-field messages. */
-export function describeXError(err: unknown): string {
-  if (err instanceof ApiResponseError) {
-    const data = (err.data ?? {}) as { title?: string; detail?: string; errors?: Array<{ message?: string; detail?: string }> };
-    const title = data.title ?? err.message;
-    const reasons = (data.errors ?? []).map((e) => e.message ?? e.detail).filter((m): m is string => Boolean(m));
-    const detail = [data.detail, ...reasons].filter((s) => s && s !== title).join(' — ');
-    const hint =
-      err.code === 401 ? ' (check the keys: consumer key/secret, access token/secret, bearer token)' : err.code === 429 ? ` (rate limited until ${rateLimitReset(err)})` : '';
-    return `X API answered ${err.code} ${title}${detail ? `: ${detail}` : ''}${hint}`;
-  }
-  if (err instanceof ApiRequestError) return `cannot reach the X API: ${err.requestError.message}`;
-  if (err instanceof z.ZodError) return `unexpected answer from the X API: ${err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
-  return (err as Error).message ?? String(err);
-}
+export { crcSelfCheck, describeXError };
 
-function rateLimitReset(err: ApiResponseError): string {
-  const reset = err.rateLimit?.reset;
-  return reset ? new Date(reset * 1000).toISOString() : 'later';
-}
+/** The `tag` of the tenant's XAA subscriptions: it names the tenant, so `status` and `unsubscribe` find them. */
+export const subscriptionTag = (tenant: string) => `4biz-twitter-dm:${tenant}`;
 
 /** The webhook this tenant's commands act on: the one for its URL, or the app's only webhook. */
 async function targetWebhook(ctx: CommandContext, hooks: XWebhook[]): Promise<XWebhook | undefined> {
@@ -132,56 +57,65 @@ async function targetWebhook(ctx: CommandContext, hooks: XWebhook[]): Promise<XW
     }
     throw err;
   }
-  const hook = hooks.find((h) => h.url === url);
+  const hook = webhookFor(hooks, url);
   if (!hook) ctx.out(`No webhook is registered for ${url}. Run: npm run x -- register --tenant ${ctx.tenant}`);
   return hook;
 }
 
 function describeWebhook(h: XWebhook): string {
-  return `${h.id}  ${h.url}  valid: ${h.valid ? 'yes' : 'NO (X disabled it: run revalidate)'}  created: ${h.created_at}`;
+  return `${h.id}  ${h.url}  valid: ${h.valid ? 'yes' : 'NO (X stopped delivering: run revalidate)'}  created: ${h.created_at}`;
 }
 
-/** Runs CRC against the URL the way X does, to tell whether the deployed endpoint answers it now. */
-export async function crcSelfCheck(url: string, consumerSecret: string): Promise<{ ok: boolean; message: string }> {
-  const token = randomBytes(24).toString('base64url');
-  const target = new URL(url);
-  target.searchParams.set('crc_token', token);
-  const started = Date.now();
+/** Re-runs X's CRC check and says what X answered; true when the webhook is valid afterwards. */
+async function revalidate(ctx: CommandContext, hook: XWebhook): Promise<boolean> {
+  ctx.out(`Asking X to re-run the CRC check against ${hook.url}…`);
+  const valid = await ctx.api.validateWebhook(hook.id);
+  ctx.out(
+    valid
+      ? `CRC check passed: webhook ${hook.id} is valid.`
+      : `FAILED: X's CRC check of ${hook.url} did not pass; webhook ${hook.id} stays invalid and X delivers nothing to it. Run status to see why.`,
+  );
+  return valid;
+}
+
+/** Runs an X call whose "already done" answer is success; true when it was already done. */
+async function alreadyDone(call: () => Promise<unknown>, reason: string): Promise<boolean> {
   try {
-    const res = await fetch(target, { signal: AbortSignal.timeout(3000) });
-    const ms = Date.now() - started;
-    const body = (await res.json().catch(() => ({}))) as { response_token?: unknown };
-    const expected = answerCrc(consumerSecret, token);
-    if (res.status !== 200) return { ok: false, message: `FAILED: HTTP ${res.status} in ${ms} ms` };
-    if (!expected.ok || body.response_token !== expected.body.response_token) {
-      return { ok: false, message: `FAILED: wrong response_token in ${ms} ms (the deployed consumer secret differs from these keys?)` };
-    }
-    return { ok: true, message: `OK in ${ms} ms${ms > 3000 ? ' (too slow: X allows 3 s)' : ''}` };
+    await call();
+    return false;
   } catch (err) {
-    return { ok: false, message: `FAILED: ${(err as Error).message}` };
+    if (xErrorReasons(err).includes(reason)) return true;
+    throw err;
   }
+}
+
+function describeActivity(a: XActivitySubscription): string {
+  return `${a.subscription_id}  ${a.event_type}  user ${a.filter.user_id ?? '(any)'}${a.tag ? `  tag ${a.tag}` : ''}`;
 }
 
 const commands: Record<CommandName, (ctx: CommandContext) => Promise<boolean>> = {
   async register(ctx) {
     const url = await ctx.webhookUrl();
+    const refused = webhookUrlProblem(url);
+    if (refused) {
+      ctx.out(`Not registering ${url}: ${refused}.`);
+      return false;
+    }
     const hooks = await ctx.api.listWebhooks();
-    const existing = hooks.find((h) => h.url === url);
+    const existing = webhookFor(hooks, url);
     if (existing?.valid) {
       ctx.out(`Already registered: ${describeWebhook(existing)}`);
       return true;
     }
     if (existing) {
-      ctx.out(`Registered but not valid: ${describeWebhook(existing)}; asking X to re-run the CRC check…`);
-      await ctx.api.validateWebhook(existing.id);
-      ctx.out('CRC check passed: the webhook is valid again.');
-      return true;
+      ctx.out(`Registered but not valid: ${describeWebhook(existing)}`);
+      return revalidate(ctx, existing);
     }
     ctx.out(`Registering ${url} with X (X runs a CRC check against it now)…`);
     try {
       const hook = await ctx.api.createWebhook(url);
       ctx.out(`Registered: ${describeWebhook(hook)}`);
-      ctx.out(`Next: npm run x -- subscribe --tenant ${ctx.tenant}`);
+      ctx.out(`Next: npm run x -- subscribe --tenant ${ctx.tenant} --api xaa (or --api aaa while X keeps the Account Activity API)`);
       return true;
     } catch (err) {
       if (hooks.length > 0) ctx.out(`This app already has: ${hooks.map(describeWebhook).join('; ')}`);
@@ -192,9 +126,64 @@ const commands: Record<CommandName, (ctx: CommandContext) => Promise<boolean>> =
   async subscribe(ctx) {
     const hook = await targetWebhook(ctx, await ctx.api.listWebhooks());
     if (!hook) return false;
-    const subscribed = await ctx.api.subscribe(hook.id);
-    ctx.out(subscribed ? `Subscribed the account of the access token to webhook ${hook.id}: its DMs now reach ${hook.url}` : `X did not confirm the subscription to webhook ${hook.id}`);
-    return subscribed;
+    if ((ctx.feedApi ?? 'aaa') === 'aaa') {
+      if ((await ctx.api.listSubscriptions(hook.id)).includes(ctx.xAccountId)) {
+        ctx.out(`Already subscribed: account ${ctx.xAccountId} to webhook ${hook.id} (Account Activity API).`);
+        return true;
+      }
+      if (await alreadyDone(() => ctx.api.subscribe(hook.id), 'DuplicateSubscriptionFailed')) {
+        ctx.out(`Already subscribed: X says account ${ctx.xAccountId} is subscribed to webhook ${hook.id} (Account Activity API).`);
+        return true;
+      }
+      ctx.out(`Subscribed account ${ctx.xAccountId} to webhook ${hook.id} (Account Activity API): its DMs now reach ${hook.url}`);
+      return true;
+    }
+    const existing = (await ctx.api.listActivitySubscriptions()).filter((a) => a.webhook_id === hook.id);
+    const tag = subscriptionTag(ctx.tenant);
+    for (const eventType of xaaEventTypes) {
+      // oauth.revoke takes no filter: it is about the app, for whichever user revokes it.
+      const userId = eventType === 'oauth.revoke' ? undefined : ctx.xAccountId;
+      const have = existing.find((a) => a.event_type === eventType && a.filter.user_id === userId);
+      if (have) {
+        ctx.out(`Already subscribed: ${describeActivity(have)}`);
+        continue;
+      }
+      try {
+        if (await alreadyDone(() => ctx.api.createActivitySubscription({ eventType, userId, webhookId: hook.id, tag }), 'DuplicateSubscriptionFailed')) {
+          ctx.out(`Already subscribed: X says ${eventType} of ${userId ?? 'the app'} already goes to webhook ${hook.id}`);
+          continue;
+        }
+      } catch (err) {
+        // Only dm.received carries the DMs; the others are notices an app may not have access to.
+        if (eventType === 'dm.received') throw err;
+        ctx.out(`Not subscribed to ${eventType} (${describeXError(err)}): DMs still arrive; run subscribe again once the app has access.`);
+        continue;
+      }
+      ctx.out(`Subscribed ${eventType}${userId ? ` of account ${userId}` : ''} to webhook ${hook.id} (X Activity API, tag ${tag})`);
+    }
+    return true;
+  },
+
+  async unsubscribe(ctx) {
+    const hook = await targetWebhook(ctx, await ctx.api.listWebhooks());
+    if (!hook) return false;
+    if ((ctx.feedApi ?? 'aaa') === 'aaa') {
+      if (!(await ctx.api.listSubscriptions(hook.id)).includes(ctx.xAccountId)) {
+        ctx.out(`Not subscribed: account ${ctx.xAccountId} has no Account Activity subscription on webhook ${hook.id}.`);
+        return true;
+      }
+      await ctx.api.unsubscribe(hook.id, ctx.xAccountId);
+      ctx.out(`Unsubscribed account ${ctx.xAccountId} from webhook ${hook.id} (Account Activity API).`);
+      return true;
+    }
+    const tag = subscriptionTag(ctx.tenant);
+    const ours = (await ctx.api.listActivitySubscriptions()).filter((a) => a.webhook_id === hook.id && (a.tag === tag || a.filter.user_id === ctx.xAccountId));
+    if (!ours.length) ctx.out(`Not subscribed: no X Activity API subscription of tenant ${ctx.tenant} on webhook ${hook.id}.`);
+    for (const a of ours) {
+      await ctx.api.deleteActivitySubscription(a.subscription_id);
+      ctx.out(`Deleted X Activity API subscription ${describeActivity(a)}`);
+    }
+    return true;
   },
 
   async status(ctx) {
@@ -208,17 +197,23 @@ const commands: Record<CommandName, (ctx: CommandContext) => Promise<boolean>> =
     if (url) ctx.out(`Webhook URL of tenant ${ctx.tenant}: ${url}`);
     ctx.out(`Webhooks registered with X (${hooks.length}):`);
     for (const h of hooks) ctx.out(`  ${describeWebhook(h)}${h.url === url ? '  ← this tenant' : ''}`);
-    let healthy = hooks.some((h) => h.valid && (!url || h.url === url));
-    for (const h of hooks.filter((w) => !url || w.url === url)) {
+    const mine = hooks.filter((w) => !url || w.url === url);
+    let healthy = mine.some((h) => h.valid);
+    const activity = mine.length ? await ctx.api.listActivitySubscriptions() : [];
+    for (const h of mine) {
       const users = await ctx.api.listSubscriptions(h.id);
-      ctx.out(`Subscriptions of webhook ${h.id}: ${users.length ? users.join(', ') : 'none (run subscribe)'}`);
-      if (ctx.xAccountId && !users.includes(ctx.xAccountId)) {
-        ctx.out(`  the tenant's account ${ctx.xAccountId} is not subscribed`);
+      ctx.out(`Account Activity API subscriptions of webhook ${h.id}: ${users.length ? users.join(', ') : 'none'}`);
+      const xaa = activity.filter((a) => a.webhook_id === h.id);
+      ctx.out(`X Activity API subscriptions of webhook ${h.id}: ${xaa.length ? '' : 'none'}`);
+      for (const a of xaa) ctx.out(`  ${describeActivity(a)}`);
+      const viaXaa = xaa.some((a) => a.event_type === 'dm.received' && a.filter.user_id === ctx.xAccountId);
+      if (!users.includes(ctx.xAccountId) && !viaXaa) {
+        ctx.out(`  the tenant's account ${ctx.xAccountId} is not subscribed: run subscribe --api xaa (or aaa)`);
         healthy = false;
       }
     }
     if (url) {
-      const crc = await crcSelfCheck(url, ctx.keys.consumerSecret);
+      const crc = await (ctx.crcCheck ?? crcSelfCheck)(url, ctx.keys.consumerSecret);
       ctx.out(`CRC check now (as X runs it) against ${url}: ${crc.message}`);
       healthy &&= crc.ok;
     }
@@ -228,19 +223,32 @@ const commands: Record<CommandName, (ctx: CommandContext) => Promise<boolean>> =
 
   async revalidate(ctx) {
     const hook = await targetWebhook(ctx, await ctx.api.listWebhooks());
+    return hook ? revalidate(ctx, hook) : false;
+  },
+
+  async replay(ctx) {
+    if (!ctx.replayFrom || !ctx.replayTo) {
+      ctx.out('replay needs --from and --to (ISO times, at most 24 h back)');
+      return false;
+    }
+    const checked = replayWindow(Date.parse(ctx.replayFrom), Date.parse(ctx.replayTo), (ctx.now ?? Date.now)());
+    if (!checked.ok) {
+      ctx.out(`Not asking X for a replay: ${checked.reason}.`);
+      return false;
+    }
+    const hook = await targetWebhook(ctx, await ctx.api.listWebhooks());
     if (!hook) return false;
-    ctx.out(`Asking X to re-run the CRC check against ${hook.url}…`);
-    await ctx.api.validateWebhook(hook.id);
-    ctx.out(`CRC check passed: webhook ${hook.id} is valid.`);
+    const job = await ctx.api.replay(hook.id, checked.window);
+    ctx.out(`Replay job ${job.jobId} created at ${job.createdAt}: X re-delivers to ${hook.url} the events of ${checked.window.fromDate}–${checked.window.toDate} (UTC, yyyymmddhhmm); the bridge forwards each DM once.`);
     return true;
   },
 
   async unregister(ctx) {
     const hook = await targetWebhook(ctx, await ctx.api.listWebhooks());
     if (!hook) return false;
-    await ctx.api.deleteWebhook(hook.id);
-    ctx.out(`Deleted webhook ${hook.id} (${hook.url}); X stops delivering to it, and its subscriptions are gone.`);
-    return true;
+    const deleted = await ctx.api.deleteWebhook(hook.id);
+    ctx.out(deleted ? `Deleted webhook ${hook.id} (${hook.url}): X answered deleted: true.` : `X did not delete webhook ${hook.id} (deleted: false).`);
+    return deleted;
   },
 };
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigurationError } from './core/errors';
+import { xUserIdSchema } from './core/x-users';
 
 /**
  * Typed runtime configuration. Config flows one way: tenant file → CDK → environment variables
@@ -79,7 +80,7 @@ export const tenantSecretSchema = z.object({
   consumerSecret: z.string().min(1),
   accessToken: z.string().min(1),
   accessTokenSecret: z.string().min(1),
-  /** App bearer token: only the operator CLI needs it (listing subscriptions). */
+  /** App bearer token for X's webhook endpoints (the operator CLI, the webhook-health function); fetched with the consumer key and secret when absent. */
   bearerToken: z.string().min(1).optional(),
   /** tickets mode: the 4biz integration user. */
   fourbizUser: z.string().min(1).optional(),
@@ -106,6 +107,7 @@ export const Env = {
   outboundDlqUrl: 'OUTBOUND_DLQ_URL',
   /** Set by `npm start` only: lets 4biz URLs be plain http on loopback. */
   localMode: 'BRIDGE_LOCAL_MODE',
+  webhookUrl: 'WEBHOOK_URL',
 } as const;
 
 const json = z.string().transform((s, ctx) => {
@@ -131,10 +133,11 @@ const runtimeSchema = z
     [Env.inboundDlqUrl]: z.string().url().optional(),
     [Env.retryBaseSeconds]: z.coerce.number().int().min(0).max(900).default(2),
     [Env.retryMaxSeconds]: z.coerce.number().int().min(1).max(43_200).default(900),
-    [Env.xAccountId]: z.string().regex(/^\d{1,32}$/).optional(),
+    [Env.xAccountId]: xUserIdSchema.optional(),
     [Env.maxAttempts]: z.coerce.number().int().min(1).max(100).optional(),
     [Env.outboundDlqUrl]: z.string().url().optional(),
     [Env.localMode]: z.enum(['true']).optional(),
+    [Env.webhookUrl]: z.string().url().optional(),
   })
   .refine((e) => e[Env.secretArn] || e[Env.secretsFile], { message: `${Env.secretArn} or ${Env.secretsFile} is required` })
   .refine((e) => {
@@ -168,6 +171,8 @@ export interface RuntimeConfig {
   maxAttempts?: number;
   /** Where the sender puts a reply that can never be sent. */
   outboundDlqUrl?: string;
+  /** The webhook URL registered with X (the webhook-health function finds its webhook by it). */
+  webhookUrl?: string;
 }
 
 
@@ -192,6 +197,7 @@ export function parseRuntimeConfig(env: Record<string, string | undefined>): Run
     xAccountId: e[Env.xAccountId],
     maxAttempts: e[Env.maxAttempts],
     outboundDlqUrl: e[Env.outboundDlqUrl],
+    webhookUrl: e[Env.webhookUrl],
   };
 }
 

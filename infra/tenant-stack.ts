@@ -13,6 +13,7 @@ import { Sender } from './constructs/sender';
 import { TenantSecret } from './constructs/tenant-secret';
 import { WebhookApi } from './constructs/webhook-api';
 import { WebhookFunction } from './constructs/webhook-function';
+import { WebhookHealth } from './constructs/webhook-health';
 
 export interface TenantStackProps extends StackProps {
   tenant: TenantConfig;
@@ -38,9 +39,10 @@ export class TenantStack extends Stack {
     const webhook = new WebhookFunction(this, 'Webhook', { tenant, secret, inboundQueue: inbound.queue });
     const api = new WebhookApi(this, 'WebhookApi', { tenant, crcFunction: crc.function.fn, webhookFunction: webhook.function.fn });
     const dispatcher = new Dispatcher(this, 'Dispatcher', { tenant, secret, table, inbound });
+    const health = new WebhookHealth(this, 'Health', { tenant, secret, table, webhookUrl: api.webhookUrl });
 
     let outbound: FifoQueue | undefined;
-    const functions = { crc: crc.function.fn, webhook: webhook.function.fn, dispatcher: dispatcher.function.fn };
+    const functions = { crc: crc.function.fn, webhook: webhook.function.fn, dispatcher: dispatcher.function.fn, 'webhook-health': health.function.fn };
     if (tenant.fourbiz.mode === 'tickets') {
       outbound = new FifoQueue(this, 'Outbound', {
         queueName: names.outboundQueue,

@@ -28,6 +28,11 @@ import { readBody } from './http';
  */
 
 export const WEBHOOK_PATH = '/webhooks/twitter';
+/**
+ * The webhook URL to register with the X simulator: X accepts only https URLs without a port, so
+ * the simulator maps this origin to the local API (X's CRC checks and deliveries reach it there).
+ */
+export const LOCAL_PUBLIC_ORIGIN = 'https://bridge.localhost';
 const root = join(__dirname, '..');
 
 export interface LocalBridgeOptions extends Partial<LocalSettings> {
@@ -118,8 +123,14 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
     // The outside world: real endpoints when configured, simulators otherwise.
     const xKeys = options.x ?? simulatorCredentials;
     let xApi: XApiSimulator | undefined;
+    // Set once the local API listens; X only calls the webhook after someone registered it.
+    let localApiUrl = '';
     if (!options.xApiBaseUrl) {
-      xApi = await startXApiSimulator({ credentials: xKeys, accountId: tenant.xAccountId });
+      xApi = await startXApiSimulator({
+        credentials: xKeys,
+        accountId: tenant.xAccountId,
+        resolveWebhookUrl: (url) => (url.startsWith(`${LOCAL_PUBLIC_ORIGIN}/`) ? localApiUrl + url.slice(LOCAL_PUBLIC_ORIGIN.length) : url),
+      });
       stops.push(() => xApi!.close());
     }
     const xApiBaseUrl = options.xApiBaseUrl ?? xApi!.url;
@@ -318,6 +329,7 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
       },
     });
     const gatewayUrl = () => gateway.url;
+    localApiUrl = gateway.url;
     stops.push(() => gateway.close());
 
     const names = { table, inboundQueueUrl: inbound.queueUrl, inboundDlqUrl: inbound.dlqUrl, outboundQueueUrl: outbound?.queueUrl, outboundDlqUrl: outbound?.dlqUrl };
@@ -358,6 +370,9 @@ function banner(bridge: LocalBridge): string {
     'Try:',
     `  curl '${bridge.webhookUrl}?crc_token=hello'        # X's CRC check`,
     '  npm run demo                                     # a signed sample DM, end to end',
+    ...(bridge.xApi
+      ? [`  X_API_BASE_URL=${bridge.xApi.url} npm run x -- register --tenant ${bridge.tenant.name} --url ${LOCAL_PUBLIC_ORIGIN}${WEBHOOK_PATH}   # with the keys of docs/local-mode.md`]
+      : []),
     `  curl ${bridge.url}/_local/deliveries             # what 4biz received`,
     ...(bridge.mode === 'tickets' ? [`  curl ${bridge.url}/_local/dms                    # the reply DMs X was asked to send`] : []),
     '',

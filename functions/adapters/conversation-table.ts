@@ -17,6 +17,8 @@ export const ConversationTable = {
   attemptKey: (key: ProcessedKey) => `TRY#${key}`,
   /** One run at a time of a scheduled job (core/lease.ts). */
   leaseKey: (name: string) => `LEASE#${name}`,
+  /** The webhook-health function's state (one item per tenant table). */
+  webhookHealthKey: 'WEBHOOK#health',
 } as const;
 
 /** Creates the table as the stack does (for DynamoDB Local in tests and `npm start`). */

@@ -36,6 +36,15 @@ export const Metric = {
   EncryptedDmReceived: 'EncryptedDmReceived',
   XAccessRevoked: 'XAccessRevoked',
   SecretNotFilled: 'SecretNotFilled',
+  /** Webhook health: X says invalid after re-validation, or the app has no webhook for the URL. */
+  WebhookInvalid: 'WebhookInvalid',
+  /** Webhook health: X says valid but our endpoint fails the CRC check run the way X runs it. */
+  WebhookUnreachable: 'WebhookUnreachable',
+  WebhookRevalidated: 'WebhookRevalidated',
+  WebhookReplayStarted: 'WebhookReplayStarted',
+  WebhookReplayFailed: 'WebhookReplayFailed',
+  /** Webhook health could not read X (network, keys, rate limit): nothing was decided this run. */
+  WebhookCheckFailed: 'WebhookCheckFailed',
 } as const;
 
 export type MetricName = (typeof Metric)[keyof typeof Metric];

@@ -1,7 +1,9 @@
 import type { Conversation } from './conversation';
 import type { OutboundMessage } from './outbound-message';
+import type { WebhookHealthState } from './webhook-health';
 import type { InboundMessage } from './x-events';
 import type { ProcessedKey } from './processed-key';
+import type { ReplayWindow, XActivitySubscription, XWebhook } from './x-webhook-api';
 
 /**
  * The contracts the core needs from the outside world. Adapters under functions/adapters/
@@ -86,4 +88,37 @@ export interface DeadLetter {
 export interface XClient {
   /** Resolves with the DM event id X assigned. */
   sendDm(participantId: string, text: string): Promise<{ dmEventId?: string }>;
+}
+
+/** X's answer to a replay request. */
+interface ReplayJob {
+  jobId: string;
+  createdAt: string;
+}
+
+/** The part of X's API the CLI and the webhook-health function use. */
+export interface XWebhookApi {
+  listWebhooks(): Promise<XWebhook[]>;
+  createWebhook(url: string): Promise<XWebhook>;
+  /** Asks X to run the CRC check again (PUT /2/webhooks/:id); resolves with X's `valid` verdict. */
+  validateWebhook(id: string): Promise<boolean>;
+  /** Resolves with X's `deleted` flag. */
+  deleteWebhook(id: string): Promise<boolean>;
+  /** Account Activity API: subscribes the access token's account (user context). */
+  subscribe(webhookId: string): Promise<boolean>;
+  listSubscriptions(webhookId: string): Promise<string[]>;
+  /** Account Activity API: removes the user's subscription (app bearer token). */
+  unsubscribe(webhookId: string, userId: string): Promise<void>;
+  /** X Activity API: POST /2/activity/subscriptions with the account's user context. */
+  createActivitySubscription(request: { eventType: string; userId?: string; webhookId: string; tag: string }): Promise<XActivitySubscription>;
+  listActivitySubscriptions(): Promise<XActivitySubscription[]>;
+  deleteActivitySubscription(id: string): Promise<void>;
+  /** POST /2/webhooks/replay: X re-delivers the window's events (minutes, both ends inclusive). */
+  replay(webhookId: string, window: ReplayWindow): Promise<ReplayJob>;
+}
+
+/** Where the webhook-health state lives between runs (the conversation table, its own key). */
+export interface WebhookHealthStore {
+  get(): Promise<WebhookHealthState | undefined>;
+  put(state: WebhookHealthState): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import { accountActivitySchema, normaliseDelivery, type NormalisedDelivery } from './x-events';
 import { verifySignature } from './x-signature';
+import { isXaaBody, readXaaBody, type DeliveryNotice } from './xaa-events';
 
 /**
  * Everything between X's POST and the queue, without I/O: size limit, signature over the raw
@@ -15,11 +16,16 @@ export const MAX_BODY_BYTES = 512 * 1024;
  */
 const MAX_JSON_DEPTH = 32;
 
+/**
+ * Accepted: answered 200 once the delivery's inbound messages are queued. A `notice` says why a
+ * correctly signed delivery forwards nothing (another X account's, an encrypted DM, a revoked
+ * app…): still 200, so X stops retrying, and logged and counted by the webhook.
+ */
 export type DeliveryVerdict =
-  | { accepted: true; delivery: NormalisedDelivery }
-  /** Correctly signed, but for another X account: answered 200 so X stops retrying, never forwarded. */
-  | { accepted: false; status: 200; reason: 'foreign account'; forUserId: string }
+  | { accepted: true; delivery: NormalisedDelivery; notice?: DeliveryNotice }
   | { accepted: false; status: 400 | 401 | 413; reason: string };
+
+const nothing: NormalisedDelivery = { messages: [], skipped: [], ignoredKinds: [] };
 
 export interface DeliveryContext {
   consumerSecret: string;
@@ -53,13 +59,20 @@ export function readDelivery(ctx: DeliveryContext, rawBody: Buffer, signature: s
     return { accepted: false, status: 400, reason: 'body is not valid JSON' };
   }
   if (nestsDeeperThan(json, MAX_JSON_DEPTH)) return { accepted: false, status: 400, reason: `body nests deeper than ${MAX_JSON_DEPTH} levels` };
+  // An X Activity API delivery stands for an Account Activity body (dm.*) or for nothing to forward.
+  if (isXaaBody(json)) {
+    const xaa = readXaaBody(json, ctx.accountId);
+    if (!xaa.ok) return { accepted: false, status: 400, reason: xaa.reason };
+    if ('notice' in xaa) return { accepted: true, delivery: nothing, notice: xaa.notice };
+    json = xaa.accountActivity;
+  }
   const parsed = accountActivitySchema.safeParse(json);
   if (!parsed.success) {
     const where = parsed.error.issues.slice(0, 3).map((i) => i.path.join('.') || '(root)');
     return { accepted: false, status: 400, reason: `not an Account Activity delivery (${where.join(', ')})` };
   }
   if (parsed.data.for_user_id !== ctx.accountId) {
-    return { accepted: false, status: 200, reason: 'foreign account', forUserId: parsed.data.for_user_id };
+    return { accepted: true, delivery: nothing, notice: { kind: 'foreign-account', eventType: 'account_activity', userId: parsed.data.for_user_id } };
   }
   try {
     return { accepted: true, delivery: normaliseDelivery(parsed.data, ctx.receivedAtMs) };

@@ -7,6 +7,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { header, json, rawBody } from '../core/http-event';
 import { Metric } from '../core/metric-names';
 import { readDelivery, type DeliveryVerdict } from '../core/webhook-delivery';
+import type { DeliveryNotice } from '../core/xaa-events';
 import { PermanentError } from '../core/errors';
 import { Env, required } from '../config';
 import { sqsInboundQueue } from '../adapters/inbound-queue';
@@ -18,8 +19,8 @@ import type { InboundQueue } from '../core/ports';
 export interface WebhookDeps extends Observability {
   secrets: SecretSource;
   queue: InboundQueue;
-  /** The tenant's X account id: deliveries for another account are dropped. */
-  accountId: string;
+  /** The tenant's X account (tenant file `xAccountId`): deliveries for another account are dropped. */
+  xAccountId: string;
   /** Injected for deterministic tests. */
   clock?: () => number;
 }
@@ -32,7 +33,7 @@ export const SECRET_REREAD_INTERVAL_MS = 60_000;
  * every inbound message; 5xx otherwise so that X delivers again (the FIFO dedup id absorbs repeats).
  */
 export function createWebhookHandler(deps: WebhookDeps) {
-  const { logger, metrics, secrets, queue, accountId } = deps;
+  const { logger, metrics, secrets, queue, xAccountId } = deps;
   const clock = deps.clock ?? Date.now;
   let lastReread = -Infinity;
 
@@ -42,7 +43,7 @@ export function createWebhookHandler(deps: WebhookDeps) {
    * consumer-secret rotation does not turn X's deliveries away until the container is recycled.
    */
   async function verify(body: Buffer, signature: string | undefined): Promise<DeliveryVerdict> {
-    const read = async () => readDelivery({ consumerSecret: (await secrets.get()).consumerSecret, accountId, receivedAtMs: clock() }, body, signature);
+    const read = async () => readDelivery({ consumerSecret: (await secrets.get()).consumerSecret, accountId: xAccountId, receivedAtMs: clock() }, body, signature);
     const verdict = await read();
     if (verdict.accepted || verdict.status !== 401 || !signature || clock() - lastReread < SECRET_REREAD_INTERVAL_MS) return verdict;
     lastReread = clock();
@@ -52,6 +53,28 @@ export function createWebhookHandler(deps: WebhookDeps) {
     return again;
   }
 
+  /** A signed delivery that carries nothing to forward: logged and counted, answered 200. */
+  const report = (notice: DeliveryNotice) => {
+    switch (notice.kind) {
+      case 'foreign-account':
+        logger.warn('dropped a delivery for another X account', { eventType: notice.eventType, xUserId: notice.userId });
+        return metrics.addMetric(Metric.ForeignAccountDropped, MetricUnit.Count, 1);
+      case 'encrypted-dm':
+        // XChat messages are end-to-end encrypted: the bridge cannot read them (README, "Encrypted DMs").
+        logger.warn('encrypted XChat message received: the bridge cannot read it', { xUserId: notice.senderId, eventUuid: notice.eventUuid });
+        return metrics.addMetric(Metric.EncryptedDmReceived, MetricUnit.Count, 1);
+      case 'access-revoked':
+        logger.error('the company X account revoked the app: no DMs arrive until it authorises the app again', { xUserId: notice.userId });
+        return metrics.addMetric(Metric.XAccessRevoked, MetricUnit.Count, 1);
+      case 'replay-job':
+        logger.info('X replay job finished', { jobId: notice.jobId, jobState: notice.state, description: notice.description });
+        return metrics.addMetric(Metric.EventIgnored, MetricUnit.Count, 1);
+      case 'ignored':
+        logger.info('ignored an X Activity API event', { eventType: notice.eventType });
+        return metrics.addMetric(Metric.EventIgnored, MetricUnit.Count, 1);
+    }
+  };
+
   const webhook = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     let verdict: DeliveryVerdict;
     try {
@@ -60,17 +83,13 @@ export function createWebhookHandler(deps: WebhookDeps) {
       logger.error('cannot read the tenant secret to verify a delivery', { error: (err as Error).message });
       return json(503, { error: 'secret unavailable' });
     }
-    if (!verdict.accepted && verdict.status === 200) {
-      logger.warn('signed delivery for another X account dropped', { forUserId: verdict.forUserId, accountId });
-      metrics.addMetric(Metric.ForeignAccountDropped, MetricUnit.Count, 1);
-      return json(200, { accepted: 0 });
-    }
     if (!verdict.accepted) {
       logger.warn('delivery rejected', { status: verdict.status, reason: verdict.reason });
       metrics.addMetric(Metric.WebhookRejected, MetricUnit.Count, 1);
       return json(verdict.status, { error: verdict.reason });
     }
 
+    if (verdict.notice) report(verdict.notice);
     const { messages, skipped, ignoredKinds } = verdict.delivery;
     for (const s of skipped) {
       logger.info(s.reason === 'echo' ? 'dropped our own echoed DM' : 'ignored a non-message DM event', { eventId: s.eventId });
@@ -112,6 +131,6 @@ export const handler = wireOnFirstCall((config) =>
     ...createObservability(config.tenant),
     secrets: secretSourceFor(config.secret),
     queue: sqsInboundQueue(new SQSClient({}), required(config.inboundQueueUrl, Env.inboundQueueUrl)),
-    accountId: required(config.xAccountId, Env.xAccountId),
+    xAccountId: required(config.xAccountId, Env.xAccountId),
   }),
 );

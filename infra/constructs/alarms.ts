@@ -48,6 +48,24 @@ export function fourbizErrorRate(tenant: string): MathExpression {
   });
 }
 
+/**
+ * Webhook-health runs that found X not delivering (invalid after re-validation, or missing) or our
+ * endpoint failing CRC; over 30 minutes so that two 15-minute runs overlap and the alarm does not
+ * flap between runs.
+ */
+function webhookDown(tenant: string): MathExpression {
+  const period = Duration.minutes(30);
+  return new MathExpression({
+    label: 'webhook invalid or unreachable',
+    expression: 'FILL(invalid, 0) + FILL(unreachable, 0)',
+    usingMetrics: {
+      invalid: tenantMetric(tenant, MetricName.WebhookInvalid).with({ period }),
+      unreachable: tenantMetric(tenant, MetricName.WebhookUnreachable).with({ period }),
+    },
+    period,
+  });
+}
+
 export interface AlarmsProps {
   tenant: TenantConfig;
   inboundQueue: IQueue;
@@ -149,6 +167,18 @@ export class Alarms extends Construct {
       'CrcFailed',
       'A CRC check from X failed: X disables the webhook after failed checks; check the consumer secret and the crc logs.',
       tenantMetric(tenant.name, MetricName.CrcFailed),
+      1,
+    );
+    add(
+      'WebhookInvalid',
+      'X stopped delivering to the webhook and re-validation did not bring it back (X says invalid, no webhook for the URL, or the endpoint fails the CRC check): see the webhook-health logs and run npm run x -- status. Missed DMs are replayed once it is good again (within 24 h).',
+      webhookDown(tenant.name),
+      1,
+    );
+    add(
+      'XAccessRevoked',
+      'The company X account revoked the app (X Activity API oauth.revoke): no DM arrives until the account authorises the app again and the secret holds the new access token.',
+      tenantMetric(tenant.name, MetricName.XAccessRevoked),
       1,
     );
     add(

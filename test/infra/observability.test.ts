@@ -53,9 +53,9 @@ describe('alarm topic', () => {
 });
 
 describe('alarms', () => {
-  it('relay mode: inbound DLQ, oldest message age, 4biz error rate and auth failures, CRC failures, dispatcher errors', () => {
+  it('relay mode: inbound DLQ, oldest message age, 4biz error rate and auth failures, CRC failures, dispatcher errors, webhook invalid, X access revoked', () => {
     expect(Object.keys(alarmsOf(relayTemplate, 'FourBizTwitterDm-example')).sort()).toEqual(
-      ['CrcFailed', 'DispatcherErrors', 'FourbizAuthFailure', 'FourbizErrorRate', 'InboundDlqNotEmpty', 'InboundOldestMessageAge'].sort(),
+      ['CrcFailed', 'DispatcherErrors', 'FourbizAuthFailure', 'FourbizErrorRate', 'InboundDlqNotEmpty', 'InboundOldestMessageAge', 'WebhookInvalid', 'XAccessRevoked'].sort(),
     );
   });
 
@@ -69,6 +69,8 @@ describe('alarms', () => {
         'InboundDlqNotEmpty',
         'InboundOldestMessageAge',
         'OutboundDlqNotEmpty',
+        'WebhookInvalid',
+        'XAccessRevoked',
         'XAuthFailure',
       ].sort(),
     );
@@ -153,6 +155,28 @@ describe('alarms', () => {
   });
 });
 
+describe('webhook and X account alarms', () => {
+  it('WebhookInvalid fires on the first health run that found X not delivering or the endpoint failing CRC, over 30 minutes', () => {
+    const alarm = alarmsOf(relayTemplate, 'FourBizTwitterDm-example').WebhookInvalid!.Properties;
+    expect(alarm).toMatchObject({ Threshold: 1, EvaluationPeriods: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+    const metrics = alarm.Metrics as Array<{ Id: string; Expression?: string; MetricStat?: { Metric: unknown; Period: number } }>;
+    expect(metrics.find((m) => m.Expression)?.Expression).toBe('FILL(invalid, 0) + FILL(unreachable, 0)');
+    expect(metrics.filter((m) => m.MetricStat).map((m) => [m.Id, m.MetricStat!.Metric, m.MetricStat!.Period])).toEqual([
+      ['invalid', customMetric(Metric.WebhookInvalid, 'example'), 1800],
+      ['unreachable', customMetric(Metric.WebhookUnreachable, 'example'), 1800],
+    ]);
+  });
+
+  it('XAccessRevoked fires on the first oauth.revoke of the tenant account', () => {
+    expect(alarmsOf(relayTemplate, 'FourBizTwitterDm-example').XAccessRevoked!.Properties).toMatchObject({
+      ...customMetric(Metric.XAccessRevoked, 'example'),
+      Statistic: 'Sum',
+      Threshold: 1,
+      EvaluationPeriods: 1,
+    });
+  });
+});
+
 describe('dashboard', () => {
   const bodyOf = (template: Template) => {
     const [, dashboard] = resourceNamed(template, 'AWS::CloudWatch::Dashboard', 'Dashboard');
@@ -205,12 +229,20 @@ describe('dashboard', () => {
       Metric.XRateLimited,
       Metric.RepliesQueued,
       Metric.ConversationsPolled,
-      // What was refused or dropped at the door (issue 8).
+      // What was refused or dropped at the door.
       Metric.ForeignAccountDropped,
       Metric.CrcRejected,
       Metric.OldDmReceived,
       Metric.FourbizAuthFailure,
       Metric.RecipientRefusedDm,
+      Metric.WebhookInvalid,
+      Metric.WebhookUnreachable,
+      Metric.WebhookRevalidated,
+      Metric.WebhookReplayStarted,
+      Metric.WebhookReplayFailed,
+      Metric.WebhookCheckFailed,
+      Metric.EncryptedDmReceived,
+      Metric.XAccessRevoked,
     ]) {
       expect(body).toContain(`\\"${METRIC_NAMESPACE}\\",\\"${name}\\",\\"service\\",\\"${SERVICE_NAME}\\",\\"tenant\\",\\"example-tickets\\"`);
     }

@@ -131,10 +131,10 @@ describe('queues', () => {
 });
 
 describe('functions', () => {
-  it('relay mode runs crc, webhook and dispatcher; tickets mode adds poller and sender', () => {
-    relayTemplate.resourceCountIs('AWS::Lambda::Function', 3);
-    ticketsTemplate.resourceCountIs('AWS::Lambda::Function', 5);
-    for (const id of ['Crc', 'Webhook', 'Dispatcher']) expect(() => functionNamed(relayTemplate, id)).not.toThrow();
+  it('relay mode runs crc, webhook, dispatcher and webhook health; tickets mode adds poller and sender', () => {
+    relayTemplate.resourceCountIs('AWS::Lambda::Function', 4);
+    ticketsTemplate.resourceCountIs('AWS::Lambda::Function', 6);
+    for (const id of ['Crc', 'Webhook', 'Dispatcher', 'HealthWebhookHealth']) expect(() => functionNamed(relayTemplate, id)).not.toThrow();
     for (const id of ['Poller', 'Sender']) expect(() => functionNamed(ticketsTemplate, id)).not.toThrow();
   });
 
@@ -285,19 +285,55 @@ describe('crc and webhook functions', () => {
     expect(actionsOn(statements, secretId)).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
     expect(statements.flatMap((s) => [s.Action].flat()).some((a) => a.startsWith('dynamodb:'))).toBe(false);
     expect(functionNamed(relayTemplate, 'Webhook')[1].Properties!.Environment.Variables[Env.inboundQueueUrl]).toEqual({ Ref: queueId });
+    // X Activity API deliveries for another account are dropped: the webhook knows the tenant's.
+    expect(functionNamed(relayTemplate, 'Webhook')[1].Properties!.Environment.Variables[Env.xAccountId]).toBe(relay.xAccountId);
+  });
+});
+
+describe('webhook health', () => {
+  it('runs every 15 minutes, without retries (the next run starts over)', () => {
+    for (const [, , template] of both()) {
+      const [healthId] = functionNamed(template, 'HealthWebhookHealth');
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(15 minutes)',
+        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [healthId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } })],
+      });
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: healthId }, MaximumRetryAttempts: 0 });
+    }
+  });
+
+  it('knows the table and the webhook URL it checks (the API stage URL + webhooks/twitter)', () => {
+    const [, fn] = functionNamed(relayTemplate, 'HealthWebhookHealth');
+    const [tableId] = resourceNamed(relayTemplate, 'AWS::DynamoDB::Table', 'Conversations');
+    const vars = fn.Properties!.Environment.Variables;
+    expect(vars[Env.tableName]).toEqual({ Ref: tableId });
+    expect(JSON.stringify(vars[Env.webhookUrl])).toContain('webhooks/twitter');
+    expect(fn.Properties!.Timeout).toBe(60);
+  });
+
+  it('may get and put its state item and read the secret, nothing more', () => {
+    const statements = statementsOf(relayTemplate, 'HealthWebhookHealth');
+    const [tableId] = resourceNamed(relayTemplate, 'AWS::DynamoDB::Table', 'Conversations');
+    const [secretId] = resourceNamed(relayTemplate, 'AWS::SecretsManager::Secret', 'TenantSecret');
+    expect(actionsOn(statements, tableId)).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(actionsOn(statements, secretId)).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+    const other = statements.flatMap((s) => [s.Action].flat()).filter((a) => !a.startsWith('logs:') && !a.startsWith('dynamodb:') && !a.startsWith('secretsmanager:'));
+    expect(other).toEqual([]);
   });
 });
 
 describe('tickets mode: poller and sender', () => {
   it('polls 4biz on the tenant schedule', () => {
     const [pollerId] = functionNamed(ticketsTemplate, 'Poller');
+    ticketsTemplate.resourceCountIs('AWS::Events::Rule', 2);
     ticketsTemplate.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [pollerId, 'Arn'] } })],
     });
     const every5 = tenantWith({ fourbiz: { ...tickets.fourbiz, pollScheduleMinutes: 5 } });
     buildStack(every5).template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
-    relayTemplate.resourceCountIs('AWS::Events::Rule', 0);
+    // Relay mode schedules only the webhook health.
+    relayTemplate.resourceCountIs('AWS::Events::Rule', 1);
   });
 
   it('the poller queues replies on the outbound queue and uses the table and the secret', () => {

@@ -91,7 +91,7 @@ describe('dispatcher: inbound queue → 4biz Omnichannel callback (relay mode)',
       // Tiny back-off so retries happen within the test.
       backoff: { baseSeconds: 0, maxSeconds: 1 },
     });
-    const webhook = createWebhookHandler({ ...createObservability('test'), secrets, queue: sqsInboundQueue(sqs, queues.queueUrl), accountId: fixtureAccountId });
+    const webhook = createWebhookHandler({ ...createObservability('test'), secrets, queue: sqsInboundQueue(sqs, queues.queueUrl), xAccountId: fixtureAccountId });
     const source = startSqsEventSource({
       client: sqs,
       queueUrl: queues.queueUrl,

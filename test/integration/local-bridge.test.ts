@@ -1,6 +1,7 @@
 import '../support/test-env';
 import { signPayload, verifySignature } from '../../functions/core/x-signature';
-import type { LocalBridge, LocalBridgeOptions } from '../../local/start';
+import { twitterWebhookApi } from '../../functions/adapters/x-webhooks';
+import { LOCAL_PUBLIC_ORIGIN, WEBHOOK_PATH, type LocalBridge, type LocalBridgeOptions } from '../../local/start';
 import { sampleDelivery } from '../../local/demo';
 import { startOmnichannelSimulator, type OmnichannelSimulator } from '../simulators/fourbiz-omnichannel';
 import { simulatorCredentials } from '../simulators/x-api';
@@ -66,6 +67,18 @@ describe('local bridge with its simulators (relay mode)', () => {
 
     const listed = (await (await fetch(`${bridge.url}/_local/deliveries`)).json()) as Array<{ eventId: string }>;
     expect(listed.map((d) => d.eventId)).toContain(dm.eventId);
+  });
+
+  it('accepts X Activity API deliveries like AAA ones: webhook registered and dm.received subscribed at the X simulator, the DM reaches 4biz', async () => {
+    const x = bridge.xApi!;
+    const api = twitterWebhookApi(x.credentials, x.url);
+    const hook = await api.createWebhook(`${LOCAL_PUBLIC_ORIGIN}${WEBHOOK_PATH}`);
+    await api.createActivitySubscription({ eventType: 'dm.received', userId: bridge.tenant.xAccountId, webhookId: hook.id, tag: 'local' });
+    const { eventId, deliveries } = await x.receiveDm({ senderId: '2900000000000000061', username: 'carla_dias', name: 'Carla Dias', text: 'via XAA' });
+    expect(deliveries.map((d) => d.status)).toEqual([200]);
+    const delivery = await eventually(() => bridge.omnichannel!.deliveries.find((d) => d.eventId === eventId));
+    expect(delivery.body.for_user_id).toBe(bridge.tenant.xAccountId);
+    expect(delivery.body.users?.['2900000000000000061']).toMatchObject({ screen_name: 'carla_dias', name: 'Carla Dias' });
   });
 
   it('rejects a delivery signed with another secret, and relays nothing for it', async () => {

@@ -35,7 +35,7 @@ describe('webhook → inbound FIFO queue (fauxqs)', () => {
 
   beforeEach(async () => {
     ({ queueUrl } = await createFifoQueueWithDlq(sqs, 'inbound'));
-    handler = createWebhookHandler({ ...testObservability(), secrets: staticSecretSource(testSecret), queue: sqsInboundQueue(sqs, queueUrl), accountId: fixtureAccountId });
+    handler = createWebhookHandler({ ...testObservability(), secrets: staticSecretSource(testSecret), queue: sqsInboundQueue(sqs, queueUrl), xAccountId: fixtureAccountId });
   });
 
   it('lands a batch delivered twice exactly once per DM, in per-sender order', async () => {
@@ -64,7 +64,7 @@ describe('webhook → inbound FIFO queue (fauxqs)', () => {
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
       maxAttempts: 1,
     });
-    const down = createWebhookHandler({ ...testObservability(), secrets: staticSecretSource(testSecret), queue: sqsInboundQueue(unreachable, queueUrl), accountId: fixtureAccountId });
+    const down = createWebhookHandler({ ...testObservability(), secrets: staticSecretSource(testSecret), queue: sqsInboundQueue(unreachable, queueUrl), xAccountId: fixtureAccountId });
     const res = await deliver(down, 'dm-received.json');
     expect(res.statusCode).toBeGreaterThanOrEqual(500);
   });

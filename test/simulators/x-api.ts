@@ -6,11 +6,22 @@ import { listenOnLoopback, readBody } from '../../local/http';
 /**
  * The X API v2 as the bridge and its operator CLI see it, on a real HTTP server (127.0.0.1, free
  * port): DM sending (`POST /2/dm_conversations/with/:participant_id/messages`), webhook management
- * (`/2/webhooks`, with a real CRC GET to the registered URL), Account Activity subscriptions and
- * the app bearer token (`POST /oauth2/token`).
- * Wire formats follow X's public documentation: `{data: ...}` bodies, errors as
- * `{errors?, title, detail, type, status}`, `x-rate-limit-*` headers on every answer. OAuth 1.0a
- * signatures (HMAC-SHA1) are verified against the configured keys, like X does.
+ * (`/2/webhooks`, with a real CRC GET to the registered URL), Account Activity subscriptions, X
+ * Activity API subscriptions (`/2/activity/subscriptions`), replay jobs (`POST /2/webhooks/replay`),
+ * signed deliveries to the registered webhook, and the app bearer token (`POST /oauth2/token`).
+ * Wire formats follow X's public documentation (docs.x.com, the OpenAPI document in the repository
+ * xdevplatform/docs): `{data: ...}` bodies, errors as `{errors?, title, detail, type, status}` with
+ * problem types under `https://api.x.com/2/problems/`, `x-rate-limit-*` headers on every answer and
+ * a window per endpoint with X's documented limits. OAuth 1.0a signatures (HMAC-SHA1) are verified
+ * against the configured keys, like X does.
+ *
+ * Inferred, not documented: the exact status and body of the failure reasons X lists by name
+ * (`DuplicateUrlFailed`, `WebhookLimitExceeded`, `UrlValidationFailed`, `CrcValidationFailed`,
+ * `DuplicateSubscriptionFailed`, `SubscriptionLimitExceeded`, `ReplayConflictError`) — here a 400
+ * invalid-request problem whose `errors[].message` is "Reason: details"; the 429 body
+ * `{errors: [{code: 88, message}]}` (X's v1.1 rate-limit code); that a replay re-posts events X could
+ * not deliver while the webhook was invalid; and the `replay_job_status` post at the end of a job
+ * (documented for Account Activity replays).
  *
  * Pointing twitter-api-v2 at it: `client.v2.setPrefix(`${sim.url}/2/`)`, and pass
  * `{ httpAgent: new http.Agent() }` as the client settings (the library only speaks https otherwise).
@@ -37,12 +48,74 @@ export interface XApiSimulatorOptions {
   credentials?: Partial<XApiCredentials>;
   /** The id of the account the access token belongs to (the company account). */
   accountId?: string;
-  /** Requests allowed per rate-limit window before real 429s (defaults: 100,000 per 15 min). */
-  rateLimit?: { limit: number; windowSeconds: number };
+  /** One window for every endpoint instead of X's documented per-endpoint limits (`rateLimits`). */
+  rateLimit?: RateLimit;
+  /** Per-endpoint overrides, keyed like `rateLimits` ('POST /2/webhooks/replay'). */
+  rateLimits?: Record<string, RateLimit>;
   /** How many webhooks the app may register (X's lower tiers allow one). */
   maxWebhooks?: number;
-  /** Time the CRC GET may take before it counts as failed (X allows 3 s). */
+  /** Time the CRC GET may take before it counts as failed (X's webhooks must answer within 10 s). */
   crcTimeoutMs?: number;
+  /** X's clock for event times and replay windows (default Date.now): tests move it instead of waiting. */
+  now?: () => number;
+  /**
+   * Where X really connects for a registered webhook URL. X accepts only https URLs without a port;
+   * tests and `npm start` register e.g. https://bridge.localhost/webhooks/twitter and map it here to
+   * the local http gateway.
+   */
+  resolveWebhookUrl?: (url: string) => string;
+}
+
+interface RateLimit {
+  limit: number;
+  windowSeconds: number;
+}
+
+/** X's documented limits (docs.x.com "Rate limits"), per user for user context, per app otherwise. */
+const rateLimits: Record<string, RateLimit> = {
+  'POST /2/dm_conversations/with/:participant_id/messages': { limit: 15, windowSeconds: 900 },
+  'POST /2/webhooks': { limit: 450, windowSeconds: 900 },
+  'GET /2/webhooks': { limit: 450, windowSeconds: 900 },
+  'PUT /2/webhooks/:webhook_id': { limit: 450, windowSeconds: 900 },
+  'DELETE /2/webhooks/:webhook_id': { limit: 450, windowSeconds: 900 },
+  'POST /2/webhooks/replay': { limit: 100, windowSeconds: 900 },
+  'POST /2/activity/subscriptions': { limit: 500, windowSeconds: 900 },
+  'GET /2/activity/subscriptions': { limit: 500, windowSeconds: 900 },
+  'DELETE /2/activity/subscriptions/:subscription_id': { limit: 500, windowSeconds: 900 },
+};
+const defaultRateLimit: RateLimit = { limit: 500, windowSeconds: 900 };
+
+/** An X Activity API subscription as X lists it. */
+interface ActivitySubscription {
+  subscription_id: string;
+  event_type: string;
+  filter: { user_id?: string };
+  tag?: string;
+  webhook_id?: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One POST of X to a webhook: live, or re-posted by a replay job. */
+interface WebhookDelivery {
+  webhookId: string;
+  url: string;
+  body: Buffer;
+  /** X's clock when the event happened (replay windows select on it). */
+  at: number;
+  /** HTTP status the webhook answered; undefined when X did not post (webhook invalid) or it failed. */
+  status?: number;
+  replayJobId?: string;
+}
+
+interface ReplayJob {
+  jobId: string;
+  webhookId: string;
+  from: number;
+  to: number;
+  createdAt: string;
+  /** Settles once every event of the window (and the job status) was posted. */
+  done: Promise<void>;
 }
 
 export interface SentDm {
@@ -97,6 +170,20 @@ export interface XApiSimulator {
   subscriptions: Map<string, Set<string>>;
   crcAttempts: CrcAttempt[];
   requests: RecordedRequest[];
+  /** X Activity API subscriptions. */
+  activitySubscriptions: ActivitySubscription[];
+  /** Every delivery X made or tried (an invalid webhook gets none, but the event is kept for replay). */
+  deliveries: WebhookDelivery[];
+  replayJobs: ReplayJob[];
+  /** Marks a webhook valid or invalid, as X does after CRC checks (tests flip it). */
+  setWebhookValid(id: string, valid: boolean): void;
+  /**
+   * An X Activity API event for the account: delivered, signed, to every webhook with a matching
+   * subscription (`event_type`, `filter.user_id`) in X's envelope. Returns the deliveries.
+   */
+  emitActivity(eventType: string, payload: unknown): Promise<WebhookDelivery[]>;
+  /** A person's DM to the account, as `dm.received` (XAA) deliveries; the DM event id is returned. */
+  receiveDm(dm: { senderId: string; username: string; name: string; text: string; eventId?: string }): Promise<{ eventId: string; deliveries: WebhookDelivery[] }>;
   /** The next `times` API calls (DM sends, webhook and subscription calls) answer with this failure. */
   failNext(times: number, failure: InjectedFailure, only?: 'dm' | 'all'): void;
   /** Forgets DMs, webhooks, subscriptions, injected failures and the request log. */
@@ -105,10 +192,9 @@ export interface XApiSimulator {
 }
 
 const problem = {
-  invalidRequest: 'https://api.twitter.com/2/problems/invalid-request',
-  notFound: 'https://api.twitter.com/2/problems/resource-not-found',
-  duplicate: 'https://api.twitter.com/2/problems/duplicate-webhook',
-  forbidden: 'https://api.twitter.com/2/problems/client-forbidden',
+  invalidRequest: 'https://api.x.com/2/problems/invalid-request',
+  notFound: 'https://api.x.com/2/problems/resource-not-found',
+  forbidden: 'https://api.x.com/2/problems/client-forbidden',
 } as const;
 
 const statusTitles: Record<number, string> = {
@@ -155,14 +241,16 @@ function safeEqual(a: string, b: string): boolean {
   return ab.length === bb.length && timingSafeEqual(ab, bb);
 }
 
-type Auth = 'user' | 'app';
+type Auth = 'user' | 'app' | 'either';
 
 interface Route {
   method: string;
   pattern: RegExp;
+  /** As X's rate-limit table names the endpoint: 'POST /2/webhooks/:webhook_id'. */
+  name: string;
   auth: Auth;
   kind: 'dm' | 'management';
-  handle(ctx: { params: string[]; body: unknown; url: URL }): Promise<{ status: number; body?: unknown }>;
+  handle(ctx: { params: string[]; body: unknown; url: URL; auth: 'user' | 'app' }): Promise<{ status: number; body?: unknown }>;
 }
 
 class HttpProblem extends Error {
@@ -189,6 +277,17 @@ function invalidRequest(message: string, parameters?: Record<string, string[]>):
   });
 }
 
+/** A failure reason X documents by name: 400, "Reason: details" in `errors[].message` (inferred shape). */
+function reasonProblem(reason: string, details: string): HttpProblem {
+  return new HttpProblem(400, {
+    errors: [{ message: `${reason}: ${details}` }],
+    title: 'Invalid Request',
+    detail: 'One or more parameters to your request was invalid.',
+    type: problem.invalidRequest,
+    status: 400,
+  });
+}
+
 function notFound(what: string, id: string): HttpProblem {
   return new HttpProblem(404, {
     errors: [{ value: id, detail: `Could not find ${what} with id: [${id}].`, title: 'Not Found Error', resource_type: what, parameter: 'id', type: problem.notFound }],
@@ -200,6 +299,9 @@ function notFound(what: string, id: string): HttpProblem {
 }
 
 
+/** X's rate-limit answer (code 88, "Rate limit exceeded"). */
+const rateLimited = { errors: [{ code: 88, message: 'Rate limit exceeded' }] };
+
 function snowflake(): string {
   return (BigInt(Date.now()) * 4_194_304n + BigInt(randomBytes(2).readUInt16BE(0))).toString();
 }
@@ -207,9 +309,11 @@ function snowflake(): string {
 export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Promise<XApiSimulator> {
   const credentials: XApiCredentials = { ...simulatorCredentials, ...options.credentials };
   const accountId = options.accountId ?? credentials.accessToken.split('-')[0] ?? '1400000000000000001';
-  const rate = options.rateLimit ?? { limit: 100_000, windowSeconds: 900 };
   const maxWebhooks = options.maxWebhooks ?? 1;
-  const crcTimeoutMs = options.crcTimeoutMs ?? 3000;
+  const crcTimeoutMs = options.crcTimeoutMs ?? 10_000;
+  const now = options.now ?? Date.now;
+  const resolve = options.resolveWebhookUrl ?? ((url: string) => url);
+  const limitOf = (name: string): RateLimit => options.rateLimits?.[name] ?? options.rateLimit ?? rateLimits[name] ?? defaultRateLimit;
 
   const dms: SentDm[] = [];
   const dmRefusers = new Set<string>();
@@ -219,11 +323,23 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
   const requests: RecordedRequest[] = [];
   const failures: Array<{ failure: InjectedFailure; only: 'dm' | 'all' }> = [];
   const conversations = new Map<string, string>();
-  let window = { resetAt: 0, used: 0 };
+  const activitySubscriptions: ActivitySubscription[] = [];
+  const deliveries: WebhookDelivery[] = [];
+  const replayJobs: ReplayJob[] = [];
+  /** One window per endpoint and caller (user for user context, the app otherwise), as X counts. */
+  const windows = new Map<string, { resetAt: number; used: number }>();
 
-  function rateLimitHeaders(): Record<string, string> {
-    const now = Math.floor(Date.now() / 1000);
-    if (now >= window.resetAt) window = { resetAt: now + rate.windowSeconds, used: 0 };
+  function rateWindow(key: string, rate: RateLimit): { resetAt: number; used: number } {
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    let window = windows.get(key);
+    if (!window || nowSeconds >= window.resetAt) {
+      window = { resetAt: nowSeconds + rate.windowSeconds, used: 0 };
+      windows.set(key, window);
+    }
+    return window;
+  }
+
+  function rateLimitHeaders(rate: RateLimit, window: { resetAt: number; used: number }): Record<string, string> {
     return {
       'x-rate-limit-limit': String(rate.limit),
       'x-rate-limit-remaining': String(Math.max(0, rate.limit - window.used)),
@@ -234,7 +350,7 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
   /** CRC exactly as X runs it: GET url?crc_token=…, expect 200 JSON with the HMAC of the token. */
   async function runCrc(url: string, webhookId?: string): Promise<CrcAttempt> {
     const token = randomBytes(24).toString('base64url');
-    const target = new URL(url);
+    const target = new URL(resolve(url));
     target.searchParams.set('crc_token', token);
     let attempt: CrcAttempt;
     try {
@@ -259,8 +375,72 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
   }
 
   function crcFailed(): HttpProblem {
-    return invalidRequest('Webhook URL does not meet the requirements. Invalid CRC token or json response format.', {});
+    return reasonProblem('CrcValidationFailed', 'Webhook URL does not meet the requirements. Invalid CRC token or json response format.');
   }
+
+  /** X posts a signed body to the webhook; an invalid webhook gets nothing (the event is kept for replay). */
+  async function post(hook: SimulatedWebhook, bodyValue: unknown, at: number, replayJobId?: string): Promise<WebhookDelivery> {
+    const body = Buffer.from(JSON.stringify(bodyValue));
+    const delivery: WebhookDelivery = { webhookId: hook.id, url: hook.url, body, at, replayJobId };
+    deliveries.push(delivery);
+    if (!hook.valid) return delivery;
+    try {
+      const res = await fetch(resolve(hook.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-twitter-webhooks-signature': signPayload(credentials.consumerSecret, body) },
+        body,
+        signal: AbortSignal.timeout(10_000),
+      });
+      await res.arrayBuffer();
+      delivery.status = res.status;
+    } catch {
+      delivery.status = undefined;
+    }
+    return delivery;
+  }
+
+  async function emitActivity(eventType: string, payload: unknown): Promise<WebhookDelivery[]> {
+    const at = now();
+    const out: WebhookDelivery[] = [];
+    for (const sub of activitySubscriptions.filter((s) => s.event_type === eventType && s.filter.user_id === accountId && s.webhook_id)) {
+      const hook = webhooks.find((w) => w.id === sub.webhook_id);
+      if (!hook) continue;
+      const envelope = { data: { event_uuid: snowflake(), filter: sub.filter, event_type: eventType, ...(sub.tag ? { tag: sub.tag } : {}), payload } };
+      out.push(await post(hook, envelope, at));
+    }
+    return out;
+  }
+
+  /** `yyyymmddhhmm` (UTC) → epoch ms, or undefined when it is not one. */
+  function replayDate(value: unknown): number | undefined {
+    const m = typeof value === 'string' ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(value) : null;
+    if (!m) return undefined;
+    const [y, mo, d, h, mi] = m.slice(1).map(Number) as [number, number, number, number, number];
+    const ms = Date.UTC(y, mo - 1, d, h, mi);
+    const back = new Date(ms);
+    return back.getUTCMonth() === mo - 1 && back.getUTCDate() === d && h < 24 && mi < 60 ? ms : undefined;
+  }
+
+  /** Re-posts, in order, every event of the window (minute granularity, both ends inclusive), then the job status. */
+  async function runReplay(job: Omit<ReplayJob, 'done'>): Promise<void> {
+    const hook = findWebhook(job.webhookId);
+    const events = deliveries.filter((d) => d.webhookId === job.webhookId && !d.replayJobId && d.at >= job.from && d.at < job.to + 60_000);
+    let complete = true;
+    for (const e of events) {
+      const again = await post(hook, JSON.parse(e.body.toString('utf8')), e.at, job.jobId);
+      complete &&= again.status !== undefined && again.status < 300;
+    }
+    const state = complete
+      ? { job_state: 'Complete', job_state_description: 'Job completed successfully' }
+      : { job_state: 'Incomplete', job_state_description: 'Job failed to deliver all events, please retry your replay job' };
+    await post(hook, { replay_job_status: { webhook_id: hook.id, ...state, job_id: job.jobId } }, now(), job.jobId);
+  }
+
+  /** Event types X delivers only with the user's consent (docs.x.com "Event privacy and authentication"). */
+  const privateEvent = (eventType: string) => /^(dm|chat)\./.test(eventType);
+  const activityEventTypes = new Set(['dm.received', 'dm.sent', 'dm.read', 'dm.indicate_typing', 'chat.received', 'chat.sent', 'chat.conversation.join', 'oauth.revoke', 'follow.follow', 'follow.unfollow', 'profile.update.bio']);
+  const maxActivitySubscriptions = 1500;
+  const replayRunning = new Set<string>();
 
   function findWebhook(id: string): SimulatedWebhook {
     const hook = webhooks.find((w) => w.id === id);
@@ -272,6 +452,7 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     {
       method: 'POST',
       pattern: /^\/2\/dm_conversations\/with\/([^/]+)\/messages$/,
+      name: 'POST /2/dm_conversations/with/:participant_id/messages',
       auth: 'user',
       kind: 'dm',
       async handle({ params, body }) {
@@ -299,15 +480,22 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     {
       method: 'POST',
       pattern: /^\/2\/webhooks$/,
+      name: 'POST /2/webhooks',
       auth: 'app',
       kind: 'management',
       async handle({ body }) {
         const url = (body as { url?: unknown } | undefined)?.url;
-        if (typeof url !== 'string' || !/^https?:\/\//.test(url)) throw invalidRequest('The `url` body parameter is required and must be a URL', { url: [String(url ?? '')] });
-        if (webhooks.some((w) => w.url === url)) throw invalidRequest('A webhook with this URL is already registered', { url: [url] });
-        if (webhooks.length >= maxWebhooks) {
-          throw new HttpProblem(403, { ...errorBody(403, `This app may register at most ${maxWebhooks} webhook(s).`), title: 'Forbidden', type: problem.forbidden });
+        if (typeof url !== 'string' || url.length > 200) throw invalidRequest('The `url` body parameter is required (at most 200 characters)', { url: [String(url ?? '')] });
+        let parsed: URL | undefined;
+        try {
+          parsed = new URL(url);
+        } catch {
+          parsed = undefined;
         }
+        // docs.x.com "Webhook requirements": https, no port.
+        if (parsed?.protocol !== 'https:' || parsed.port !== '') throw reasonProblem('UrlValidationFailed', `The URL ${url} must use https and cannot include a port`);
+        if (webhooks.some((w) => w.url === url)) throw reasonProblem('DuplicateUrlFailed', 'A webhook is already registered by your application for this URL');
+        if (webhooks.length >= maxWebhooks) throw reasonProblem('WebhookLimitExceeded', `Your application has reached the maximum number of allowed webhooks (${maxWebhooks})`);
         const id = snowflake();
         const crc = await runCrc(url, id);
         if (!crc.ok) throw crcFailed();
@@ -319,6 +507,7 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     {
       method: 'GET',
       pattern: /^\/2\/webhooks$/,
+      name: 'GET /2/webhooks',
       auth: 'app',
       kind: 'management',
       async handle() {
@@ -328,37 +517,42 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     {
       method: 'PUT',
       pattern: /^\/2\/webhooks\/([^/]+)$/,
+      name: 'PUT /2/webhooks/:webhook_id',
       auth: 'app',
       kind: 'management',
       async handle({ params }) {
         const hook = findWebhook(params[0]!);
         const crc = await runCrc(hook.url, hook.id);
         hook.valid = crc.ok;
-        if (!crc.ok) throw crcFailed();
-        return { status: 200, body: { data: { attempted: true } } };
+        // docs.x.com: "A 200 OK response indicates the CRC check was initiated. The valid field reflects the status after the check attempt."
+        return { status: 200, body: { data: { valid: hook.valid } } };
       },
     },
     {
       method: 'DELETE',
       pattern: /^\/2\/webhooks\/([^/]+)$/,
+      name: 'DELETE /2/webhooks/:webhook_id',
       auth: 'app',
       kind: 'management',
       async handle({ params }) {
         const hook = findWebhook(params[0]!);
         webhooks.splice(webhooks.indexOf(hook), 1);
         subscriptions.delete(hook.id);
+        for (const sub of activitySubscriptions.filter((a) => a.webhook_id === hook.id)) activitySubscriptions.splice(activitySubscriptions.indexOf(sub), 1);
         return { status: 200, body: { data: { deleted: true } } };
       },
     },
     {
       method: 'POST',
       pattern: /^\/2\/account_activity\/webhooks\/([^/]+)\/subscriptions\/all$/,
+      name: 'POST /2/account_activity/webhooks/:webhook_id/subscriptions/all',
       auth: 'user',
       kind: 'management',
       async handle({ params }) {
         const hook = findWebhook(params[0]!);
-        if (!hook.valid) throw invalidRequest('The webhook is not valid: re-run the CRC check (PUT /2/webhooks/:id) first');
+        if (!hook.valid) throw reasonProblem('CrcValidationFailed', 'The webhook is not valid: re-run the CRC check (PUT /2/webhooks/:id) first');
         const subs = subscriptions.get(hook.id) ?? new Set<string>();
+        if (subs.has(accountId)) throw reasonProblem('DuplicateSubscriptionFailed', 'A subscription for this user already exists for the specified webhook_id');
         subs.add(accountId);
         subscriptions.set(hook.id, subs);
         return { status: 200, body: { data: { subscribed: true } } };
@@ -367,6 +561,7 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     {
       method: 'GET',
       pattern: /^\/2\/account_activity\/webhooks\/([^/]+)\/subscriptions\/all$/,
+      name: 'GET /2/account_activity/webhooks/:webhook_id/subscriptions/all',
       auth: 'user',
       kind: 'management',
       async handle({ params }) {
@@ -377,6 +572,7 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     {
       method: 'GET',
       pattern: /^\/2\/account_activity\/webhooks\/([^/]+)\/subscriptions\/all\/list$/,
+      name: 'GET /2/account_activity/webhooks/:webhook_id/subscriptions/all/list',
       auth: 'app',
       kind: 'management',
       async handle({ params }) {
@@ -391,6 +587,7 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     {
       method: 'DELETE',
       pattern: /^\/2\/account_activity\/webhooks\/([^/]+)\/subscriptions\/([^/]+)\/all$/,
+      name: 'DELETE /2/account_activity/webhooks/:webhook_id/subscriptions/:user_id/all',
       auth: 'app',
       kind: 'management',
       async handle({ params }) {
@@ -400,11 +597,92 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
         return { status: 200, body: { data: { subscribed: false } } };
       },
     },
+
+    // ---- X Activity API subscriptions and webhook replay (issue 10) ----
+    {
+      method: 'POST',
+      pattern: /^\/2\/activity\/subscriptions$/,
+      name: 'POST /2/activity/subscriptions',
+      auth: 'either',
+      kind: 'management',
+      async handle({ body, auth }) {
+        const b = (body ?? {}) as { event_type?: unknown; filter?: { user_id?: unknown }; tag?: unknown; webhook_id?: unknown };
+        const eventType = b.event_type;
+        if (typeof eventType !== 'string' || !activityEventTypes.has(eventType)) throw invalidRequest(`The \`event_type\` [${String(eventType)}] is not one of the documented event types`, { event_type: [String(eventType)] });
+        const userId = b.filter?.user_id;
+        if (eventType !== 'oauth.revoke' && (typeof userId !== 'string' || !/^\d{1,19}$/.test(userId))) throw invalidRequest('The `filter.user_id` must be a user id', { 'filter.user_id': [String(userId)] });
+        if (b.tag !== undefined && (typeof b.tag !== 'string' || b.tag.length < 1 || b.tag.length > 200)) throw invalidRequest('The `tag` must be 1 to 200 characters', { tag: [String(b.tag)] });
+        if (b.webhook_id !== undefined && (typeof b.webhook_id !== 'string' || !webhooks.some((w) => w.id === b.webhook_id))) throw reasonProblem('WebhookIdInvalid', `The webhook_id ${String(b.webhook_id)} was not found or is not associated with your app`);
+        // Private events need the user's consent: user context of that very user (OAuth 1.0a here).
+        if (privateEvent(eventType) && (auth !== 'user' || userId !== accountId)) {
+          throw new HttpProblem(403, { ...errorBody(403, `${eventType} is a private event: subscribe with the user context of user ${String(userId)}`), title: 'Forbidden', type: problem.forbidden });
+        }
+        const filter = typeof userId === 'string' ? { user_id: userId } : {};
+        const webhookId = b.webhook_id as string | undefined;
+        if (activitySubscriptions.some((a) => a.event_type === eventType && a.filter.user_id === filter.user_id && a.webhook_id === webhookId)) {
+          throw reasonProblem('DuplicateSubscriptionFailed', `A subscription for ${eventType} of this user already exists for the specified webhook_id`);
+        }
+        if (activitySubscriptions.length >= maxActivitySubscriptions) throw reasonProblem('SubscriptionLimitExceeded', 'The application has reached its subscription limit');
+        const at = new Date(now()).toISOString();
+        const sub: ActivitySubscription = { subscription_id: snowflake(), event_type: eventType, filter, ...(b.tag ? { tag: b.tag as string } : {}), ...(webhookId ? { webhook_id: webhookId } : {}), created_at: at, updated_at: at };
+        activitySubscriptions.push(sub);
+        // OpenAPI CreateActivitySubscriptionResponse: {data: {subscription}}.
+        return { status: 200, body: { data: { subscription: { ...sub } } } };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/2\/activity\/subscriptions$/,
+      name: 'GET /2/activity/subscriptions',
+      auth: 'either',
+      kind: 'management',
+      async handle() {
+        return { status: 200, body: { data: activitySubscriptions.map((a) => ({ ...a })), meta: { total_subscriptions: activitySubscriptions.length } } };
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: /^\/2\/activity\/subscriptions\/([^/]+)$/,
+      name: 'DELETE /2/activity/subscriptions/:subscription_id',
+      auth: 'app',
+      kind: 'management',
+      async handle({ params }) {
+        const sub = activitySubscriptions.find((a) => a.subscription_id === params[0]);
+        if (!sub) throw notFound('subscription', params[0]!);
+        activitySubscriptions.splice(activitySubscriptions.indexOf(sub), 1);
+        return { status: 200, body: { data: { deleted: true }, meta: { total_subscriptions: activitySubscriptions.length } } };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/2\/webhooks\/replay$/,
+      name: 'POST /2/webhooks/replay',
+      auth: 'app',
+      kind: 'management',
+      async handle({ body }) {
+        const b = (body ?? {}) as { webhook_id?: unknown; from_date?: unknown; to_date?: unknown };
+        const hook = findWebhook(typeof b.webhook_id === 'string' ? b.webhook_id : String(b.webhook_id));
+        const from = replayDate(b.from_date);
+        const to = replayDate(b.to_date);
+        if (from === undefined || to === undefined) throw reasonProblem('QueryParamInvalid', 'from_date or to_date is not in the yyyymmddhhmm format');
+        if (from > to) throw reasonProblem('QueryParamInvalid', 'from_date is more recent than to_date');
+        if (to > now()) throw reasonProblem('QueryParamInvalid', 'to_date is in the future');
+        if (from < now() - 24 * 3600_000) throw reasonProblem('QueryParamInvalid', 'from_date is older than 24 hours');
+        if (replayRunning.has(hook.id)) throw reasonProblem('ReplayConflictError', 'A replay job is already in progress for the specified webhook');
+        const job = { jobId: snowflake(), webhookId: hook.id, from, to, createdAt: new Date(now()).toISOString() };
+        replayRunning.add(hook.id);
+        // The job runs after the answer, as X's does.
+        const done = new Promise<void>((r) => setImmediate(r)).then(() => runReplay(job)).finally(() => replayRunning.delete(hook.id));
+        replayJobs.push({ ...job, done });
+        return { status: 200, body: { data: { job_id: job.jobId, created_at: job.createdAt } } };
+      },
+    },
   ];
 
   /** Verifies the Authorization header for the route's auth kind; undefined when accepted. */
-  function authProblem(req: IncomingMessage, url: URL, auth: Auth): string | undefined {
+  function authProblem(req: IncomingMessage, url: URL, routeAuth: Auth): string | undefined {
     const header = req.headers.authorization ?? '';
+    const auth = routeAuth === 'either' ? (header.startsWith('Bearer ') ? 'app' : 'user') : routeAuth;
     if (auth === 'app') {
       if (!header.startsWith('Bearer ')) return 'This endpoint requires an OAuth 2.0 App-only bearer token.';
       return safeEqual(header.slice(7), credentials.bearerToken) ? undefined : 'Invalid bearer token.';
@@ -433,7 +711,7 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const raw = await readBody(req);
-    const headers = rateLimitHeaders();
+    let headers: Record<string, string> = {};
     const send = (status: number, body?: unknown, extra: Record<string, string> = {}) => {
       requests.push({ method: req.method ?? 'GET', path: url.pathname, status });
       res.writeHead(status, { ...headers, ...extra, ...(body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' }) });
@@ -452,6 +730,10 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
 
     const authError = authProblem(req, url, route.auth);
     if (authError) return send(401, errorBody(401, authError));
+    const auth = (req.headers.authorization ?? '').startsWith('Bearer ') ? 'app' : 'user';
+    const rate = limitOf(route.name);
+    const window = rateWindow(`${route.name} ${auth}`, rate);
+    headers = rateLimitHeaders(rate, window);
 
     const injected = failures[0];
     if (injected && (injected.only === 'all' || route.kind === 'dm')) {
@@ -459,7 +741,7 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
       const f = injected.failure;
       if (f.status === 429) {
         const reset = String(f.resetAt ?? Math.floor(Date.now() / 1000) + 1);
-        return send(429, errorBody(429), { 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': reset });
+        return send(429, rateLimited, { 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': reset });
       }
       if (f.status === 403) {
         return send(403, {
@@ -471,7 +753,7 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
       return send(f.status, errorBody(f.status));
     }
 
-    if (window.used >= rate.limit) return send(429, errorBody(429), { 'x-rate-limit-remaining': '0' });
+    if (window.used >= rate.limit) return send(429, rateLimited, { 'x-rate-limit-remaining': '0' });
     window.used += 1;
     headers['x-rate-limit-remaining'] = String(Math.max(0, rate.limit - window.used));
 
@@ -484,7 +766,7 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
       }
     }
     try {
-      const out = await route.handle({ params, body, url });
+      const out = await route.handle({ params, body, url, auth });
       return send(out.status, out.body);
     } catch (err) {
       if (err instanceof HttpProblem) return send(err.status, err.body);
@@ -504,6 +786,31 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     subscriptions,
     crcAttempts,
     requests,
+    activitySubscriptions,
+    deliveries,
+    replayJobs,
+    setWebhookValid(id, valid) {
+      findWebhook(id).valid = valid;
+    },
+    emitActivity,
+    async receiveDm(dm) {
+      const eventId = dm.eventId ?? snowflake();
+      const payload = {
+        direct_message_events: [
+          {
+            type: 'message_create',
+            id: eventId,
+            created_timestamp: String(now()),
+            message_create: { target: { recipient_id: accountId }, sender_id: dm.senderId, message_data: { text: dm.text, entities: { hashtags: [], symbols: [], user_mentions: [], urls: [] } } },
+          },
+        ],
+        users: {
+          [dm.senderId]: { data: { id: dm.senderId, username: dm.username, name: dm.name, protected: false, verified: false } },
+          [accountId]: { data: { id: accountId, username: 'empresa_suporte', name: 'Empresa Suporte', protected: false, verified: true } },
+        },
+      };
+      return { eventId, deliveries: await emitActivity('dm.received', payload) };
+    },
     failNext(times, failure, only = 'all') {
       for (let i = 0; i < times; i++) failures.push({ failure, only });
     },
@@ -516,7 +823,11 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
       requests.length = 0;
       failures.length = 0;
       conversations.clear();
-      window = { resetAt: 0, used: 0 };
+      windows.clear();
+      activitySubscriptions.length = 0;
+      deliveries.length = 0;
+      replayJobs.length = 0;
+      replayRunning.clear();
     },
     close: () =>
       new Promise<void>((resolve) => {

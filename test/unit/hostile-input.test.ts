@@ -26,7 +26,7 @@ function setup(opts: { secrets?: SecretSource; queue?: InboundQueue; clock?: () 
     ...observability,
     secrets: opts.secrets ?? staticSecretSource(testSecret),
     queue,
-    accountId: fixtureAccountId,
+    xAccountId: fixtureAccountId,
     clock: opts.clock,
   });
   const post = async (body: unknown, secret = vectors.consumerSecret) => {

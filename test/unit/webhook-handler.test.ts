@@ -20,7 +20,7 @@ function recordingQueue(fail = false) {
 }
 
 function webhook(queue: InboundQueue, secrets: SecretSource = staticSecretSource(testSecret), observability = testObservability()) {
-  return createWebhookHandler({ ...observability, secrets, queue, accountId: fixtureAccountId });
+  return createWebhookHandler({ ...observability, secrets, queue, xAccountId: fixtureAccountId });
 }
 
 const signed = (body: Buffer, base64 = false) =>
@@ -53,6 +53,30 @@ describe('webhook handler', () => {
     }
     expect(sent.map((m) => m.eventId)).toEqual(['1861000000000000301', '1861000000000000302', '1861000000000000303']);
     expect(observability.published()).toEqual({ EchoDropped: 1, EventIgnored: 3, DmReceived: 3 });
+  });
+
+  it('answers every X Activity API fixture 200, queues only the person’s DM and counts the rest', async () => {
+    const { queue, sent } = recordingQueue();
+    const observability = testObservability();
+    const handler = webhook(queue, staticSecretSource(testSecret), observability);
+    for (const name of ['xaa-dm-received.json', 'xaa-dm-sent.json', 'xaa-chat-received.json', 'xaa-oauth-revoke.json']) {
+      const res = await handler(httpEvent({ body: fixtureBytes(name), headers: { 'x-twitter-webhooks-signature': vectors.signatures[name] } }), lambdaContext);
+      expect(res.statusCode).toBe(200);
+    }
+    expect(sent.map((m) => [m.eventId, m.sender.handle])).toEqual([['1861000000000000401', 'joao_pereira']]);
+    expect(observability.published()).toEqual({ DmReceived: 1, EchoDropped: 1, EncryptedDmReceived: 1, XAccessRevoked: 1 });
+  });
+
+  it('answers an X Activity API DM for another account 200, forwards nothing and counts it', async () => {
+    const { queue, sent } = recordingQueue();
+    const observability = testObservability();
+    const res = await createWebhookHandler({ ...observability, secrets: staticSecretSource(testSecret), queue, xAccountId: '1500000000000000009' })(
+      httpEvent({ body: fixtureBytes('xaa-dm-received.json'), headers: { 'x-twitter-webhooks-signature': vectors.signatures['xaa-dm-received.json'] } }),
+      lambdaContext,
+    );
+    expect(res.statusCode).toBe(200);
+    expect(sent).toEqual([]);
+    expect(observability.published()).toEqual({ ForeignAccountDropped: 1 });
   });
 
   const dm = fixtureBytes('dm-received.json');
