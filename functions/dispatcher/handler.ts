@@ -9,7 +9,7 @@ import { Env, fourbizCallsPerRecord, RECORD_MARGIN_MS, required } from '../confi
 import { dispatchInbound } from '../core/dispatch';
 import { Metric } from '../core/metric-names';
 import { FourbizAuthError, PermanentError, TransientError } from '../core/errors';
-import { DEFAULT_MAX_ATTEMPTS, decideFailure, type FailureDecision } from '../core/failure-policy';
+import { DEFAULT_MAX_ATTEMPTS, decideFromAttempts, type FailureDecision } from '../core/failure-policy';
 import { PROCESSED_EVENT_LIFETIME_SECONDS, processedKey } from '../core/processed-key';
 import type { BackoffOptions } from '../core/retry';
 import { parseQueueBody } from '../core/queue-body';
@@ -110,10 +110,7 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
     const eventId = parseQueueBody(record.body, inboundMessageSchema);
     const keys = { eventId: eventId.ok ? eventId.value.eventId : undefined, messageId: record.messageId };
     const key = eventId.ok ? processedKey.inbound(eventId.value.eventId) : undefined;
-    const attempts = key ? await store.countAttempt(key) : 1;
-    const decision = decideFailure(err, attempts, policy, clock(), random);
-    // Once in the DLQ, a redrive gives the DM all its attempts anew.
-    if (decision.kind === 'dead-letter' && key) await store.resetAttempts(key);
+    const { decision, attempts } = await decideFromAttempts(store, key, err, policy, clock(), random);
     if (err instanceof FourbizAuthError) {
       metrics.addMetric(Metric.FourbizAuthFailure, MetricUnit.Count, 1);
       logger.error('4biz refused the bridge\'s credentials: fix them; the DM is retried meanwhile', { ...keys, reason, status: err.status, attempts });

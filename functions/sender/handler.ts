@@ -12,7 +12,7 @@ import { outboundMessageSchema, type OutboundMessage } from '../core/outbound-me
 import { parseQueueBody } from '../core/queue-body';
 import { splitForDm } from '../core/reply-format';
 import { PermanentError, TransientError } from '../core/errors';
-import { DEFAULT_MAX_ATTEMPTS, decideFailure, type FailureDecision } from '../core/failure-policy';
+import { DEFAULT_MAX_ATTEMPTS, decideFromAttempts, type FailureDecision } from '../core/failure-policy';
 import { processedKey } from '../core/processed-key';
 import type { BackoffOptions } from '../core/retry';
 import { conversationStoreFor } from '../adapters/conversation-store';
@@ -103,10 +103,7 @@ export function createSenderHandler(deps: SenderDeps) {
     }
     const parsed = parseQueueBody(record.body, outboundMessageSchema);
     const keys = parsed.ok ? { xUserId: parsed.value.xUserId, sourceId: parsed.value.sourceId } : { messageId: record.messageId };
-    const attempts = parsed.ok ? await store.countAttempt(sentKey(parsed.value)) : 1;
-    const decision = decideFailure(err, attempts, policy, clock(), random);
-    // Once in the DLQ, a redrive gives the reply all its attempts anew.
-    if (decision.kind === 'dead-letter' && parsed.ok) await store.resetAttempts(sentKey(parsed.value));
+    const { decision, attempts } = await decideFromAttempts(store, parsed.ok ? sentKey(parsed.value) : undefined, err, policy, clock(), random);
     if (err instanceof XAuthError) {
       logger.error('X refused the tenant\'s keys: fix the secret; the reply is retried meanwhile', { ...keys, reason, status: err.status, attempts });
       metrics.addMetric(Metric.XAuthFailure, MetricUnit.Count, 1);

@@ -90,6 +90,26 @@ describe('sender', () => {
     expect(obs.published().XRateLimited).toBe(1);
   });
 
+  it('waits out any number of rate limits without using up the reply\'s attempts (X allows 15 DMs per 15 minutes)', async () => {
+    const { delays, deadLetters, run } = setup(async () => {
+      throw new TransientError('429', 429, 1_000_000 + 900_000);
+    });
+    // Far more 429s than the failure policy's attempts (8): each one waits for the reset, none is a DLQ.
+    for (let i = 0; i < 20; i++) await run(record(reply(), `m1-${i}`));
+    expect(deadLetters).toEqual([]);
+    expect(delays).toHaveLength(20);
+    expect(delays.every((d) => d.seconds === 900)).toBe(true);
+  });
+
+  it('moves a reply that keeps failing without a reset time to the DLQ after its attempts', async () => {
+    const { deadLetters, run } = setup(async () => {
+      throw new TransientError('503', 503);
+    });
+    for (let i = 0; i < 8; i++) await run(record(reply(), `m1-${i}`));
+    expect(deadLetters).toHaveLength(1);
+    expect(deadLetters[0]!.reason).toContain('failed 8 attempts');
+  });
+
   it('fails loudly when X refuses the keys', async () => {
     const { run, obs } = setup(async () => {
       throw new XAuthError('401', 401);
