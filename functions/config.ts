@@ -39,34 +39,76 @@ export const relaySettingsSchema = z.object({
   timeoutMs: z.number().int().min(100).max(30_000).default(5_000),
 });
 
+/** A tenant-file field 4biz's documented API has no use for: one line naming what replaces it. */
+const retired = (message: string) =>
+  z
+    .unknown()
+    .superRefine((value, ctx) => {
+      if (value !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message });
+    })
+    .optional()
+    .transform(() => undefined);
+
+/** 4biz's urgency and impact: H(igh), M(edium), L(ow). */
+const level = z.enum(['H', 'M', 'L'], { errorMap: () => ({ message: 'must be "H", "M" or "L" (4biz\'s high, medium, low)' }) });
+
+/**
+ * tickets mode. Field names follow 4biz's documented `request/create` (see
+ * docs/4biz-api.md and ../shared/4biz-rest-contract.md): contractID, service {code}, groupId (the
+ * executing group's acronym), urgency, impact.
+ */
 export const ticketsSettingsSchema = z.object({
   mode: z.literal('tickets'),
   /** 4biz base URL, e.g. https://empresa.4biz.one/4biz (the REST services live under /services). */
   baseUrl: fourbizUrlSchema,
   platform: z.string().min(1).default('4biz-twitter-dm'),
-  contractId: z.number().int().positive(),
-  activityId: z.number().int().positive(),
-  groupId: z.number().int().positive(),
-  unitId: z.number().int().positive(),
-  originId: z.number().int().positive(),
-  urgency: z.string().min(1).default('M'),
-  impact: z.string().min(1).default('M'),
+  /** Sent as `contractID`; without it 4biz uses its default contract. */
+  contractId: z.number().int().positive().optional(),
+  /** Sent as `service: {code}`; without it 4biz uses the web service's default service. */
+  serviceCode: z.string().min(1).optional(),
+  /** The executing group's acronym (sent as `groupId`); without it 4biz's default routing applies. */
+  groupId: z
+    .string({ invalid_type_error: 'groupId is now the executing group\'s acronym (a string such as "N1-ATENDIMENTO"), not its numeric id' })
+    .min(1)
+    .optional(),
+  /** `R` (request) or `I` (incident). */
+  requestType: z.enum(['R', 'I']).default('R'),
+  urgency: level.default('M'),
+  impact: level.default('M'),
   occurrenceCategory: z.string().min(1).default('Memorando'),
   occurrenceReason: z.string().min(1).default('Mensagem do solicitante via X'),
+  /**
+   * The last DM of a finished request when 4biz's answer carries no solution text; `{number}` is
+   * replaced by the request number. Default: a Portuguese message naming the request.
+   */
+  closingMessage: z.string().min(1).max(2_000).optional(),
+  /** DM photos, GIFs and videos larger than this stay a link in the text instead of an attachment. */
+  mediaMaxBytes: z.number().int().min(1).max(50 * 1024 * 1024).default(5 * 1024 * 1024),
   pollScheduleMinutes: z.number().int().min(1).max(60).default(1),
   timeoutMs: z.number().int().min(100).max(30_000).default(5_000),
+  activityId: retired('activityId is gone: 4biz\'s request/create has no activity field; put the service\'s code in serviceCode instead'),
+  unitId: retired('unitId is gone: 4biz\'s request/create has no unit field (4biz takes the unit from the requester); remove it'),
+  originId: retired('originId is gone: 4biz\'s request/create has no origin field (4biz records where a call came from itself); remove it'),
 });
 
-/**
- * 4biz calls one record may need: relay one POST; tickets a call, a login after an expired
- * session, and the call again. The dispatcher's time reserve and the tenant schema's time budget
- * both use it.
- */
 /** Time one record needs besides its 4biz calls (table reads and writes, the queue). */
 export const RECORD_MARGIN_MS = 2_000;
 
+/**
+ * 4biz calls one record may need, each up to `timeoutMs`: relay one POST; tickets, on its usual
+ * path, a login after an expired session, the request's status, the write, the DM's media download
+ * and its attachment (an answer of 412 is quick: the repeat replaces the refused call). The rarer
+ * look-ups after a timed-out write can run out of time; the record is then retried, and those
+ * paths look before they write. The dispatcher's time reserve and the tenant schema's time budget
+ * both use it.
+ */
 export function fourbizCallsPerRecord(mode: 'relay' | 'tickets'): number {
-  return mode === 'relay' ? 1 : 3;
+  return mode === 'relay' ? 1 : 5;
+}
+
+/** The poller's Lambda timeout (and lease): one poll ends before the next scheduled one starts. */
+export function pollerTimeoutSeconds(settings: Pick<TicketsSettings, 'pollScheduleMinutes'>): number {
+  return Math.min(settings.pollScheduleMinutes * 60 - 10, 900);
 }
 
 export const fourbizSettingsSchema = z.discriminatedUnion('mode', [relaySettingsSchema, ticketsSettingsSchema]);

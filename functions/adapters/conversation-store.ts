@@ -30,6 +30,7 @@ const conversationSchema = z.object({
   lastDeliveredEventId: z.string().optional(),
   requestNumber: z.string().optional(),
   lastSyncedOccurrenceId: z.string().optional(),
+  syncedOccurrenceIds: z.array(z.string()).optional(),
   version: z.number(),
 });
 

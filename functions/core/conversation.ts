@@ -20,9 +20,12 @@ export interface Conversation {
   messagesIn: number;
   messagesOut: number;
   lastDeliveredEventId?: string;
-  /** tickets mode: the 4biz request number and the last occurrence already synced back to X. */
+  /** tickets mode: the 4biz request number. */
   requestNumber?: string;
+  /** tickets mode: every occurrence numbered up to this one is handled (the low-water mark). */
   lastSyncedOccurrenceId?: string;
+  /** tickets mode: occurrences above the low-water mark already handled (bounded; see reply-sync). */
+  syncedOccurrenceIds?: string[];
   /** Optimistic locking: incremented on every write. */
   version: number;
 }
@@ -136,11 +139,6 @@ export function recordInboundDelivered(
 }
 
 /** A reply from 4biz was sent to the X user (tickets mode). */
-export function recordOutbound(conversation: Conversation, at: Date, syncedOccurrenceId?: string): Conversation {
-  return {
-    ...conversation,
-    messagesOut: conversation.messagesOut + 1,
-    lastActivityAt: later(conversation.lastActivityAt, at),
-    lastSyncedOccurrenceId: syncedOccurrenceId ?? conversation.lastSyncedOccurrenceId,
-  };
+export function recordOutbound(conversation: Conversation, at: Date): Conversation {
+  return { ...conversation, messagesOut: conversation.messagesOut + 1, lastActivityAt: later(conversation.lastActivityAt, at) };
 }

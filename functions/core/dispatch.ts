@@ -1,4 +1,4 @@
-import type { ConversationStore, FourBizClient } from './ports';
+import type { ConversationStore, DeliveryContext, DeliveryResult, FourBizClient } from './ports';
 import { CONFLICT_ATTEMPTS, withConflictRetry } from './conflict-retry';
 import { conversationForInbound, recordInboundDelivered, type Conversation } from './conversation';
 import { bookkeepingTime, type InboundMessage } from './x-events';
@@ -24,10 +24,10 @@ export interface DispatchDeps {
 
 export type DispatchOutcome =
   | { kind: 'duplicate' }
-  | { kind: 'delivered'; conversation: Conversation; latencyMs: number };
+  | { kind: 'delivered'; conversation: Conversation; latencyMs: number; result: DeliveryResult };
 
 
-export async function dispatchInbound(message: InboundMessage, deps: DispatchDeps): Promise<DispatchOutcome> {
+export async function dispatchInbound(message: InboundMessage, deps: DispatchDeps, context: DeliveryContext = { retried: false }): Promise<DispatchOutcome> {
   const { store, fourbiz, idleMinutes } = deps;
   const clock = deps.clock ?? Date.now;
   const attempts = deps.maxConflictRetries ?? CONFLICT_ATTEMPTS;
@@ -49,7 +49,7 @@ export async function dispatchInbound(message: InboundMessage, deps: DispatchDep
   });
 
   const started = clock();
-  const result = await fourbiz.deliver(message, open);
+  const result = await fourbiz.deliver(message, open, context);
   const latencyMs = clock() - started;
 
   const conversation = await withConflictRetry(attempts, async (attempt) => {
@@ -63,5 +63,5 @@ export async function dispatchInbound(message: InboundMessage, deps: DispatchDep
     return store.saveDelivered(updated, base?.version, key);
   });
 
-  return { kind: 'delivered', conversation, latencyMs };
+  return { kind: 'delivered', conversation, latencyMs, result };
 }

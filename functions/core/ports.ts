@@ -42,6 +42,14 @@ export interface ConversationStore {
 /** What 4biz gave back for a delivered inbound message (tickets mode: the request it lives on). */
 export interface DeliveryResult {
   requestNumber?: string;
+  /** tickets mode: media that stayed a link in the text (download or attachment failed), and why. */
+  mediaFailures?: string[];
+}
+
+/** What the caller knows about earlier attempts of this delivery. */
+export interface DeliveryContext {
+  /** An earlier attempt may have reached 4biz (the message was received before): look before writing again. */
+  retried: boolean;
 }
 
 /**
@@ -51,7 +59,7 @@ export interface DeliveryResult {
  */
 export interface FourBizClient {
   readonly mode: 'relay' | 'tickets';
-  deliver(message: InboundMessage, conversation: Conversation): Promise<DeliveryResult>;
+  deliver(message: InboundMessage, conversation: Conversation, context?: DeliveryContext): Promise<DeliveryResult>;
 }
 
 /** Sends inbound messages to the FIFO queue; resolves only when every message was accepted. */

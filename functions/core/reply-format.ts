@@ -38,12 +38,18 @@ export interface SolutionInput {
   /** 4biz's status: Resolvida, Fechada or Cancelada. */
   status: string;
   solution?: string;
+  /** The tenant's `fourbiz.closingMessage`, used when 4biz sent no solution; `{number}` = the request number. */
+  closingMessage?: string;
 }
 
-/** The last DM of a request: what happened to it, the solution text, and how to start again. */
-export function formatSolution({ requestNumber, status, solution }: SolutionInput): string {
-  const outcome = status.toLowerCase() === 'cancelada' ? 'foi cancelada' : 'foi concluída';
+/**
+ * The last DM of a request: what happened to it, the solution text, and how to start again; with
+ * no solution text, the tenant's closing message when it has one.
+ */
+export function formatSolution({ requestNumber, status, solution, closingMessage }: SolutionInput): string {
   const body = solution ? htmlToText(solution) : '';
+  if (!body && closingMessage) return closingMessage.replaceAll('{number}', requestNumber);
+  const outcome = status.toLowerCase() === 'cancelada' ? 'foi cancelada' : 'foi concluída';
   return [
     `Sua solicitação nº ${requestNumber} ${outcome}.`,
     ...(body ? [body] : []),

@@ -4,7 +4,7 @@ import { formatOccurrence, formatSolution } from './reply-format';
 
 /**
  * What one poll of a 4biz request means for its conversation (tickets mode): which replies go out
- * to the person, how far the occurrences are synced, and whether the conversation ends.
+ * to the person, which occurrences are now handled, and whether the conversation ends.
  */
 export interface PolledRequest {
   number: string;
@@ -19,13 +19,34 @@ export interface PolledOccurrence {
   byIntegrationUser: boolean;
 }
 
+/**
+ * Handled occurrences: all up to `upTo`, plus `ids` above it. 4biz numbers occurrences in the
+ * order it allocates them, not the order they become visible, so an agent's occurrence can show
+ * up after higher-numbered ones were synced: a single "highest seen" would skip it for good.
+ */
+export interface SyncedOccurrences {
+  upTo?: string;
+  ids: string[];
+}
+
+/** How many handled numbers above the low-water mark a conversation keeps (bounds the item's size). */
+export const MAX_SYNCED_IDS = 200;
+
 export interface ReplySyncPlan {
-  /** In the order the person should read them; the solution last. */
+  /** In the order the person should read them; the solution (or closing message) last. */
   outbound: OutboundMessage[];
-  /** The newest occurrence seen (ours included), to start from next time. */
-  lastSyncedOccurrenceId?: string;
+  /** What is handled once these replies are queued. */
+  synced: SyncedOccurrences;
+  /** True when `synced` differs from what the conversation has stored. */
+  syncedChanged: boolean;
   /** The request is finished: the conversation closes once the replies are queued. */
   close: boolean;
+}
+
+export interface ReplySyncOptions {
+  /** The tenant's `fourbiz.closingMessage`. */
+  closingMessage?: string;
+  maxSyncedIds?: number;
 }
 
 /** Occurrence ids are numbers, possibly beyond 2^53: compare them as digit strings. */
@@ -38,23 +59,35 @@ export function compareOccurrenceIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export function newerOccurrenceId(a: string | undefined, b: string | undefined): string | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return compareOccurrenceIds(a, b) >= 0 ? a : b;
+export function syncedOccurrencesOf(conversation: Conversation): SyncedOccurrences {
+  return { upTo: conversation.lastSyncedOccurrenceId, ids: conversation.syncedOccurrenceIds ?? [] };
 }
 
-export function planReplySync(conversation: Conversation, request: PolledRequest, occurrences: PolledOccurrence[]): ReplySyncPlan {
+export function isSynced(synced: SyncedOccurrences, id: string): boolean {
+  return (synced.upTo !== undefined && compareOccurrenceIds(id, synced.upTo) <= 0) || synced.ids.includes(id);
+}
+
+/**
+ * Both records' handled occurrences together (a concurrent writer may have added some), trimmed to
+ * `max` ids: the lowest ones fold into the low-water mark.
+ */
+export function mergeSynced(a: SyncedOccurrences, b: SyncedOccurrences, max = MAX_SYNCED_IDS): SyncedOccurrences {
+  let upTo = [a.upTo, b.upTo].filter((x): x is string => x !== undefined).sort(compareOccurrenceIds).at(-1);
+  const ids = [...new Set([...a.ids, ...b.ids])].filter((id) => upTo === undefined || compareOccurrenceIds(id, upTo) > 0).sort(compareOccurrenceIds);
+  const dropped = ids.splice(0, Math.max(0, ids.length - max));
+  if (dropped.length > 0) upTo = dropped.at(-1);
+  return { upTo, ids };
+}
+
+export function planReplySync(conversation: Conversation, request: PolledRequest, occurrences: PolledOccurrence[], options: ReplySyncOptions = {}): ReplySyncPlan {
   const base = {
     xUserId: conversation.xUserId,
     recipientId: conversation.xUserId,
     requestNumber: request.number,
     conversationId: conversation.conversationId,
   };
-  const since = conversation.lastSyncedOccurrenceId;
-  const fresh = occurrences
-    .filter((o) => since === undefined || compareOccurrenceIds(o.id, since) > 0)
-    .sort((a, b) => compareOccurrenceIds(a.id, b.id));
+  const before = syncedOccurrencesOf(conversation);
+  const fresh = occurrences.filter((o) => !isSynced(before, o.id)).sort((a, b) => compareOccurrenceIds(a.id, b.id));
   const outbound: OutboundMessage[] = [];
   for (const o of fresh) {
     if (o.byIntegrationUser) continue;
@@ -63,12 +96,10 @@ export function planReplySync(conversation: Conversation, request: PolledRequest
     if (text) outbound.push({ ...base, text, sourceId: o.id, kind: 'occurrence' });
   }
   if (request.finished) {
-    const text = formatSolution({ requestNumber: request.number, status: request.status, solution: request.solution });
+    const text = formatSolution({ requestNumber: request.number, status: request.status, solution: request.solution, closingMessage: options.closingMessage });
     outbound.push({ ...base, text, sourceId: solutionSourceId(request.number), kind: 'solution' });
   }
-  return {
-    outbound,
-    lastSyncedOccurrenceId: fresh.reduce<string | undefined>((max, o) => newerOccurrenceId(max, o.id), since),
-    close: request.finished,
-  };
+  const synced = mergeSynced(before, { ids: fresh.map((o) => o.id) }, options.maxSyncedIds);
+  const syncedChanged = synced.upTo !== before.upTo || synced.ids.join(',') !== before.ids.join(',');
+  return { outbound, synced, syncedChanged, close: request.finished };
 }

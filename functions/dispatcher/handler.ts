@@ -18,6 +18,7 @@ import { conversationStoreFor } from '../adapters/conversation-store';
 import { createFourBizClient } from '../adapters/fourbiz';
 import { sqsQueueControl } from '../adapters/queue-control';
 import { secretSourceFor } from '../adapters/secrets';
+import { createXMediaDownloader } from '../adapters/x-media';
 import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
 import type { ConversationStore, FourBizClient, QueueControl } from '../core/ports';
@@ -76,6 +77,8 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
       logger.warn('DM older than the processed-event lifetime: forwarded, but a repeat of it would not be recognised', keys);
       metrics.addMetric(Metric.OldDmReceived, MetricUnit.Count, 1);
     }
+    // Received before: that attempt may have reached 4biz, so tickets mode looks before writing again.
+    const retried = (Number(record.attributes.ApproximateReceiveCount) || 1) > 1;
     const outcome = await dispatchInbound(message, {
       store,
       fourbiz,
@@ -89,13 +92,14 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
         logger.info('idle conversation closed', { ...keys, conversationId: c.conversationId });
         metrics.addMetric(Metric.ConversationClosed, MetricUnit.Count, 1);
       },
-    });
+    }, { retried });
     if (outcome.kind === 'duplicate') {
       logger.info('event already delivered: acknowledged without a second delivery', keys);
       metrics.addMetric(Metric.DuplicateSkipped, MetricUnit.Count, 1);
       return;
     }
     logger.info('DM delivered to 4biz', { ...keys, conversationId: outcome.conversation.conversationId, latencyMs: outcome.latencyMs });
+    if (outcome.result.mediaFailures) logger.warn('DM media not attached: the link stays in the text', { ...keys, reasons: outcome.result.mediaFailures });
     metrics.addMetric(Metric.DeliveredTo4biz, MetricUnit.Count, 1);
     metrics.addMetric(Metric.FourbizLatency, MetricUnit.Milliseconds, outcome.latencyMs);
   }
@@ -147,10 +151,12 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
 
 export const handler = wireOnFirstCall((config) => {
   const fourbizSettings = required(config.fourbiz, Env.fourbiz);
+  const secrets = secretSourceFor(config.secret);
+  const media = createXMediaDownloader(secrets, { baseUrl: config.xApiBaseUrl, timeoutMs: fourbizSettings.timeoutMs });
   return createDispatcherHandler({
     ...createObservability(config.tenant),
     store: conversationStoreFor(config),
-    fourbiz: createFourBizClient(fourbizSettings, secretSourceFor(config.secret)),
+    fourbiz: createFourBizClient(fourbizSettings, secrets, { media }),
     queue: sqsQueueControl(new SQSClient({}), {
       queueUrl: required(config.inboundQueueUrl, Env.inboundQueueUrl),
       dlqUrl: required(config.inboundDlqUrl, Env.inboundDlqUrl),

@@ -3,12 +3,17 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { ScheduledEvent } from 'aws-lambda';
-import { Env, required } from '../config';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import { Env, pollerTimeoutSeconds, required } from '../config';
 import { closeByFourbiz, type Conversation } from '../core/conversation';
 import { Metric } from '../core/metric-names';
-import { newerOccurrenceId, planReplySync, type ReplySyncPlan } from '../core/reply-sync';
-import { classifyError, ConfigurationError } from '../core/errors';
+import { mergeSynced, planReplySync, syncedOccurrencesOf, type ReplySyncPlan } from '../core/reply-sync';
+import { classifyError, ConfigurationError, FourbizAuthError } from '../core/errors';
+import { withLease, type LeaseStore } from '../core/lease';
+import { dynamoLeaseStore } from '../adapters/lease-store';
 import { conversationStoreFor } from '../adapters/conversation-store';
 import { CONFLICT_ATTEMPTS, withConflictRetry } from '../core/conflict-retry';
 import { createTicketsClient, type TicketsClient } from '../adapters/fourbiz/tickets';
@@ -22,12 +27,20 @@ export interface PollerDeps extends Observability {
   store: ConversationStore;
   fourbiz: Pick<TicketsClient, 'getRequest' | 'listOccurrences'>;
   queue: Pick<OutboundQueue, 'send'>;
+  /** One poll at a time: a slow run and the next scheduled one never sync the same conversations together. */
+  leases: LeaseStore;
+  /** How long a run may hold the lease (the function's timeout: a crashed run frees it by then). */
+  leaseSeconds: number;
+  /** The tenant's `fourbiz.closingMessage`. */
+  closingMessage?: string;
   /** Conversations synced at the same time (each costs two 4biz calls). */
   concurrency?: number;
   clock?: () => number;
 }
 
 export interface PollSummary {
+  /** False when another run held the lease: this one did nothing. */
+  ran: boolean;
   conversations: number;
   queued: number;
   closed: number;
@@ -56,7 +69,8 @@ export function createPollerHandler(deps: PollerDeps) {
       const current = attempt === 0 ? polled : await store.get(polled.xUserId);
       // The user's next conversation may have started in the same item: this plan is not about it.
       if (!current || current.conversationId !== polled.conversationId) return undefined;
-      let next: Conversation = { ...current, lastSyncedOccurrenceId: newerOccurrenceId(current.lastSyncedOccurrenceId, plan.lastSyncedOccurrenceId) };
+      const synced = mergeSynced(syncedOccurrencesOf(current), plan.synced);
+      let next: Conversation = { ...current, lastSyncedOccurrenceId: synced.upTo, syncedOccurrenceIds: synced.ids };
       if (plan.close) next = closeByFourbiz(next, new Date(clock()));
       return store.save(next, current.version);
     });
@@ -68,9 +82,8 @@ export function createPollerHandler(deps: PollerDeps) {
       fourbiz.getRequest(conversation.requestNumber),
       fourbiz.listOccurrences(conversation.requestNumber),
     ]);
-    const plan = planReplySync(conversation, request, occurrences);
-    const moved = plan.lastSyncedOccurrenceId !== conversation.lastSyncedOccurrenceId;
-    if (plan.outbound.length === 0 && !moved && !plan.close) return { queued: 0, closed: false };
+    const plan = planReplySync(conversation, request, occurrences, { closingMessage: deps.closingMessage });
+    if (plan.outbound.length === 0 && !plan.syncedChanged && !plan.close) return { queued: 0, closed: false };
 
     if (plan.outbound.length > 0) {
       try {
@@ -90,9 +103,9 @@ export function createPollerHandler(deps: PollerDeps) {
     return { queued: plan.outbound.length, closed: plan.close && saved !== undefined };
   }
 
-  const poller = async (_event: ScheduledEvent): Promise<PollSummary> => {
+  async function pollAll(): Promise<PollSummary> {
     const open = (await store.listOpen()).filter((c): c is Conversation & { requestNumber: string } => c.requestNumber !== undefined);
-    const summary: PollSummary = { conversations: open.length, queued: 0, closed: 0, failed: 0 };
+    const summary: PollSummary = { ran: true, conversations: open.length, queued: 0, closed: 0, failed: 0 };
     let next = 0;
     const worker = async () => {
       while (next < open.length) {
@@ -110,7 +123,8 @@ export function createPollerHandler(deps: PollerDeps) {
             requestNumber: conversation.requestNumber,
             error: (err as Error).message,
           });
-          if (!(err instanceof NotQueued)) metrics.addMetric(permanent ? Metric.FourbizPermanentError : Metric.FourbizTransientError, MetricUnit.Count, 1);
+          if (err instanceof FourbizAuthError) metrics.addMetric(Metric.FourbizAuthFailure, MetricUnit.Count, 1);
+          else if (!(err instanceof NotQueued)) metrics.addMetric(permanent ? Metric.FourbizPermanentError : Metric.FourbizTransientError, MetricUnit.Count, 1);
         }
       }
     };
@@ -119,6 +133,14 @@ export function createPollerHandler(deps: PollerDeps) {
     metrics.addMetric(Metric.ConversationsPolled, MetricUnit.Count, open.length);
     logger.info('poll done', { ...summary });
     return summary;
+  }
+
+  const poller = async (_event: ScheduledEvent, context: Context): Promise<PollSummary> => {
+    const holder = context?.awsRequestId || randomUUID();
+    const run = await withLease(deps.leases, { name: 'poller', holder, ttlSeconds: deps.leaseSeconds }, pollAll);
+    if (run.ran) return run.result;
+    logger.info('another poll is still running: this one skips', { holder });
+    return { ran: false, conversations: 0, queued: 0, closed: 0, failed: 0 };
   };
 
   return middy(poller).use(injectLambdaContext(logger)).use(logMetrics(metrics));
@@ -130,6 +152,9 @@ export const handler = wireOnFirstCall((config) => {
   return createPollerHandler({
     ...createObservability(config.tenant),
     store: conversationStoreFor(config),
+    leases: dynamoLeaseStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), required(config.tableName, Env.tableName)),
+    leaseSeconds: pollerTimeoutSeconds(settings),
+    closingMessage: settings.closingMessage,
     fourbiz: createTicketsClient(settings, secretSourceFor(config.secret)),
     queue: sqsOutboundQueue(new SQSClient({}), required(config.outboundQueueUrl, Env.outboundQueueUrl)),
   });

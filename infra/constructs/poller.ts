@@ -4,7 +4,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { Env, type TicketsSettings } from '../../functions/config';
+import { Env, pollerTimeoutSeconds, type TicketsSettings } from '../../functions/config';
 import type { TenantConfig } from '../tenant-config';
 import { BridgeFunction } from './bridge-function';
 import type { ConversationTable } from './conversation-table';
@@ -25,13 +25,12 @@ export class Poller extends Construct {
   constructor(scope: Construct, id: string, props: PollerProps) {
     super(scope, id);
     const { tenant, settings } = props;
-    const intervalSeconds = settings.pollScheduleMinutes * 60;
     this.function = new BridgeFunction(this, 'Poller', {
       tenant,
       name: 'poller',
       description: `4biz replies to the outbound queue, tenant ${tenant.name}`,
-      // One poll ends before the next one starts.
-      timeout: Duration.seconds(Math.min(intervalSeconds - 10, 900)),
+      // One poll ends before the next one starts; the lease in the table covers a run that overlaps anyway.
+      timeout: Duration.seconds(pollerTimeoutSeconds(settings)),
       secret: props.secret,
       environment: {
         [Env.tableName]: props.table.table.tableName,

@@ -94,9 +94,10 @@ describe('conversation state', () => {
     expect(c.lastActivityAt).toBe(minutes(30).toISOString());
   });
 
-  it('records an outbound reply and the occurrence it came from', () => {
-    const c = recordOutbound(openConversation(maria, t0), minutes(3), 'occ-9');
-    expect(c).toMatchObject({ messagesOut: 1, lastActivityAt: minutes(3).toISOString(), lastSyncedOccurrenceId: 'occ-9' });
+  it('records an outbound reply (the poller, not the sender, records which occurrences are synced)', () => {
+    const c = recordOutbound(openConversation(maria, t0), minutes(3));
+    expect(c).toMatchObject({ messagesOut: 1, lastActivityAt: minutes(3).toISOString() });
+    expect(c.lastSyncedOccurrenceId).toBeUndefined();
   });
 
   it('closing twice keeps the first closing', () => {

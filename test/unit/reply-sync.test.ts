@@ -1,5 +1,5 @@
 import type { Conversation } from '../../functions/core/conversation';
-import { compareOccurrenceIds, planReplySync } from '../../functions/core/reply-sync';
+import { compareOccurrenceIds, mergeSynced, planReplySync } from '../../functions/core/reply-sync';
 
 const conversation = (over: Partial<Conversation> = {}): Conversation => ({
   xUserId: '2900000000000000042',
@@ -31,17 +31,17 @@ describe('reply sync plan', () => {
       ['102', 'segunda', 'occurrence'],
     ]);
     expect(plan.outbound[0]).toMatchObject({ xUserId: '2900000000000000042', recipientId: '2900000000000000042', requestNumber: '4000' });
-    expect(plan.lastSyncedOccurrenceId).toBe('103');
+    expect(plan.synced).toEqual({ upTo: '99', ids: ['100', '101', '102', '103'] });
     expect(plan.close).toBe(false);
   });
 
   it('queues nothing twice: a second poll with the same occurrences sends nothing', () => {
     const occurrences = [agent('101', 'primeira')];
     const first = planReplySync(conversation(), open, occurrences);
-    const second = planReplySync(conversation({ lastSyncedOccurrenceId: first.lastSyncedOccurrenceId }), open, occurrences);
+    const second = planReplySync(conversation({ syncedOccurrenceIds: first.synced.ids }), open, occurrences);
     expect(first.outbound).toHaveLength(1);
     expect(second.outbound).toEqual([]);
-    expect(second.lastSyncedOccurrenceId).toBe('101');
+    expect(second.syncedChanged).toBe(false);
   });
 
   it('ends with the solution when the request is finished, and closes the conversation', () => {
@@ -54,7 +54,34 @@ describe('reply sync plan', () => {
   it('skips an occurrence with no words in it but moves past it', () => {
     const plan = planReplySync(conversation(), open, [agent('5', '<p></p>')]);
     expect(plan.outbound).toEqual([]);
-    expect(plan.lastSyncedOccurrenceId).toBe('5');
+    expect(plan.synced.ids).toEqual(['5']);
+  });
+
+  it('sends an agent occurrence that shows up late with a number below ones already synced, once', () => {
+    const first = planReplySync(conversation(), open, [agent('101', 'um'), agent('103', 'três')]);
+    const late = [agent('101', 'um'), agent('102', 'dois, atrasado'), agent('103', 'três')];
+    const second = planReplySync(conversation({ syncedOccurrenceIds: first.synced.ids }), open, late);
+    expect(second.outbound.map((m) => [m.sourceId, m.text])).toEqual([['102', 'dois, atrasado']]);
+    const third = planReplySync(conversation({ syncedOccurrenceIds: second.synced.ids }), open, late);
+    expect(third.outbound).toEqual([]);
+  });
+
+  it('keeps the remembered numbers bounded: the lowest fold into the low-water mark', () => {
+    expect(mergeSynced({ upTo: '10', ids: ['12', '15'] }, { ids: ['11', '9', '20'] }, 3)).toEqual({ upTo: '11', ids: ['12', '15', '20'] });
+    const many = Array.from({ length: 500 }, (_, i) => agent(String(1000 + i), `n${i}`));
+    const plan = planReplySync(conversation(), open, many);
+    expect(plan.outbound).toHaveLength(500);
+    expect(plan.synced.ids).toHaveLength(200);
+    expect(plan.synced.upTo).toBe('1299');
+    expect(planReplySync(conversation({ lastSyncedOccurrenceId: plan.synced.upTo, syncedOccurrenceIds: plan.synced.ids }), open, many).outbound).toEqual([]);
+  });
+
+  it('closes with the tenant\'s closing message, naming the request, when 4biz sent no solution', () => {
+    const plan = planReplySync(conversation(), { number: '4000', status: 'Fechada', finished: true }, [agent('7', 'até logo')], {
+      closingMessage: 'Atendimento {number} encerrado.',
+    });
+    expect(plan.outbound.map((m) => m.text)).toEqual(['até logo', 'Atendimento 4000 encerrado.']);
+    expect(plan.close).toBe(true);
   });
 
   it('orders occurrence ids as numbers, beyond 2^53 too', () => {

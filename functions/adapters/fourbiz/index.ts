@@ -1,11 +1,14 @@
 import type { FourbizSettings } from '../../config';
 import type { SecretSource } from '../secrets';
+import type { XMediaDownloader } from '../x-media';
 import type { FourBizClient } from '../../core/ports';
 import { createRelayClient } from './relay';
 import { createTicketsClient } from './tickets';
 
 export interface FourBizClientOptions {
   fetch?: typeof fetch;
+  /** tickets mode: downloads DM media to attach it to the request. */
+  media?: XMediaDownloader;
 }
 
 /** The way into 4biz the tenant chose (`fourbiz.mode` in its tenant file). */

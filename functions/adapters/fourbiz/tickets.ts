@@ -2,15 +2,18 @@ import { z } from 'zod';
 import type { TicketsSettings } from '../../config';
 import type { Conversation } from '../../core/conversation';
 import { compareOccurrenceIds } from '../../core/reply-sync';
-import { classifyHttpStatus, PermanentError, TransientError } from '../../core/errors';
+import { errorForHttpStatus, FourbizAuthError, PermanentError, TransientError } from '../../core/errors';
 import type { InboundMessage } from '../../core/x-events';
 import type { SecretSource } from '../secrets';
-import type { DeliveryResult, FourBizClient } from '../../core/ports';
+import type { DownloadedMedia, XMediaDownloader } from '../x-media';
+import type { DeliveryContext, DeliveryResult, FourBizClient } from '../../core/ports';
 
 /**
- * tickets mode: 4biz's REST API ("Citrest"). Every path and field name of that API lives in this
- * file (documented in docs/4biz-api.md): a conversation becomes a request, each later DM an
- * occurrence on it; the poller reads occurrences and the request's status back.
+ * tickets mode: 4biz's REST API ("Citrest"), as its public documentation describes it
+ * (../shared/4biz-rest-contract.md; our reading in docs/4biz-api.md). Every path and field name
+ * of that API lives in this file: a conversation becomes a request (`numberOrigin` = the
+ * conversation id), each later DM an occurrence on it (`numberOrigin` = the DM event id), a DM's
+ * media an attachment; the poller reads occurrences and the request's status back.
  */
 const Path = {
   login: '/services/login',
@@ -18,63 +21,78 @@ const Path = {
   createOccurrence: '/services/request/createOccurrence',
   getById: '/services/request/getById',
   listOccurrences: '/services/request/listOccurrences',
+  addAttachments: '/webmvc/services/request/addAttachments',
 } as const;
 
-/** 4biz statuses after which nothing more happens on a request: the conversation ends. */
+/** Status codes (and names) after which nothing more happens on a request: the conversation ends. */
 const FINISHED_STATUSES = new Set(['resolvida', 'fechada', 'cancelada']);
-
-/** Error codes 4biz answers (with HTTP 200 or 401) when the SessionID is unknown or expired. */
-const SESSION_ERROR_CODES = new Set(['INVALID_SESSION', 'SESSION_EXPIRED', 'E_SESSION']);
-
-const errorSchema = z.object({ code: z.union([z.string(), z.number()]).transform(String), description: z.string().optional() }).passthrough();
-
-/** Every Citrest answer: the operation's id and time, and `error` (null when it worked). */
-const envelope = z.object({ error: errorSchema.nullish(), operationID: z.number().optional(), dateTime: z.number().optional() }).passthrough();
 
 const idSchema = z.union([z.string().min(1), z.number()]).transform(String);
 
-const loginResponse = envelope.extend({ SessionID: z.string().min(1) });
-const createResponse = envelope.extend({ number: idSchema });
-const createOccurrenceResponse = envelope.extend({ occurrence: z.object({ id: idSchema }).passthrough() });
-const getByIdResponse = envelope.extend({
-  request: z
-    .object({
-      number: idSchema,
-      numberOrigin: z.string().nullish(),
-      status: z.string().min(1),
-      solution: z.string().nullish(),
-    })
-    .passthrough(),
-});
-const listOccurrencesResponse = envelope.extend({
-  occurrences: z.array(
-    z
-      .object({
-        id: idSchema,
-        numberOrigin: z.string().nullish(),
-        description: z.string(),
-        date: z.string().optional(),
-        hour: z.string().optional(),
-        category: z.string().nullish(),
-        registeredBy: z.object({ id: idSchema.optional(), login: z.string(), name: z.string().optional() }).passthrough(),
-      })
-      .passthrough(),
-  ),
-});
+/**
+ * Citrest's `CtError {code, description}` under `error`, or the webmvc envelope `{status, code,
+ * message}`: either way a code and a description.
+ */
+const errorSchema = z
+  .object({ error: z.object({ code: idSchema, description: z.string().nullish() }).passthrough().nullish(), code: idSchema.optional(), message: z.string().nullish() })
+  .passthrough()
+  .transform((e) => (e.error ? { code: e.error.code, description: e.error.description ?? undefined } : e.code ? { code: e.code, description: e.message ?? undefined } : undefined));
+
+/** `status` is documented as `{code, name}`; a plain string is accepted too. */
+const statusSchema = z.union([
+  z.string().min(1).transform((s) => ({ code: s, name: s })),
+  z
+    .object({ code: idSchema.optional(), name: z.string().nullish() })
+    .passthrough()
+    .refine((s) => s.code !== undefined || Boolean(s.name), 'status has neither code nor name')
+    .transform((s) => ({ code: s.code ?? s.name!, name: s.name ?? s.code! })),
+]);
+
+/** CtRequest attributes at the top level of the answer (documented) or under `request` (accepted). */
+const requestSchema = z.preprocess(
+  (v) => (v && typeof v === 'object' && 'request' in v && (v as { request: unknown }).request && typeof (v as { request: unknown }).request === 'object' ? { ...(v as object), ...(v as { request: object }).request } : v),
+  z.object({ number: idSchema, numberOrigin: idSchema.nullish(), status: statusSchema.nullish(), solution: z.string().nullish() }).passthrough(),
+);
+
+const loginSchema = z
+  .object({ SessionID: z.string().min(1).optional(), sessionID: z.string().min(1).optional() })
+  .passthrough()
+  .refine((v) => v.SessionID ?? v.sessionID, 'no SessionID in the login answer')
+  .transform((v) => (v.SessionID ?? v.sessionID)!);
+
+const occurrenceSchema = z
+  .object({
+    number: idSchema,
+    numberOrigin: idSchema.nullish(),
+    description: z.string().nullish(),
+    userID: idSchema.nullish(),
+    userId: idSchema.nullish(),
+  })
+  .passthrough();
+
+/** The collection's property name is not documented: `occurrences`, `ocurrences` or a bare array. */
+const occurrenceListSchema = z.preprocess((v) => {
+  if (Array.isArray(v)) return v;
+  const o = (v ?? {}) as Record<string, unknown>;
+  return o.occurrences ?? o.ocurrences ?? (o.request as Record<string, unknown> | undefined)?.occurrences ?? [];
+}, z.array(occurrenceSchema));
+
+const anything = z.unknown();
 
 /** A 4biz request as the poller needs it. */
 export interface FourBizRequest {
   number: string;
+  /** The status name as agents see it (e.g. Resolvida). */
   status: string;
   solution?: string;
-  /** Resolvida, Fechada or Cancelada: the conversation ends with the solution text. */
+  /** Resolvida, Fechada or Cancelada: the conversation ends. */
   finished: boolean;
 }
 
 export interface FourBizOccurrence {
   id: string;
+  numberOrigin?: string;
   description: string;
-  authorLogin: string;
   /** Written by the bridge itself (the person's own DMs): never sent back to them. */
   byIntegrationUser: boolean;
 }
@@ -89,17 +107,44 @@ export interface TicketsClient extends FourBizClient {
 export interface TicketsClientOptions {
   fetch?: typeof fetch;
   now?: () => Date;
+  /** Downloads a DM's photo, GIF or video to attach it; without it media stays a link. */
+  media?: XMediaDownloader;
 }
 
+/** 4biz does not know the session (HTTP 401/412 or code SESSION): log in again. */
 class SessionExpired extends Error {}
 
-/** The DM as 4biz agents read it: text, then attachments and the quick-reply choice as lines. */
-export function describeMessage(message: InboundMessage): string {
-  const lines = [message.text];
-  for (const a of message.attachments) {
-    const what = a.mediaType ?? a.type;
-    lines.push(a.url ? `[Anexo (${what}): ${a.url}]` : `[Anexo (${what}) sem link]`);
+/** 4biz answered with an error code (PARAM, INPUT, …): what the caller does depends on the call. */
+class Refused extends PermanentError {
+  constructor(
+    message: string,
+    readonly code: string,
+    status: number,
+  ) {
+    super(message, status);
   }
+}
+
+/** The request the DM belongs to is finished: the DM waits until the poller closes the conversation. */
+export class RequestFinishedError extends TransientError {}
+
+/** A media file ready to attach, and the line naming it in the text. */
+interface Attachment {
+  name: string;
+  extension: string;
+  content: string;
+}
+
+/** The DM as 4biz agents read it: text, then attachments (file name or link) and the quick-reply choice as lines. */
+export function describeMessage(message: InboundMessage, attachedNames: ReadonlyMap<number, string> = new Map()): string {
+  const lines = [message.text];
+  message.attachments.forEach((a, i) => {
+    const what = a.mediaType ?? a.type;
+    const name = attachedNames.get(i);
+    // The link stays next to the file name: an agent can still open it if the attachment is missing.
+    if (name) lines.push(`[Anexo (${what}): ${name}${a.url ? ` — ${a.url}` : ''}]`);
+    else lines.push(a.url ? `[Anexo (${what}): ${a.url}]` : `[Anexo (${what}) sem link]`);
+  });
   if (message.quickReply) lines.push(`[Resposta rápida: ${message.quickReply.metadata ?? message.quickReply.type}]`);
   return lines.filter((l) => l !== '').join('\n');
 }
@@ -127,6 +172,18 @@ function dateAndHour(at: Date): { date: string; hour: string } {
   return { date: `${parts.year}-${parts.month}-${parts.day}`, hour: `${parts.hour}:${parts.minute}` };
 }
 
+const EXTENSIONS: Record<string, string> = { 'image/jpeg': 'jpg', 'image/png': 'png', 'image/gif': 'gif', 'image/webp': 'webp', 'video/mp4': 'mp4' };
+
+function extensionOf(media: DownloadedMedia, url: string): string {
+  const fromType = media.contentType ? EXTENSIONS[media.contentType.split(';')[0]!.trim().toLowerCase()] : undefined;
+  const fromUrl = /\.([a-z0-9]{2,5})$/i.exec(new URL(url).pathname)?.[1]?.toLowerCase();
+  return fromType ?? fromUrl ?? 'bin';
+}
+
+const statusName = (s: { code: string; name: string }) => s.name;
+const isFinished = (s: { code: string; name: string }) =>
+  [s.code, s.name].some((v) => FINISHED_STATUSES.has(v.normalize('NFD').replace(/\p{M}/gu, '').trim().toLowerCase()));
+
 export function createTicketsClient(settings: TicketsSettings, secrets: SecretSource, options: TicketsClientOptions = {}): TicketsClient {
   const doFetch = options.fetch ?? fetch;
   const now = options.now ?? (() => new Date());
@@ -140,12 +197,19 @@ export function createTicketsClient(settings: TicketsSettings, secrets: SecretSo
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify(body),
+        // Never follow a redirect: the body carries the password or the session to wherever it points.
+        redirect: 'manual',
         signal: AbortSignal.timeout(settings.timeoutMs),
       });
     } catch (err) {
       const e = err as Error;
       const why = e.name === 'TimeoutError' ? `no answer within ${settings.timeoutMs} ms` : e.message;
       throw new TransientError(`4biz ${path}: ${why}`);
+    }
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel().catch(() => undefined);
+      const where = res.headers.get('location');
+      throw new TransientError(`4biz ${path} answered a redirect (HTTP ${res.status}${where ? ` to ${where}` : ''}); redirects are not followed: check fourbiz.baseUrl`, res.status);
     }
     const text = await res.text().catch(() => '');
     let json: unknown;
@@ -154,14 +218,14 @@ export function createTicketsClient(settings: TicketsSettings, secrets: SecretSo
     } catch {
       json = undefined;
     }
-    const env = envelope.safeParse(json);
-    const error = env.success ? env.data.error : undefined;
-    if (res.status === 401 || (error && SESSION_ERROR_CODES.has(error.code))) throw new SessionExpired(path);
-    if (!res.ok) {
-      const message = `4biz ${path} answered HTTP ${res.status}${error ? ` (${error.code})` : ''}`;
-      throw classifyHttpStatus(res.status) === 'permanent' ? new PermanentError(message, res.status) : new TransientError(message, res.status);
-    }
-    if (error) throw new PermanentError(`4biz ${path} refused: ${error.code}${error.description ? ` ${error.description}` : ''}`, res.status);
+    const error = errorSchema.safeParse(json).data;
+    const code = error?.code.toUpperCase();
+    const what = `4biz ${path} answered HTTP ${res.status}${error ? ` (${error.code}${error.description ? `: ${error.description}` : ''})` : ''}`;
+    if (res.status === 401 || res.status === 412 || code === 'SESSION') throw new SessionExpired(what);
+    if (res.status === 403 || code === 'PERMISSION') throw new FourbizAuthError(`${what}: the integration user lacks the permission`, res.status);
+    if (code === 'INTERNAL' || res.status >= 500 || res.status === 408 || res.status === 429) throw new TransientError(what, res.status);
+    if (error) throw new Refused(what, code!, res.status);
+    if (!res.ok) throw errorForHttpStatus(res.status, what);
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       // A 200 we cannot read is most likely a proxy or maintenance page: try again later.
@@ -177,13 +241,12 @@ export function createTicketsClient(settings: TicketsSettings, secrets: SecretSo
       throw new PermanentError('tickets mode needs fourbizUser and fourbizPassword in the tenant secret');
     }
     try {
-      const out = await post(Path.login, { userName: secret.fourbizUser, password: secret.fourbizPassword, platform: settings.platform }, loginResponse);
-      return out.SessionID;
+      return await post(Path.login, { userName: secret.fourbizUser, password: secret.fourbizPassword, platform: settings.platform }, loginSchema);
     } catch (err) {
-      // The password may have been rotated: read the secret again next time.
-      if (err instanceof PermanentError || err instanceof SessionExpired) secrets.invalidate();
-      if (err instanceof SessionExpired) throw new PermanentError('4biz refused the integration user\'s login', 401);
-      throw err;
+      if (err instanceof TransientError && !(err instanceof FourbizAuthError)) throw err;
+      // Refused however 4biz says it: the password may have been rotated, so read the secret again next time.
+      secrets.invalidate();
+      throw new FourbizAuthError(`4biz refused the integration user's login: ${(err as Error).message}`, (err as { status?: number }).status);
     }
   }
 
@@ -195,7 +258,7 @@ export function createTicketsClient(settings: TicketsSettings, secrets: SecretSo
     return session;
   }
 
-  /** One call with the cached session; on an expired session, one new login and one more try. */
+  /** One call with the cached session; on an expired session, one new login and one repeat. */
   async function call<T>(path: string, body: Record<string, unknown>, schema: z.ZodType<T, z.ZodTypeDef, unknown>): Promise<T> {
     const used = await currentSession();
     try {
@@ -211,36 +274,62 @@ export function createTicketsClient(settings: TicketsSettings, secrets: SecretSo
     } catch (err) {
       if (err instanceof SessionExpired) {
         session = undefined;
-        throw new TransientError(`4biz ${path}: session rejected right after a new login`, 401);
+        throw new FourbizAuthError(`${err.message}: session refused right after a new login`, 412);
       }
       throw err;
     }
   }
 
-  async function createRequest(message: InboundMessage, conversation: Conversation): Promise<string> {
+  /** The request 4biz holds under our numberOrigin, or undefined when it has none. */
+  async function findByOrigin(numberOrigin: string): Promise<string | undefined> {
+    try {
+      return (await call(Path.getById, { numberOrigin }, requestSchema)).number;
+    } catch (err) {
+      // An unknown numberOrigin is answered with an error code (not documented which): "not there".
+      if (err instanceof Refused) return undefined;
+      throw err;
+    }
+  }
+
+  /** Did this attempt maybe reach 4biz? A timeout or a 5xx may have been applied; a refusal was not. */
+  const uncertain = (err: unknown) => err instanceof TransientError && !(err instanceof FourbizAuthError);
+
+  async function createRequest(message: InboundMessage, conversation: Conversation, text: string, context: DeliveryContext): Promise<string> {
+    const numberOrigin = conversation.conversationId;
+    // An earlier attempt may have created it: look before creating a second one.
+    if (context.retried) {
+      const found = await findByOrigin(numberOrigin);
+      if (found) return found;
+    }
     const who = requesterLabel(message);
-    const out = await call(
-      Path.create,
-      {
-        synchronize: true,
-        sourceRequest: {
-          numberOrigin: conversation.conversationId,
-          type: 'R',
-          description: `Mensagem direta no X de ${who}:\n\n${describeMessage(message)}`,
-          userID: message.sender.handle ? `@${message.sender.handle}` : `x:${message.sender.id}`,
-          contact: { name: who },
-          contractID: settings.contractId,
-          activityID: settings.activityId,
-          groupID: settings.groupId,
-          unitID: settings.unitId,
-          originID: settings.originId,
-          urgency: settings.urgency,
-          impact: settings.impact,
-        },
-      },
-      createResponse,
-    );
-    return out.number;
+    const sourceRequest = {
+      numberOrigin,
+      type: settings.requestType,
+      description: `Mensagem direta no X de ${who}:\n\n${text}`,
+      userID: message.sender.handle ? `@${message.sender.handle}` : `x:${message.sender.id}`,
+      contact: { name: who },
+      ...(settings.contractId !== undefined ? { contractID: settings.contractId } : {}),
+      ...(settings.serviceCode ? { service: { code: settings.serviceCode } } : {}),
+      ...(settings.groupId ? { groupId: settings.groupId } : {}),
+      urgency: settings.urgency,
+      impact: settings.impact,
+    };
+    try {
+      return (await call(Path.create, { synchronize: true, sourceRequest }, requestSchema)).number;
+    } catch (err) {
+      // 4biz rejects a numberOrigin it has seen, and a timed-out create may have been stored:
+      // either way, the request that exists is ours.
+      if (err instanceof Refused || uncertain(err)) {
+        const found = await findByOrigin(numberOrigin).catch(() => undefined);
+        if (found) return found;
+      }
+      throw err;
+    }
+  }
+
+  async function occurrenceExists(requestNumber: string, numberOrigin: string): Promise<boolean> {
+    const list = await call(Path.listOccurrences, { requestNumber }, occurrenceListSchema);
+    return list.some((o) => o.numberOrigin === numberOrigin);
   }
 
   function sentAt(message: InboundMessage): Date {
@@ -248,56 +337,94 @@ export function createTicketsClient(settings: TicketsSettings, secrets: SecretSo
     return Number.isNaN(at.getTime()) ? now() : at;
   }
 
-  async function addOccurrence(message: InboundMessage, requestNumber: string): Promise<void> {
-    await call(
-      Path.createOccurrence,
-      {
-        requestNumber,
-        occurrence: {
-          // The DM's event id: a retried delivery is recognisable as the same occurrence.
-          numberOrigin: message.eventId,
-          description: describeMessage(message),
-          ...dateAndHour(sentAt(message)),
-          category: settings.occurrenceCategory,
-          reason: settings.occurrenceReason,
-        },
-      },
-      createOccurrenceResponse,
-    );
+  async function addOccurrence(message: InboundMessage, requestNumber: string, text: string, context: DeliveryContext): Promise<void> {
+    const request = await getRequest(requestNumber);
+    if (request.finished) {
+      throw new RequestFinishedError(`4biz request ${requestNumber} is ${request.status}: the DM waits for the poller to close the conversation, then opens a new request`);
+    }
+    // The DM's event id: an earlier attempt that reached 4biz is recognisable in the list.
+    const numberOrigin = message.eventId;
+    if (context.retried && (await occurrenceExists(requestNumber, numberOrigin))) return;
+    const occurrence = {
+      numberOrigin,
+      description: text,
+      ...dateAndHour(sentAt(message)),
+      category: settings.occurrenceCategory,
+      reason: settings.occurrenceReason,
+    };
+    try {
+      await call(Path.createOccurrence, { requestNumber, occurrence }, anything);
+    } catch (err) {
+      if (uncertain(err) && (await occurrenceExists(requestNumber, numberOrigin).catch(() => false))) return;
+      throw err;
+    }
+  }
+
+  /** Downloads the DM's media within the size cap; a failure leaves that one as a link. */
+  async function download(message: InboundMessage): Promise<{ names: Map<number, string>; files: Attachment[]; failures: string[] }> {
+    const names = new Map<number, string>();
+    const files: Attachment[] = [];
+    const failures: string[] = [];
+    if (!options.media) return { names, files, failures };
+    for (const [i, a] of message.attachments.entries()) {
+      if (!a.url) continue;
+      const got = await options.media.download(a.url, settings.mediaMaxBytes);
+      if (!got.ok) {
+        failures.push(`${a.url}: ${got.reason}`);
+        continue;
+      }
+      const extension = extensionOf(got.media, a.url);
+      const name = `dm-${message.eventId}-${i + 1}.${extension}`;
+      names.set(i, name);
+      files.push({ name, extension, content: got.media.bytes.toString('base64') });
+    }
+    return { names, files, failures };
+  }
+
+  async function getRequest(requestNumber: string): Promise<FourBizRequest> {
+    const request = await call(Path.getById, { number: requestNumber }, requestSchema);
+    const status = request.status ?? { code: 'EmAndamento', name: 'Em andamento' };
+    return { number: request.number, status: statusName(status), solution: request.solution ?? undefined, finished: isFinished(status) };
   }
 
   return {
     mode: 'tickets',
 
-    async deliver(message, conversation): Promise<DeliveryResult> {
-      if (conversation.requestNumber === undefined) return { requestNumber: await createRequest(message, conversation) };
-      await addOccurrence(message, conversation.requestNumber);
-      return { requestNumber: conversation.requestNumber };
+    async deliver(message, conversation, context = { retried: false }): Promise<DeliveryResult> {
+      const media = await download(message);
+      const text = describeMessage(message, media.names);
+      const requestNumber =
+        conversation.requestNumber === undefined
+          ? await createRequest(message, conversation, text, context)
+          : (await addOccurrence(message, conversation.requestNumber, text, context), conversation.requestNumber);
+      if (media.files.length > 0) {
+        try {
+          await call(Path.addAttachments, { mediaType: 'application/json', requestNumber, attachments: media.files }, anything);
+        } catch (err) {
+          // Retrying the whole delivery finds the request and the occurrence already there.
+          if (err instanceof TransientError) throw err;
+          media.failures.push(`addAttachments: ${(err as Error).message}`);
+        }
+      }
+      return { requestNumber, ...(media.failures.length ? { mediaFailures: media.failures } : {}) };
     },
 
-    async getRequest(requestNumber) {
-      const { request } = await call(Path.getById, { number: requestNumber }, getByIdResponse);
-      return {
-        number: request.number,
-        status: request.status,
-        solution: request.solution ?? undefined,
-        finished: FINISHED_STATUSES.has(request.status.trim().toLowerCase()),
-      };
-    },
+    getRequest,
 
     async listOccurrences(requestNumber) {
-      const [{ occurrences }, secret] = await Promise.all([
-        call(Path.listOccurrences, { requestNumber }, listOccurrencesResponse),
-        secrets.get(),
-      ]);
+      const [list, secret] = await Promise.all([call(Path.listOccurrences, { requestNumber }, occurrenceListSchema), secrets.get()]);
       const integrationUser = (secret.fourbizUser ?? '').toLowerCase();
-      return occurrences
-        .map((o) => ({
-          id: o.id,
-          description: o.description,
-          authorLogin: o.registeredBy.login,
-          byIntegrationUser: o.registeredBy.login.toLowerCase() === integrationUser,
-        }))
+      return list
+        .map((o) => {
+          const author = (o.userID ?? o.userId ?? '').toLowerCase();
+          return {
+            id: o.number,
+            numberOrigin: o.numberOrigin ?? undefined,
+            description: o.description ?? '',
+            // Ours: written by the integration user, or carrying a numberOrigin (agents' screens set none).
+            byIntegrationUser: (author !== '' && author === integrationUser) || Boolean(o.numberOrigin),
+          };
+        })
         .sort((a, b) => compareOccurrenceIds(a.id, b.id));
     },
   };
