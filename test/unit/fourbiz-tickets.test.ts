@@ -1,12 +1,16 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ticketsSettingsSchema, type TicketsSettings } from '../../functions/config';
-import { createTicketsClient } from '../../functions/adapters/fourbiz/tickets';
+import { createTicketsClient, RequestFinishedError } from '../../functions/adapters/fourbiz/tickets';
+import { createXMediaDownloader } from '../../functions/adapters/x-media';
 import { compareOccurrenceIds } from '../../functions/core/reply-sync';
 import { staticSecretSource } from '../../functions/adapters/secrets';
 import type { Conversation } from '../../functions/core/conversation';
-import { PermanentError, TransientError } from '../../functions/core/errors';
+import { FourbizAuthError, PermanentError, TransientError } from '../../functions/core/errors';
 import { normaliseDelivery, accountActivitySchema, type InboundMessage } from '../../functions/core/x-events';
 import { fixtureBytes, testSecret } from '../support/x-fixtures';
-import { startFourBizSimulator, type FourBizSimulator } from '../simulators/fourbiz-rest';
+import { startFourBizSimulator, type FourBizSimulator, type OccurrenceListShape } from '../simulators/fourbiz-rest';
+import { startXApiSimulator, type XApiSimulator } from '../simulators/x-api';
 
 const fixtureMessage = (name: string): InboundMessage =>
   normaliseDelivery(accountActivitySchema.parse(JSON.parse(fixtureBytes(name).toString('utf8')))).messages[0];
@@ -27,29 +31,32 @@ function conversation(over: Partial<Conversation> = {}): Conversation {
   };
 }
 
-describe('4biz tickets client (Citrest)', () => {
+const OCCURRENCE = '/services/request/createOccurrence';
+const CREATE = '/services/request/create';
+
+describe('4biz tickets client (Citrest, as documented)', () => {
   let sim: FourBizSimulator;
   let settings: TicketsSettings;
   const secrets = () => staticSecretSource({ ...testSecret, fourbizUser: sim.userName, fourbizPassword: sim.password });
-
-  beforeEach(async () => {
-    sim = await startFourBizSimulator();
+  const start = async (listShape?: OccurrenceListShape) => {
+    await sim?.close();
+    sim = await startFourBizSimulator({ listShape });
     settings = ticketsSettingsSchema.parse({
       mode: 'tickets',
       baseUrl: sim.baseUrl,
       contractId: 1,
-      activityId: 10,
-      groupId: 5,
-      unitId: 2,
-      originId: 7,
-      urgency: 'A',
-      impact: 'B',
-      timeoutMs: 1000,
+      serviceCode: 'ATD-X',
+      groupId: 'N1-ATENDIMENTO',
+      urgency: 'H',
+      impact: 'L',
+      timeoutMs: 300,
     });
-  });
+  };
+
+  beforeEach(() => start());
   afterEach(() => sim.close());
 
-  it('opens one request for the first DM, keyed by the conversation, with the tenant ids and the requester', async () => {
+  it('opens one request with the documented sourceRequest fields, keyed by the conversation', async () => {
     const client = createTicketsClient(settings, secrets());
     const result = await client.deliver(fixtureMessage('dm-received.json'), conversation());
 
@@ -57,14 +64,22 @@ describe('4biz tickets client (Citrest)', () => {
     const request = sim.requests[0];
     expect(result.requestNumber).toBe(String(request.number));
     expect(request.numberOrigin).toBe('conv-2900000000000000042-1');
-    expect(request.source).toMatchObject({ contractID: 1, activityID: 10, groupID: 5, unitID: 2, originID: 7, urgency: 'A', impact: 'B', type: 'R' });
-    expect(request.source.contact).toEqual({ name: 'Maria Souza (@maria_souza)' });
-    expect(request.source.description).toContain('@maria_souza');
+    expect(request.source).toMatchObject({
+      type: 'R',
+      userID: '@maria_souza',
+      contact: { name: 'Maria Souza (@maria_souza)' },
+      contractID: 1,
+      service: { code: 'ATD-X' },
+      groupId: 'N1-ATENDIMENTO',
+      urgency: 'H',
+      impact: 'L',
+    });
+    expect(Object.keys(request.source).filter((k) => /^(activityID|unitID|originID|groupID)$/.test(k))).toEqual([]);
     expect(request.source.description).toContain('Olá! Minha impressora parou de funcionar https://example.com/foto-erro');
     expect(sim.logins()).toBe(1);
   });
 
-  it('adds later DMs as occurrences, in order, each recognisable by its DM event id', async () => {
+  it('adds later DMs as occurrences, in order, each carrying its DM event id as numberOrigin', async () => {
     const client = createTicketsClient(settings, secrets());
     const first = fixtureMessage('dm-received.json');
     const { requestNumber } = await client.deliver(first, conversation());
@@ -76,29 +91,62 @@ describe('4biz tickets client (Citrest)', () => {
       ['e2', 'segunda'],
       ['e3', 'terceira'],
     ]);
-    expect(occurrences[0]).toMatchObject({ category: 'Memorando', reason: 'Mensagem do solicitante via X' });
+    expect(occurrences[0]).toMatchObject({ category: 'Memorando', reason: 'Mensagem do solicitante via X', userID: sim.userName });
     expect(occurrences[0].hour).toMatch(/^\d{2}:\d{2}$/);
-    expect(sim.logins()).toBe(1);
   });
 
-  it('does not duplicate an occurrence when a DM is delivered again', async () => {
+  it('a retried create finds the request 4biz already holds: one request, whether it looks first or is refused', async () => {
+    const client = createTicketsClient(settings, secrets());
+    const first = await client.deliver(fixtureMessage('dm-received.json'), conversation());
+    // Redelivered (looks first with getById numberOrigin) and not known as redelivered (4biz refuses the numberOrigin).
+    const looked = await client.deliver(fixtureMessage('dm-received.json'), conversation(), { retried: true });
+    const refused = await client.deliver(fixtureMessage('dm-received.json'), conversation());
+    expect([looked.requestNumber, refused.requestNumber]).toEqual([first.requestNumber, first.requestNumber]);
+    expect(sim.requests).toHaveLength(1);
+    expect(sim.calls.filter((c) => c.path === CREATE && c.errorCode === 'PARAM')).toHaveLength(1);
+  });
+
+  it('a create that 4biz stored but answered after the timeout yields that request, not a second one', async () => {
+    const client = createTicketsClient(settings, secrets());
+    sim.answerLate(CREATE, 600);
+    const result = await client.deliver(fixtureMessage('dm-received.json'), conversation());
+    expect(sim.requests).toHaveLength(1);
+    expect(result.requestNumber).toBe(String(sim.requests[0].number));
+  });
+
+  it('never repeats an occurrence an earlier attempt applied: redelivered, or answered after the timeout', async () => {
     const client = createTicketsClient(settings, secrets());
     const first = fixtureMessage('dm-received.json');
     const { requestNumber } = await client.deliver(first, conversation());
     await client.deliver(withText(first, 'de novo', 'e2'), conversation({ requestNumber }));
-    await client.deliver(withText(first, 'de novo', 'e2'), conversation({ requestNumber }));
-    expect(sim.request(requestNumber!).occurrences).toHaveLength(1);
+    await client.deliver(withText(first, 'de novo', 'e2'), conversation({ requestNumber }), { retried: true });
+    sim.answerLate(OCCURRENCE, 600);
+    await client.deliver(withText(first, 'lenta', 'e3'), conversation({ requestNumber }));
+    expect(sim.request(requestNumber!).occurrences.map((o) => o.numberOrigin)).toEqual(['e2', 'e3']);
   });
 
-  it('logs in once more when the session expired, and the call goes through', async () => {
+  it('an expired session (HTTP 412, SESSION) costs one new login and one repeat', async () => {
     const client = createTicketsClient(settings, secrets());
     const first = fixtureMessage('dm-received.json');
     const { requestNumber } = await client.deliver(first, conversation());
     sim.expireSessions();
     await client.deliver(withText(first, 'depois da expiração', 'e2'), conversation({ requestNumber }));
 
+    expect(sim.calls.filter((c) => c.status === 412 && c.errorCode === 'SESSION')).toHaveLength(1);
     expect(sim.logins()).toBe(2);
     expect(sim.request(requestNumber!).occurrences.map((o) => o.description)).toEqual(['depois da expiração']);
+  });
+
+  it('with sessions expiring every 3 calls, every call still goes through, one login per expiry', async () => {
+    sim.expireSessionsEvery(3);
+    const client = createTicketsClient(settings, secrets());
+    const first = fixtureMessage('dm-received.json');
+    const { requestNumber } = await client.deliver(first, conversation());
+    for (let i = 2; i <= 7; i++) await client.deliver(withText(first, `m${i}`, `e${i}`), conversation({ requestNumber }));
+    const expiries = sim.calls.filter((c) => c.status === 412).length;
+    expect(sim.request(requestNumber!).occurrences).toHaveLength(6);
+    expect(expiries).toBeGreaterThanOrEqual(3);
+    expect(sim.logins()).toBe(expiries + 1);
   });
 
   it('shares one new login among calls that saw the same expired session', async () => {
@@ -109,34 +157,90 @@ describe('4biz tickets client (Citrest)', () => {
     expect(sim.logins()).toBe(2);
   });
 
-  it('gives up with a retryable error when the session is refused again right after logging in', async () => {
+  it('a session refused right after a new login is an auth failure, retried later (never the DLQ)', async () => {
     const expiring: typeof fetch = async (input, init) => {
       if (!String(input).endsWith('/services/login')) sim.expireSessions();
       return fetch(input, init);
     };
     const client = createTicketsClient(settings, secrets(), { fetch: expiring });
-    await expect(client.deliver(fixtureMessage('dm-received.json'), conversation())).rejects.toBeInstanceOf(TransientError);
+    const err = await client.deliver(fixtureMessage('dm-received.json'), conversation()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FourbizAuthError);
+    expect(err).toBeInstanceOf(TransientError);
     expect(sim.logins()).toBe(2);
   });
 
-  it('carries media as a link, a quick-reply choice, emoji and a 10,000-character text intact', async () => {
-    const client = createTicketsClient(settings, secrets());
-    const media = fixtureMessage('dm-with-media.json');
-    const { requestNumber } = await client.deliver(media, conversation());
-    const quick = fixtureMessage('dm-quick-reply.json');
-    await client.deliver(quick, conversation({ requestNumber }));
-    const long = `${'👍🏽 Olá, ação 🇧🇷 '.repeat(555)}`.slice(0, 9990) + 'fim';
-    await client.deliver(withText(quick, long, 'long-1'), conversation({ requestNumber }));
+  it('a refused login, a 403 and code PERMISSION are auth failures: retried, and the password is read again', async () => {
+    let reads = 0;
+    const source = staticSecretSource({ ...testSecret, fourbizUser: sim.userName, fourbizPassword: 'wrong' });
+    const counting = { get: () => (reads++, source.get()), invalidate: () => source.invalidate() };
+    const wrong = createTicketsClient(settings, counting);
+    await expect(wrong.getRequest('1')).rejects.toBeInstanceOf(FourbizAuthError);
+    await expect(wrong.getRequest('1')).rejects.toThrow(/login.*PERMISSION/);
+    expect(reads).toBe(2);
 
-    const request = sim.request(requestNumber!);
-    expect(request.source.description).toContain('https://ton.twitter.com/1.1/ton/data/dm/1861000000000000103/1861000000000000555/abcd.jpg');
-    expect(request.source.description).toContain('segue o print https://twitter.com/messages/media/1861000000000000103');
-    const [choice, text] = request.occurrences;
-    expect(choice.description).toBe('Falar com atendente\n[Resposta rápida: menu:agent]');
-    expect(text.description).toBe(`${long}\n[Resposta rápida: menu:agent]`);
+    const client = createTicketsClient(settings, secrets());
+    const { requestNumber } = await client.deliver(fixtureMessage('dm-received.json'), conversation());
+    sim.failNext(1, 200, 'PERMISSION');
+    await expect(client.getRequest(requestNumber!)).rejects.toBeInstanceOf(FourbizAuthError);
+    sim.failNext(1, 403);
+    await expect(client.getRequest(requestNumber!)).rejects.toBeInstanceOf(FourbizAuthError);
   });
 
-  it('reads occurrences oldest first and tells the integration user\'s apart from the agents\'', async () => {
+  it('never follows a redirect: a 3xx is an error and the password goes nowhere else', async () => {
+    const seen: string[] = [];
+    const elsewhere = createServer((req, res) => {
+      req.on('data', (c: Buffer) => seen.push(c.toString()));
+      req.on('end', () => res.end('{}'));
+    });
+    await new Promise<void>((r) => elsewhere.listen(0, '127.0.0.1', r));
+    try {
+      sim.redirectNext(1, `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}/steal`);
+      const client = createTicketsClient(settings, secrets());
+      const err = await client.getRequest('1').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TransientError);
+      expect((err as Error).message).toMatch(/redirect \(HTTP 302/);
+      expect(seen).toEqual([]);
+    } finally {
+      elsewhere.close();
+    }
+  });
+
+  it('classifies failures: down, 5xx and INTERNAL retried; PARAM permanent', async () => {
+    const client = createTicketsClient(settings, secrets());
+    sim.setDown(true);
+    await expect(client.deliver(fixtureMessage('dm-received.json'), conversation())).rejects.toBeInstanceOf(TransientError);
+    sim.setDown(false);
+    sim.failNext(1, 502);
+    await expect(client.getRequest('1')).rejects.toBeInstanceOf(TransientError);
+    sim.failNext(1, 200, 'INTERNAL');
+    await expect(client.getRequest('1')).rejects.toBeInstanceOf(TransientError);
+    const unknown = await client.getRequest('999999').catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(PermanentError);
+    expect((unknown as Error).message).toContain('PARAM');
+  });
+
+  it('reads answers tolerantly: occurrences under "ocurrences" or as a bare array, status as a string, a request wrapper, sessionID', async () => {
+    for (const shape of ['ocurrences', 'array'] as const) {
+      await start(shape);
+      const client = createTicketsClient(settings, secrets());
+      const { requestNumber } = await client.deliver(fixtureMessage('dm-received.json'), conversation());
+      sim.addAgentOccurrence(requestNumber!, 'oi');
+      expect((await client.listOccurrences(requestNumber!)).map((o) => o.description)).toEqual(['oi']);
+    }
+    // A 4biz that answers `sessionID`, wraps CtRequest in `request` and sends status as a plain string.
+    const reshaping: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      const body = (await res.json()) as Record<string, unknown>;
+      if (String(input).endsWith('/services/login')) return Response.json({ sessionID: body.SessionID });
+      if (String(input).endsWith('/request/getById')) return Response.json({ request: { ...body, status: 'Resolvida' } });
+      return Response.json(body, { status: res.status });
+    };
+    const client = createTicketsClient(settings, secrets(), { fetch: reshaping });
+    const { requestNumber } = await client.deliver(fixtureMessage('dm-received.json'), conversation({ conversationId: 'outra' }));
+    expect(await client.getRequest(requestNumber!)).toEqual({ number: requestNumber, status: 'Resolvida', finished: true });
+  });
+
+  it('reads occurrences oldest first by number and tells the integration user\'s apart from the agents\'', async () => {
     const client = createTicketsClient(settings, secrets());
     const first = fixtureMessage('dm-received.json');
     const { requestNumber } = await client.deliver(first, conversation());
@@ -151,26 +255,26 @@ describe('4biz tickets client (Citrest)', () => {
     expect(compareOccurrenceIds(occurrences[0].id, occurrences[1].id)).toBeLessThan(0);
   });
 
-  it.each(['Resolvida', 'Fechada', 'Cancelada'] as const)('reports a request in status %s as finished, with its solution', async (status) => {
+  it.each(['Resolvida', 'Fechada', 'Cancelada'] as const)('reports a request in status %s (a {code, name} object) as finished', async (status) => {
     const client = createTicketsClient(settings, secrets());
     const { requestNumber } = await client.deliver(fixtureMessage('dm-received.json'), conversation());
     expect(await client.getRequest(requestNumber!)).toMatchObject({ status: 'Em andamento', finished: false });
-    sim.resolve(requestNumber!, 'Troca do toner.', status);
-    expect(await client.getRequest(requestNumber!)).toEqual({ number: requestNumber, status, solution: 'Troca do toner.', finished: true });
+    sim.resolve(requestNumber!, status === 'Resolvida' ? 'Troca do toner.' : undefined, status);
+    expect(await client.getRequest(requestNumber!)).toEqual({
+      number: requestNumber,
+      status,
+      finished: true,
+      solution: status === 'Resolvida' ? 'Troca do toner.' : undefined,
+    });
   });
 
-  it('classifies failures: down or 5xx retryable, refused input permanent, wrong password permanent', async () => {
+  it('does not add a DM to a finished request: it waits (retryable) for the poller to close the conversation', async () => {
     const client = createTicketsClient(settings, secrets());
-    sim.setDown(true);
-    await expect(client.deliver(fixtureMessage('dm-received.json'), conversation())).rejects.toBeInstanceOf(TransientError);
-    sim.setDown(false);
-    sim.failNext(1, 502);
-    await expect(client.getRequest('1')).rejects.toBeInstanceOf(TransientError);
-    await expect(client.getRequest('999999')).rejects.toBeInstanceOf(PermanentError);
-
-    const wrong = createTicketsClient(settings, staticSecretSource({ ...testSecret, fourbizUser: sim.userName, fourbizPassword: 'wrong' }));
-    await expect(wrong.getRequest('1')).rejects.toThrow(/LOGIN_FAILED/);
-    await expect(wrong.getRequest('1')).rejects.toBeInstanceOf(PermanentError);
+    const first = fixtureMessage('dm-received.json');
+    const { requestNumber } = await client.deliver(first, conversation());
+    sim.resolve(requestNumber!, 'ok');
+    await expect(client.deliver(withText(first, 'tarde demais', 'e9'), conversation({ requestNumber }))).rejects.toBeInstanceOf(RequestFinishedError);
+    expect(sim.request(requestNumber!).occurrences).toHaveLength(0);
   });
 
   it('gives up on a call after the configured timeout, as retryable', async () => {
@@ -184,5 +288,54 @@ describe('4biz tickets client (Citrest)', () => {
     const client = createTicketsClient(settings, staticSecretSource(testSecret));
     await expect(client.getRequest('1')).rejects.toBeInstanceOf(PermanentError);
     expect(sim.calls).toHaveLength(0);
+  });
+
+  describe('media', () => {
+    let x: XApiSimulator;
+    const xSecrets = () => staticSecretSource({ ...x.credentials, fourbizUser: sim.userName, fourbizPassword: sim.password });
+    beforeAll(async () => {
+      x = await startXApiSimulator();
+    });
+    afterAll(() => x.close());
+
+    it('downloads a DM photo with the account\'s OAuth 1.0a keys and attaches the same bytes; the text names the file', async () => {
+      const s = xSecrets();
+      const client = createTicketsClient(settings, s, { media: createXMediaDownloader(s, { baseUrl: x.url }) });
+      const media = fixtureMessage('dm-with-media.json');
+      const { requestNumber } = await client.deliver(media, conversation());
+
+      const served = x.mediaServed.at(-1)!;
+      expect(served.path).toBe('/1.1/ton/data/dm/1861000000000000103/1861000000000000555/abcd.jpg');
+      const [attachment] = sim.request(requestNumber!).attachments;
+      expect(attachment).toMatchObject({ name: `dm-${media.eventId}-1.jpg`, extension: 'jpg' });
+      expect(attachment.bytes.equals(served.bytes)).toBe(true);
+      expect(sim.request(requestNumber!).source.description).toContain(`dm-${media.eventId}-1.jpg`);
+    });
+
+    it('a failed or too large download leaves the link in the text and still delivers the DM', async () => {
+      const s = xSecrets();
+      const client = createTicketsClient({ ...settings, mediaMaxBytes: 10 }, s, { media: createXMediaDownloader(s, { baseUrl: x.url }) });
+      const media = fixtureMessage('dm-with-media.json');
+      const big = await client.deliver(media, conversation());
+      expect(big.mediaFailures?.[0]).toMatch(/over the 10-byte cap/);
+
+      const fine = createTicketsClient(settings, s, { media: createXMediaDownloader(s, { baseUrl: x.url }) });
+      x.failMediaNext(1, 503);
+      const failed = await fine.deliver({ ...media, eventId: 'e-media-2' }, conversation({ requestNumber: big.requestNumber }));
+      expect(failed.mediaFailures?.[0]).toMatch(/HTTP 503/);
+
+      const request = sim.request(big.requestNumber!);
+      expect(request.attachments).toEqual([]);
+      expect(request.source.description).toContain('[Anexo (photo): https://ton.twitter.com/1.1/ton/data/dm/');
+      expect(request.occurrences[0].description).toContain('[Anexo (photo): https://ton.twitter.com/1.1/ton/data/dm/');
+    });
+
+    it('signs nothing for a host other than ton.twitter.com, and X refuses another account\'s keys', async () => {
+      const s = xSecrets();
+      const downloader = createXMediaDownloader(s, { baseUrl: x.url });
+      expect(await downloader.download('https://evil.example/1.1/ton/data/dm/1/2/a.jpg', 1000)).toMatchObject({ ok: false, reason: expect.stringMatching(/not on ton.twitter.com/) });
+      const other = createXMediaDownloader(staticSecretSource({ ...x.credentials, accessTokenSecret: 'not-ours' }), { baseUrl: x.url });
+      expect(await other.download('https://ton.twitter.com/1.1/ton/data/dm/1/2/a.jpg', 1000)).toMatchObject({ ok: false, reason: 'X answered HTTP 401' });
+    });
   });
 });
