@@ -258,25 +258,31 @@ export function createTicketsClient(settings: TicketsSettings, secrets: SecretSo
     return session;
   }
 
-  /** One call with the cached session; on an expired session, one new login and one repeat. */
+  /**
+   * One call with the cached session. On an expired session: one new login of our own and one
+   * repeat; a session another caller renewed meanwhile is used without counting as ours. A
+   * session refused right after our own login means 4biz does not let the user in: an auth failure.
+   */
   async function call<T>(path: string, body: Record<string, unknown>, schema: z.ZodType<T, z.ZodTypeDef, unknown>): Promise<T> {
-    const used = await currentSession();
-    try {
-      return await post(path, { sessionID: used, ...body }, schema);
-    } catch (err) {
-      if (!(err instanceof SessionExpired)) throw err;
-    }
-    // Concurrent callers that saw the same expired session share one login.
-    if (session && (await session.catch(() => undefined)) === used) session = undefined;
-    const fresh = await currentSession();
-    try {
-      return await post(path, { sessionID: fresh, ...body }, schema);
-    } catch (err) {
-      if (err instanceof SessionExpired) {
-        session = undefined;
-        throw new FourbizAuthError(`${err.message}: session refused right after a new login`, 412);
+    let used = await currentSession();
+    let ownLogins = 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await post(path, { sessionID: used, ...body }, schema);
+      } catch (err) {
+        if (!(err instanceof SessionExpired)) throw err;
+        const current = session && (await session.catch(() => undefined));
+        if (current !== undefined && current !== used && attempt < 3) {
+          used = current;
+          continue;
+        }
+        if (ownLogins++ >= 1 || attempt >= 3) {
+          if (session && current === used) session = undefined;
+          throw new FourbizAuthError(`${err.message}: session refused right after a new login`, 412);
+        }
+        if (current === used) session = undefined;
+        used = await currentSession();
       }
-      throw err;
     }
   }
 
