@@ -6,6 +6,7 @@ import { sampleDelivery } from '../../local/demo';
 import { startOmnichannelSimulator, type OmnichannelSimulator } from '../simulators/fourbiz-omnichannel';
 import { simulatorCredentials } from '../simulators/x-api';
 import { aaaFixtureNames, fixtureBytes } from '../support/x-fixtures';
+import { startFourBizSimulator, type FourBizSimulator } from '../simulators/fourbiz-rest';
 
 /**
  * `npm start` in-process: the real handlers behind the local HTTP API, the test emulators, the
@@ -195,5 +196,36 @@ describe('local bridge in tickets mode (FOURBIZ_MODE=tickets)', () => {
 
     const reply = await eventually(() => bridge.xApi!.dms.find((d) => d.participantId === dm.senderId));
     expect(reply.text).toContain('Pode reiniciar a impressora?');
+  });
+});
+
+describe('local bridge in tickets mode pointed at an external 4biz REST server (FOURBIZ_BASE_URL)', () => {
+  let external: FourBizSimulator;
+  let bridge: LocalBridge;
+  beforeAll(async () => {
+    // A server answering as 4biz's public webservice documentation describes, sessions expiring often.
+    external = await startFourBizSimulator({ userName: 'bridge.user', password: 'bridge-pass', listShape: 'ocurrences' });
+    external.expireSessionsEvery(1);
+    bridge = await startIsolated({ fourbizMode: 'tickets', fourbizBaseUrl: external.baseUrl, fourbizUser: 'bridge.user', fourbizPassword: 'bridge-pass', pollIntervalMs: 60_000 });
+  }, 30_000);
+  afterAll(async () => {
+    await bridge?.stop();
+    await external?.close();
+  });
+
+  it('completes DM → request → agent answer → DM through the real handlers', async () => {
+    expect(bridge.fourbizRest).toBeUndefined();
+    const dm = sampleDelivery(bridge.tenant.xAccountId);
+    expect((await postDm(bridge, dm.body)).status).toBe(200);
+
+    const request = await eventually(() => external.requests.find((r) => r.numberOrigin.startsWith(dm.senderId)));
+    expect(request.source).toMatchObject({ type: 'R', groupId: 'N1-ATENDIMENTO', service: { code: 'ATENDIMENTO-X' } });
+    expect(String(request.source.description)).toContain('Minha impressora parou de funcionar');
+
+    external.addAgentOccurrence(request.number, '<p>Olá! Pode reiniciar a impressora?</p>');
+    await bridge.pollNow!();
+    const reply = await eventually(() => bridge.xApi!.dms.find((d) => d.participantId === dm.senderId));
+    expect(reply.text).toBe('Olá! Pode reiniciar a impressora?');
+    expect(external.calls.some((c) => c.status === 412)).toBe(true);
   });
 });
