@@ -86,10 +86,10 @@ export const ticketsSettingsSchema = z.object({
   mediaMaxBytes: z.number().int().min(1).max(50 * 1024 * 1024).default(5 * 1024 * 1024),
   pollScheduleMinutes: z.number().int().min(1).max(60).default(1),
   timeoutMs: z.number().int().min(100).max(30_000).default(5_000),
-  activityId: retired('activityId is gone: 4biz\'s request/create has no activity field; put the service\'s code in serviceCode instead'),
-  unitId: retired('unitId is gone: 4biz\'s request/create has no unit field (4biz takes the unit from the requester); remove it'),
-  originId: retired('originId is gone: 4biz\'s request/create has no origin field (4biz records where a call came from itself); remove it'),
-});
+  activityId: retired('activityId is gone: 4biz\'s request/create has no activity field, put the service\'s code in serviceCode instead'),
+  unitId: retired('unitId is gone: 4biz\'s request/create has no unit field (4biz takes the unit from the requester), remove it'),
+  originId: retired('originId is gone: 4biz\'s request/create has no origin field (4biz records where a call came from itself), remove it'),
+}).strict();
 
 /** Time one record needs besides its 4biz calls (table reads and writes, the queue). */
 export const RECORD_MARGIN_MS = 2_000;

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseRuntimeConfig } from '../../functions/config';
+import { parseRuntimeConfig, ticketsSettingsSchema } from '../../functions/config';
 import { loadTenantConfig, tenantConfigSchema } from '../../infra/tenant-config';
 
 describe('runtime config', () => {
@@ -69,6 +69,27 @@ describe('tenant file', () => {
     expect(err?.message).toContain('xAccountId');
     expect(err?.message).toContain('fourbiz.callbackUrl');
     expect(err?.message).not.toContain('\n');
+  });
+
+  it('names the new tickets fields when it meets the old ones, one line each', () => {
+    const old = { mode: 'tickets', baseUrl: 'https://empresa.4biz.one/4biz', contractId: 1, activityId: 10, groupId: 5, unitId: 2, originId: 7 };
+    writeFileSync(join(dir, 'old-tickets.json'), JSON.stringify({ name: 'old-tickets', xAccountId: '1', fourbiz: old }));
+    let err: Error | undefined;
+    try {
+      loadTenantConfig('old-tickets', dir);
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err?.message).not.toContain('\n');
+    const issues = err!.message.split('; ');
+    expect(issues.find((i) => i.includes('fourbiz.activityId'))).toMatch(/serviceCode/);
+    expect(issues.find((i) => i.includes('fourbiz.groupId'))).toMatch(/acronym/);
+    expect(issues.find((i) => i.includes('fourbiz.unitId'))).toMatch(/no unit field/);
+    expect(issues.find((i) => i.includes('fourbiz.originId'))).toMatch(/no origin field/);
+    expect(issues).toHaveLength(4);
+    const fixed = ticketsSettingsSchema.parse({ ...old, activityId: undefined, unitId: undefined, originId: undefined, groupId: 'N1', serviceCode: 'ATD' });
+    expect(fixed).toMatchObject({ groupId: 'N1', serviceCode: 'ATD', urgency: 'M', impact: 'M', mediaMaxBytes: 5 * 1024 * 1024 });
+    expect(() => ticketsSettingsSchema.parse({ ...fixed, serviceCod: 'typo' })).toThrow(/serviceCod/);
   });
 
   it('rejects unknown fields (a typo must not be silently ignored)', () => {
