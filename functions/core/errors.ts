@@ -55,3 +55,10 @@ export function errorForHttpStatus(status: number, message: string, retryAt?: nu
 export function classifyError(err: unknown): ErrorClass {
   return err instanceof PermanentError ? 'permanent' : 'transient';
 }
+
+/**
+ * tickets mode: the DM's 4biz request is already finished but its conversation not closed yet. Not
+ * a failure: the DM waits (retried with back-off) until the poller has sent the last answers and
+ * closed the conversation, then opens the next request.
+ */
+export class RequestFinishedError extends TransientError {}

@@ -8,7 +8,7 @@ import { processFifoBatch } from '../fifo-batch';
 import { Env, fourbizCallsPerRecord, RECORD_MARGIN_MS, required } from '../config';
 import { dispatchInbound } from '../core/dispatch';
 import { Metric } from '../core/metric-names';
-import { FourbizAuthError, PermanentError, TransientError } from '../core/errors';
+import { FourbizAuthError, PermanentError, RequestFinishedError, TransientError } from '../core/errors';
 import { DEFAULT_MAX_ATTEMPTS, decideFromAttempts, type FailureDecision } from '../core/failure-policy';
 import { PROCESSED_EVENT_LIFETIME_SECONDS, processedKey } from '../core/processed-key';
 import type { BackoffOptions } from '../core/retry';
@@ -119,7 +119,10 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
       metrics.addMetric(Metric.FourbizAuthFailure, MetricUnit.Count, 1);
       logger.error('4biz refused the bridge\'s credentials: fix them; the DM is retried meanwhile', { ...keys, reason, status: err.status, attempts });
     }
-    if (err instanceof PermanentError) {
+    if (err instanceof RequestFinishedError) {
+      // Not a 4biz failure: the DM waits for the poller to close the finished request.
+      logger.info('DM waits for the poller to close the finished 4biz request; it then opens the next one', { ...keys, reason, attempts, decision });
+    } else if (err instanceof PermanentError) {
       logger.error('4biz refused the DM for good: moved to the DLQ', { ...keys, reason, status: err.status });
       metrics.addMetric(Metric.FourbizPermanentError, MetricUnit.Count, 1);
     } else if (err instanceof TransientError) {

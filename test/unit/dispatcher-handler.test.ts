@@ -1,6 +1,7 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import type { FourBizClient } from '../../functions/core/ports';
-import { FourbizAuthError, PermanentError, TransientError } from '../../functions/core/errors';
+import { FourbizAuthError, PermanentError, RequestFinishedError, TransientError } from '../../functions/core/errors';
+import type { DeliveryContext } from '../../functions/core/ports';
 import type { InboundMessage } from '../../functions/core/x-events';
 import { createDispatcherHandler } from '../../functions/dispatcher/handler';
 import { createObservability } from '../../functions/observability';
@@ -212,6 +213,33 @@ describe('dispatcher handler', () => {
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: r.messageId }]);
     expect(obs.published()).toMatchObject({ FourbizAuthFailure: 1, FourbizTransientError: 1 });
     expect(obs.published().FourbizPermanentError).toBeUndefined();
+  });
+
+  it('tells 4biz when a DM was received before (look before writing again); a DM waiting for a finished request is no 4biz error', async () => {
+    const obs = testObservability();
+    const contexts: Array<DeliveryContext | undefined> = [];
+    const queue = recordingQueueControl();
+    const handler = createDispatcherHandler({
+      ...obs,
+      store: memoryStore(),
+      fourbiz: {
+        mode: 'tickets',
+        async deliver(_m, _c, context) {
+          contexts.push(context);
+          throw new RequestFinishedError('4biz request 4000 is Resolvida');
+        },
+      },
+      queue,
+      idleMinutes: 60,
+      backoff: { baseSeconds: 1, maxSeconds: 1 },
+    });
+    for (const receiveCount of [1, 3]) {
+      const r = record(message('101', '9001'), '101', receiveCount);
+      expect((await handler({ Records: [r] } as SQSEvent, lambdaContext)).batchItemFailures).toEqual([{ itemIdentifier: r.messageId }]);
+    }
+    expect(contexts).toEqual([{ retried: false }, { retried: true }]);
+    expect(queue.deadLetters).toEqual([]);
+    expect(obs.published().FourbizTransientError).toBeUndefined();
   });
 
   it('recognises an old DM as a duplicate, and forwards one older than the processed-record lifetime but counts it', async () => {

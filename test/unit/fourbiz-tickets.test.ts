@@ -1,12 +1,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ticketsSettingsSchema, type TicketsSettings } from '../../functions/config';
-import { createTicketsClient, RequestFinishedError } from '../../functions/adapters/fourbiz/tickets';
+import { createTicketsClient } from '../../functions/adapters/fourbiz/tickets';
 import { createXMediaDownloader } from '../../functions/adapters/x-media';
 import { compareOccurrenceIds } from '../../functions/core/reply-sync';
 import { staticSecretSource } from '../../functions/adapters/secrets';
 import type { Conversation } from '../../functions/core/conversation';
-import { FourbizAuthError, PermanentError, TransientError } from '../../functions/core/errors';
+import { FourbizAuthError, PermanentError, RequestFinishedError, TransientError } from '../../functions/core/errors';
 import { normaliseDelivery, accountActivitySchema, type InboundMessage } from '../../functions/core/x-events';
 import { fixtureBytes, testSecret } from '../support/x-fixtures';
 import { startFourBizSimulator, type FourBizSimulator, type OccurrenceListShape } from '../simulators/fourbiz-rest';

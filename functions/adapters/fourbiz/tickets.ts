@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { TicketsSettings } from '../../config';
 import type { Conversation } from '../../core/conversation';
 import { compareOccurrenceIds } from '../../core/reply-sync';
-import { errorForHttpStatus, FourbizAuthError, PermanentError, TransientError } from '../../core/errors';
+import { errorForHttpStatus, FourbizAuthError, PermanentError, RequestFinishedError, TransientError } from '../../core/errors';
 import type { InboundMessage } from '../../core/x-events';
 import type { SecretSource } from '../secrets';
 import type { DownloadedMedia, XMediaDownloader } from '../x-media';
@@ -124,9 +124,6 @@ class Refused extends PermanentError {
     super(message, status);
   }
 }
-
-/** The request the DM belongs to is finished: the DM waits until the poller closes the conversation. */
-export class RequestFinishedError extends TransientError {}
 
 /** A media file ready to attach, and the line naming it in the text. */
 interface Attachment {

@@ -1,0 +1,82 @@
+import type { ScheduledEvent } from 'aws-lambda';
+import type { ConversationStore } from '../../functions/adapters/conversation-store';
+import type { Conversation } from '../../functions/core/conversation';
+import { FourbizAuthError } from '../../functions/core/errors';
+import type { LeaseStore } from '../../functions/core/lease';
+import type { OutboundMessage } from '../../functions/core/outbound-message';
+import { createPollerHandler, type PollSummary } from '../../functions/poller/handler';
+import { testObservability } from '../support/observability';
+import { lambdaContext } from '../support/x-fixtures';
+
+const open = (xUserId: string, over: Partial<Conversation> = {}): Conversation => ({
+  xUserId,
+  conversationId: `${xUserId}-1`,
+  status: 'OPEN',
+  openedAt: '2024-11-25T02:00:00.000Z',
+  lastActivityAt: '2024-11-25T02:00:00.000Z',
+  messagesIn: 1,
+  messagesOut: 0,
+  requestNumber: `R${xUserId}`,
+  version: 1,
+  ...over,
+});
+
+function setup(opts: { leaseFree?: boolean; failFor?: string } = {}) {
+  const conversations = new Map([['1', open('1')], ['2', open('2')]]);
+  const store = {
+    listOpen: async () => [...conversations.values()].filter((c) => c.status === 'OPEN'),
+    get: async (id: string) => conversations.get(id),
+    save: async (c: Conversation) => {
+      const saved = { ...c, version: c.version + 1 };
+      conversations.set(c.xUserId, saved);
+      return saved;
+    },
+  } as unknown as ConversationStore;
+  const lease: string[] = [];
+  const leases: LeaseStore = {
+    tryAcquire: async (_name, holder) => (opts.leaseFree === false ? false : (lease.push(`take ${holder}`), true)),
+    release: async (_name, holder) => void lease.push(`give ${holder}`),
+  };
+  const queued: OutboundMessage[] = [];
+  const obs = testObservability();
+  const handler = createPollerHandler({
+    ...obs,
+    store,
+    leases,
+    leaseSeconds: 50,
+    closingMessage: 'Fim do atendimento {number}.',
+    queue: { send: async (m) => void queued.push(...m) },
+    fourbiz: {
+      async getRequest(n) {
+        if (n === opts.failFor) throw new FourbizAuthError('PERMISSION');
+        return { number: n, status: 'Fechada', finished: true };
+      },
+      listOccurrences: async (n) => [{ id: '10', numberOrigin: undefined, description: `resposta ${n}`, byIntegrationUser: false }],
+    },
+  });
+  const run = () => handler({} as ScheduledEvent, lambdaContext) as Promise<PollSummary>;
+  return { conversations, lease, queued, obs, run };
+}
+
+describe('poller handler', () => {
+  it('holds the lease while it runs: answers, then the closing message, then the conversation closes', async () => {
+    const t = setup();
+    expect(await t.run()).toEqual({ ran: true, conversations: 2, queued: 4, closed: 2, failed: 0 });
+    expect(t.lease).toEqual([`take ${lambdaContext.awsRequestId}`, `give ${lambdaContext.awsRequestId}`]);
+    expect(t.queued.filter((m) => m.xUserId === '1').map((m) => m.text)).toEqual(['resposta R1', 'Fim do atendimento R1.']);
+    expect(t.conversations.get('1')).toMatchObject({ status: 'CLOSED', closeReason: 'fourbiz', syncedOccurrenceIds: ['10'] });
+  });
+
+  it('skips when another run holds the lease', async () => {
+    const t = setup({ leaseFree: false });
+    expect(await t.run()).toEqual({ ran: false, conversations: 0, queued: 0, closed: 0, failed: 0 });
+    expect(t.queued).toEqual([]);
+  });
+
+  it('counts a 4biz auth failure as FourbizAuthFailure and goes on with the other conversations', async () => {
+    const t = setup({ failFor: 'R1' });
+    expect(await t.run()).toMatchObject({ ran: true, failed: 1, closed: 1 });
+    expect(t.obs.published()).toMatchObject({ FourbizAuthFailure: 1 });
+    expect(t.obs.published().FourbizTransientError).toBeUndefined();
+  });
+});
