@@ -11,7 +11,7 @@ export interface DownloadedMedia {
   contentType?: string;
 }
 
-export type MediaDownload = { ok: true; media: DownloadedMedia } | { ok: false; reason: string };
+type MediaDownload = { ok: true; media: DownloadedMedia } | { ok: false; reason: string };
 
 export interface XMediaDownloader {
   /** Never throws: a failure is a reason (the DM then keeps the link). */

@@ -30,7 +30,7 @@ export interface SyncedOccurrences {
 }
 
 /** How many handled numbers above the low-water mark a conversation keeps (bounds the item's size). */
-export const MAX_SYNCED_IDS = 200;
+const MAX_SYNCED_IDS = 200;
 
 export interface ReplySyncPlan {
   /** In the order the person should read them; the solution (or closing message) last. */
@@ -63,7 +63,7 @@ export function syncedOccurrencesOf(conversation: Conversation): SyncedOccurrenc
   return { upTo: conversation.lastSyncedOccurrenceId, ids: conversation.syncedOccurrenceIds ?? [] };
 }
 
-export function isSynced(synced: SyncedOccurrences, id: string): boolean {
+function isSynced(synced: SyncedOccurrences, id: string): boolean {
   return (synced.upTo !== undefined && compareOccurrenceIds(id, synced.upTo) <= 0) || synced.ids.includes(id);
 }
 

@@ -15,7 +15,7 @@ import { listenOnLoopback, readBody } from '../../local/http';
  * Switches for tests: sessions expiring every N calls, a call stored but answered after a delay,
  * being down, failing the next calls (status and/or error code), answering a redirect.
  */
-export interface SimStatus {
+interface SimStatus {
   code: string;
   name: string;
 }
@@ -33,7 +33,7 @@ export interface SimOccurrence {
   userID: string;
 }
 
-export interface SimAttachment {
+interface SimAttachment {
   name: string;
   extension: string;
   bytes: Buffer;
@@ -250,7 +250,7 @@ export async function startFourBizSimulator(opts: FourBizSimulatorOptions = {}):
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    let body: Record<string, unknown> = {};
+    let body: Record<string, unknown>;
     try {
       body = JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>;
     } catch {

@@ -150,7 +150,7 @@ export type InjectedFailure =
   | { status: 403; problem: 'oauth1-permissions' }
   | { status: 500 | 502 | 503 | 504 };
 
-export interface ServedMedia {
+interface ServedMedia {
   path: string;
   bytes: Buffer;
 }

@@ -1,5 +1,5 @@
 import type { ScheduledEvent } from 'aws-lambda';
-import type { ConversationStore } from '../../functions/adapters/conversation-store';
+import type { ConversationStore } from '../../functions/core/ports';
 import type { Conversation } from '../../functions/core/conversation';
 import { FourbizAuthError } from '../../functions/core/errors';
 import type { LeaseStore } from '../../functions/core/lease';

@@ -133,7 +133,7 @@ interface Attachment {
 }
 
 /** The DM as 4biz agents read it: text, then attachments (file name or link) and the quick-reply choice as lines. */
-export function describeMessage(message: InboundMessage, attachedNames: ReadonlyMap<number, string> = new Map()): string {
+function describeMessage(message: InboundMessage, attachedNames: ReadonlyMap<number, string> = new Map()): string {
   const lines = [message.text];
   message.attachments.forEach((a, i) => {
     const what = a.mediaType ?? a.type;
