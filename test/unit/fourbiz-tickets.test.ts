@@ -106,6 +106,16 @@ describe('4biz tickets client (Citrest, as documented)', () => {
     expect(sim.calls.filter((c) => c.path === CREATE && c.errorCode === 'PARAM')).toHaveLength(1);
   });
 
+  it('a refused create whose look-up fails for now stays retryable (never the DLQ for a request that may exist)', async () => {
+    await createTicketsClient(settings, secrets()).deliver(fixtureMessage('dm-received.json'), conversation());
+    const lookupDown: typeof fetch = async (input, init) =>
+      String(input).endsWith('/request/getById') ? new Response('<html>manutenção</html>', { status: 503 }) : fetch(input, init);
+    const client = createTicketsClient(settings, secrets(), { fetch: lookupDown });
+    const err = await client.deliver(fixtureMessage('dm-received.json'), conversation()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransientError);
+    expect(sim.requests).toHaveLength(1);
+  });
+
   it('a create that 4biz stored but answered after the timeout yields that request, not a second one', async () => {
     const client = createTicketsClient(settings, secrets());
     sim.answerLate(CREATE, 600);

@@ -322,7 +322,11 @@ export function createTicketsClient(settings: TicketsSettings, secrets: SecretSo
     } catch (err) {
       // 4biz rejects a numberOrigin it has seen, and a timed-out create may have been stored:
       // either way, the request that exists is ours.
-      if (err instanceof Refused || uncertain(err)) {
+      if (err instanceof Refused) {
+        // A look-up that fails for now must not turn the refusal into a DLQ entry: its error wins.
+        const found = await findByOrigin(numberOrigin);
+        if (found) return found;
+      } else if (uncertain(err)) {
         const found = await findByOrigin(numberOrigin).catch(() => undefined);
         if (found) return found;
       }
