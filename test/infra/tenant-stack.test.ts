@@ -343,6 +343,8 @@ describe('tickets mode: poller and sender', () => {
     const [secretId] = resourceNamed(ticketsTemplate, 'AWS::SecretsManager::Secret', 'TenantSecret');
     expect(actionsOn(statements, queueId)).toContain('sqs:SendMessage');
     expect(actionsOn(statements, tableId)).toContain('dynamodb:Query');
+    // The lease that keeps two runs from overlapping: a conditional put to take it, a delete to give it back.
+    expect(actionsOn(statements, tableId)).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:DeleteItem']));
     expect(actionsOn(statements, secretId)).toContain('secretsmanager:GetSecretValue');
     expect(functionNamed(ticketsTemplate, 'Poller')[1].Properties!.Environment.Variables).toMatchObject({
       [Env.outboundQueueUrl]: { Ref: queueId },
