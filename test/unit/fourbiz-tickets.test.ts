@@ -294,9 +294,9 @@ describe('4biz tickets client (Citrest, as documented)', () => {
     await expect(client.getRequest('1')).rejects.toThrow(/no answer within 100 ms/);
   });
 
-  it('refuses to run without the integration user in the secret', async () => {
+  it('without the integration user in the secret: an auth failure (DMs wait, the alarm fires), no call to 4biz', async () => {
     const client = createTicketsClient(settings, staticSecretSource(testSecret));
-    await expect(client.getRequest('1')).rejects.toBeInstanceOf(PermanentError);
+    await expect(client.getRequest('1')).rejects.toBeInstanceOf(FourbizAuthError);
     expect(sim.calls).toHaveLength(0);
   });
 

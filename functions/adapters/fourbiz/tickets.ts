@@ -36,7 +36,10 @@ const idSchema = z.union([z.string().min(1), z.number()]).transform(String);
 const errorSchema = z
   .object({ error: z.object({ code: idSchema, description: z.string().nullish() }).passthrough().nullish(), code: idSchema.optional(), message: z.string().nullish() })
   .passthrough()
-  .transform((e) => (e.error ? { code: e.error.code, description: e.error.description ?? undefined } : e.code ? { code: e.code, description: e.message ?? undefined } : undefined));
+  .transform((e) => ({
+    citrest: e.error ? { code: e.error.code, description: e.error.description ?? undefined } : undefined,
+    webmvc: e.code ? { code: e.code, description: e.message ?? undefined } : undefined,
+  }));
 
 /** `status` is documented as `{code, name}`; a plain string is accepted too. */
 const statusSchema = z.union([
@@ -215,7 +218,9 @@ export function createTicketsClient(settings: TicketsSettings, secrets: SecretSo
     } catch {
       json = undefined;
     }
-    const error = errorSchema.safeParse(json).data;
+    const envelope = errorSchema.safeParse(json).data;
+    // The webmvc envelope's `code` is an error only on an error status: a success may carry one too.
+    const error = envelope?.citrest ?? (res.ok ? undefined : envelope?.webmvc);
     const code = error?.code.toUpperCase();
     const what = `4biz ${path} answered HTTP ${res.status}${error ? ` (${error.code}${error.description ? `: ${error.description}` : ''})` : ''}`;
     if (res.status === 401 || res.status === 412 || code === 'SESSION') throw new SessionExpired(what);
@@ -235,7 +240,9 @@ export function createTicketsClient(settings: TicketsSettings, secrets: SecretSo
   async function login(): Promise<string> {
     const secret = await secrets.get();
     if (!secret.fourbizUser || !secret.fourbizPassword) {
-      throw new PermanentError('tickets mode needs fourbizUser and fourbizPassword in the tenant secret');
+      // A secret someone has yet to fill: DMs wait and the alarm fires, rather than filling the DLQ.
+      secrets.invalidate();
+      throw new FourbizAuthError('tickets mode needs fourbizUser and fourbizPassword in the tenant secret: fill them in');
     }
     try {
       return await post(Path.login, { userName: secret.fourbizUser, password: secret.fourbizPassword, platform: settings.platform }, loginSchema);
