@@ -13,10 +13,12 @@ describe('tenant time budget', () => {
     expect(message).toMatch(/inbound\.visibilityTimeoutSeconds/);
   });
 
-  it('counts three 4biz calls per DM in tickets mode', () => {
-    const tickets = { mode: 'tickets', baseUrl: 'https://4biz.example/4biz', contractId: 1, activityId: 1, groupId: 1, unitId: 1, originId: 1, timeoutMs: 10_000 };
+  it('counts five 4biz calls per DM in tickets mode (login, status, write, media download, attachment)', () => {
+    const tickets = { mode: 'tickets', baseUrl: 'https://4biz.example/4biz', contractId: 1, groupId: 'N1', timeoutMs: 10_000 };
     expect(tenantConfigSchema.safeParse(tenant({ fourbiz: tickets })).success).toBe(false);
-    expect(tenantConfigSchema.safeParse(tenant({ fourbiz: tickets, inbound: { visibilityTimeoutSeconds: 192 } })).success).toBe(true);
+    // 5 × 10 s + 2 s margin = 52 s: a dispatcher timeout of visibility / 6.
+    expect(tenantConfigSchema.safeParse(tenant({ fourbiz: tickets, inbound: { visibilityTimeoutSeconds: 306 } })).success).toBe(false);
+    expect(tenantConfigSchema.safeParse(tenant({ fourbiz: tickets, inbound: { visibilityTimeoutSeconds: 312 } })).success).toBe(true);
   });
 
   it('accepts the defaults', () => {
