@@ -285,6 +285,12 @@ describe('4biz tickets client (Citrest, as documented)', () => {
     sim.resolve(requestNumber!, 'ok');
     await expect(client.deliver(withText(first, 'tarde demais', 'e9'), conversation({ requestNumber }))).rejects.toBeInstanceOf(RequestFinishedError);
     expect(sim.request(requestNumber!).occurrences).toHaveLength(0);
+    // A redelivered DM that did land before 4biz finished the request is delivered, not moved to the next one.
+    sim.request(requestNumber!).status = { code: 'EmAndamento', name: 'Em andamento' };
+    await client.deliver(withText(first, 'a tempo', 'e10'), conversation({ requestNumber }));
+    sim.resolve(requestNumber!, 'ok');
+    expect(await client.deliver(withText(first, 'a tempo', 'e10'), conversation({ requestNumber }), { retried: true })).toEqual({ requestNumber });
+    expect(sim.request(requestNumber!).occurrences.map((o) => o.description)).toEqual(['a tempo']);
   });
 
   it('gives up on a call after the configured timeout, as retryable', async () => {

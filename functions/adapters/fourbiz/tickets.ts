@@ -352,13 +352,14 @@ export function createTicketsClient(settings: TicketsSettings, secrets: SecretSo
   }
 
   async function addOccurrence(message: InboundMessage, requestNumber: string, text: string, context: DeliveryContext): Promise<void> {
+    // The DM's event id: an earlier attempt that reached 4biz is recognisable in the list (looked at
+    // first: that DM is on this request even if 4biz finished it since).
+    const numberOrigin = message.eventId;
+    if (context.retried && (await occurrenceExists(requestNumber, numberOrigin))) return;
     const request = await getRequest(requestNumber);
     if (request.finished) {
       throw new RequestFinishedError(`4biz request ${requestNumber} is ${request.status}: the DM waits for the poller to close the conversation, then opens a new request`);
     }
-    // The DM's event id: an earlier attempt that reached 4biz is recognisable in the list.
-    const numberOrigin = message.eventId;
-    if (context.retried && (await occurrenceExists(requestNumber, numberOrigin))) return;
     const occurrence = {
       numberOrigin,
       description: text,
