@@ -20,7 +20,7 @@ interface SimStatus {
   name: string;
 }
 
-export interface SimOccurrence {
+interface SimOccurrence {
   number: number;
   numberOrigin?: string;
   description: string;
@@ -39,7 +39,7 @@ interface SimAttachment {
   bytes: Buffer;
 }
 
-export interface SimRequest {
+interface SimRequest {
   number: number;
   numberOrigin: string;
   status: SimStatus;
@@ -51,7 +51,7 @@ export interface SimRequest {
   attachments: SimAttachment[];
 }
 
-export interface SimCall {
+interface SimCall {
   path: string;
   body: Record<string, unknown>;
   /** The HTTP status the simulator answered. */

@@ -83,7 +83,7 @@ const occurrenceListSchema = z.preprocess((v) => {
 const anything = z.unknown();
 
 /** A 4biz request as the poller needs it. */
-export interface FourBizRequest {
+interface FourBizRequest {
   number: string;
   /** The status name as agents see it (e.g. Resolvida). */
   status: string;
@@ -92,7 +92,7 @@ export interface FourBizRequest {
   finished: boolean;
 }
 
-export interface FourBizOccurrence {
+interface FourBizOccurrence {
   id: string;
   numberOrigin?: string;
   description: string;
