@@ -150,6 +150,8 @@ export const Env = {
   /** Set by `npm start` only: lets 4biz URLs be plain http on loopback. */
   localMode: 'BRIDGE_LOCAL_MODE',
   webhookUrl: 'WEBHOOK_URL',
+  /** Polling mode: how far back the first poll of the company's DMs reaches. */
+  pollBackfillMinutes: 'X_POLL_BACKFILL_MINUTES',
 } as const;
 
 const json = z.string().transform((s, ctx) => {
@@ -180,6 +182,7 @@ const runtimeSchema = z
     [Env.outboundDlqUrl]: z.string().url().optional(),
     [Env.localMode]: z.enum(['true']).optional(),
     [Env.webhookUrl]: z.string().url().optional(),
+    [Env.pollBackfillMinutes]: z.coerce.number().int().min(0).max(30 * 24 * 60).default(0),
   })
   .refine((e) => e[Env.secretArn] || e[Env.secretsFile], { message: `${Env.secretArn} or ${Env.secretsFile} is required` })
   .refine((e) => {
@@ -215,6 +218,8 @@ export interface RuntimeConfig {
   outboundDlqUrl?: string;
   /** The webhook URL registered with X (the webhook-health function finds its webhook by it). */
   webhookUrl?: string;
+  /** Polling mode, first run: how many minutes of DM history are queued. */
+  pollBackfillMinutes: number;
 }
 
 
@@ -240,6 +245,7 @@ export function parseRuntimeConfig(env: Record<string, string | undefined>): Run
     maxAttempts: e[Env.maxAttempts],
     outboundDlqUrl: e[Env.outboundDlqUrl],
     webhookUrl: e[Env.webhookUrl],
+    pollBackfillMinutes: e[Env.pollBackfillMinutes],
   };
 }
 

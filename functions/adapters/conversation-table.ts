@@ -19,6 +19,8 @@ export const ConversationTable = {
   leaseKey: (name: string) => `LEASE#${name}`,
   /** The webhook-health function's state (one item per tenant table). */
   webhookHealthKey: 'WEBHOOK#health',
+  /** Where a poller of X (polling mode) has read up to (core/dm-poll.ts). */
+  cursorKey: (name: string) => `CURSOR#${name}`,
 } as const;
 
 /** Creates the table as the stack does (for DynamoDB Local in tests and `npm start`). */

@@ -83,30 +83,35 @@ function twitterClient(secret: TenantSecret, baseUrl: string | undefined): Twitt
 }
 
 /**
- * The client is built once per secret value and rebuilt after an auth failure (the secret is
- * re-read: keys may have been rotated since the container started).
+ * The tenant's twitter-api-v2 client (OAuth 1.0a user context of the company account), built once
+ * per secret value: after an auth failure the secret is re-read (keys may have been rotated since
+ * the container started) and a new client built. Shared by every adapter that calls X as the company.
  */
-export function createXClient(secrets: SecretSource, options: XClientOptions = {}): XClient {
+export function companyXApi(secrets: SecretSource, options: XClientOptions = {}) {
   const now = options.now ?? Date.now;
   let cached: { secret: TenantSecret; client: TwitterApi } | undefined;
-
-  async function client(): Promise<TwitterApi> {
-    const secret = await secrets.get();
-    if (cached?.secret !== secret) cached = { secret, client: twitterClient(secret, options.baseUrl) };
-    return cached.client;
-  }
-
   return {
-    async sendDm(participantId, text) {
-      const api = await client();
+    /** Runs one call with the client; X's errors come out as our error classes. */
+    async call<T>(request: (api: TwitterApi) => Promise<T>): Promise<T> {
+      const secret = await secrets.get();
+      if (cached?.secret !== secret) cached = { secret, client: twitterClient(secret, options.baseUrl) };
       try {
-        const out: unknown = await api.v2.sendDmToParticipant(participantId, { text });
-        return { dmEventId: sentDmSchema.safeParse(out).data?.data.dm_event_id };
+        return await request(cached.client);
       } catch (err) {
         const classified = classifyXError(err, now());
         if (classified instanceof XAuthError) secrets.invalidate();
         throw classified;
       }
+    },
+  };
+}
+
+export function createXClient(secrets: SecretSource, options: XClientOptions = {}): XClient {
+  const x = companyXApi(secrets, options);
+  return {
+    async sendDm(participantId, text) {
+      const out: unknown = await x.call((api) => api.v2.sendDmToParticipant(participantId, { text }));
+      return { dmEventId: sentDmSchema.safeParse(out).data?.data.dm_event_id };
     },
   };
 }

@@ -45,6 +45,13 @@ export const Metric = {
   WebhookReplayFailed: 'WebhookReplayFailed',
   /** Webhook health could not read X (network, keys, rate limit): nothing was decided this run. */
   WebhookCheckFailed: 'WebhookCheckFailed',
+  /** Polling mode (GET /2/dm_events): DMs queued, runs, failed runs, 429s, lag, malformed events. */
+  DmPolled: 'DmPolled',
+  DmPollRuns: 'DmPollRuns',
+  DmPollFailed: 'DmPollFailed',
+  DmPollRateLimited: 'DmPollRateLimited',
+  DmPollLag: 'DmPollLag',
+  DmEventInvalid: 'DmEventInvalid',
 } as const;
 
 export type MetricName = (typeof Metric)[keyof typeof Metric];

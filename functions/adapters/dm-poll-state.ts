@@ -1,0 +1,32 @@
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import type { DmPollState, DmPollStateStore } from '../core/dm-poll';
+import { ConversationTable } from './conversation-table';
+
+const stateSchema = z.object({
+  cursor: z.string().regex(/^\d{1,32}$/).optional(),
+  floorMs: z.number().optional(),
+  resumeToken: z.string().min(1).optional(),
+  notBeforeMs: z.number().optional(),
+});
+
+/**
+ * The DM poller's cursor as one `CURSOR#<name>` item of the conversation table. One run at a
+ * time writes it (the poller holds a lease), so a plain put is enough.
+ */
+export function dynamoDmPollState(doc: DynamoDBDocumentClient, tableName: string, name = 'dm-events'): DmPollStateStore {
+  const key = { [ConversationTable.partitionKey]: ConversationTable.cursorKey(name) };
+  return {
+    async load() {
+      const out = await doc.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
+      if (!out.Item) return undefined;
+      const parsed = stateSchema.safeParse(out.Item);
+      if (!parsed.success) throw new Error(`stored DM poll state ${ConversationTable.cursorKey(name)} is malformed: ${parsed.error.issues[0]?.message}`);
+      return parsed.data;
+    },
+    async save(state: DmPollState) {
+      const defined = Object.fromEntries(Object.entries(state).filter(([, v]) => v !== undefined));
+      await doc.send(new PutCommand({ TableName: tableName, Item: { ...defined, ...key, updatedAt: new Date().toISOString() } }));
+    },
+  };
+}

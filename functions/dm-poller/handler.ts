@@ -1,0 +1,138 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { Env, required } from '../config';
+import { pollDmEvents, type DmEventsSource, type DmPollResult, type DmPollStateStore } from '../core/dm-poll';
+import { TransientError } from '../core/errors';
+import { withLease, type LeaseStore } from '../core/lease';
+import { Metric } from '../core/metric-names';
+import { dynamoDmPollState } from '../adapters/dm-poll-state';
+import { sqsInboundQueue, type InboundQueue } from '../adapters/inbound-queue';
+import { dynamoLeaseStore } from '../adapters/lease-store';
+import { secretSourceFor } from '../adapters/secrets';
+import { XAuthError } from '../adapters/x-client';
+import { createDmEventsSource } from '../adapters/x-dm-events';
+import { createObservability, type Observability } from '../observability';
+import { wireOnFirstCall } from '../wiring';
+
+export interface DmPollerDeps extends Observability {
+  source: DmEventsSource;
+  queue: InboundQueue;
+  state: DmPollStateStore;
+  leases: LeaseStore;
+  companyId: string;
+  backfillMinutes: number;
+  /** Pages one run may read; X allows 15 lookups per 15 minutes per user. */
+  maxPages?: number;
+  clock?: () => number;
+}
+
+export type DmPollSummary = { ran: false } | ({ ran: true; failed: boolean } & Pick<DmPollResult, 'outcome' | 'pages'> & { queued: number; skipped: number; malformed: number });
+
+export const DM_POLLER_LEASE = 'dm-poller';
+/** Kept below X's 15 lookups per 15 minutes, leaving room for the next scheduled runs. */
+export const DM_POLL_MAX_PAGES = 10;
+
+/**
+ * The dm-poller (polling mode, on a schedule): one run at a time (a lease in the table), it reads
+ * X's DM lookup down to its cursor and queues the new DMs on the inbound queue, where they follow
+ * the webhook's DMs' path (dispatcher → relay or tickets). Everything it skips or cannot read is
+ * logged and counted; a failed run loses nothing, the next run starts where this one stopped.
+ */
+export function createDmPollerHandler(deps: DmPollerDeps) {
+  const { logger, metrics } = deps;
+  const clock = deps.clock ?? Date.now;
+  const count = (name: (typeof Metric)[keyof typeof Metric], n = 1) => n > 0 && metrics.addMetric(name, MetricUnit.Count, n);
+
+  function report(result: DmPollResult): boolean {
+    for (const s of result.skipped) {
+      logger.info(s.reason === 'own' ? "skipped the company's own DM" : `skipped a DM event (${s.reason})`, { eventId: s.id });
+    }
+    count(Metric.EchoDropped, result.skipped.filter((s) => s.reason === 'own').length);
+    count(Metric.EventIgnored, result.skipped.filter((s) => s.reason !== 'own').length);
+    for (const m of result.malformed) logger.warn('malformed DM event from X: not queued', { eventId: m.id, reason: m.reason });
+    count(Metric.DmEventInvalid, result.malformed.length);
+
+    for (const m of result.queued) logger.info('DM accepted', { eventId: m.eventId, xUserId: m.sender.id });
+    logger.debug('DM texts', { texts: result.queued.map((m) => m.text) });
+    count(Metric.DmPolled, result.queued.length);
+    if (result.queued.length > 0) {
+      const newest = Math.max(...result.queued.map((m) => Number(m.createdTimestamp)));
+      metrics.addMetric(Metric.DmPollLag, MetricUnit.Seconds, Math.max(0, (clock() - newest) / 1000));
+    }
+
+    if (result.outcome === 'rate-limited') {
+      logger.info('X rate limit still in force: this run does not call X', { until: new Date(result.notBeforeMs).toISOString() });
+      return false;
+    }
+    if (result.outcome !== 'interrupted') return false;
+    const { cause } = result;
+    if (!cause) {
+      logger.info('DM backlog larger than one run reads: the next run continues', { pages: result.pages });
+      return false;
+    }
+    if (cause instanceof TransientError && cause.status === 429) {
+      logger.warn('X rate limited the DM lookup: the next run continues after the reset', {
+        retryAt: cause.retryAt ? new Date(cause.retryAt).toISOString() : undefined,
+      });
+      count(Metric.DmPollRateLimited);
+      return false;
+    }
+    if (cause instanceof XAuthError) {
+      logger.error("X refused the tenant's keys for the DM lookup: fix the tenant secret", { status: cause.status, error: cause.message });
+      count(Metric.XAuthFailure);
+    } else {
+      logger.error('DM lookup failed: the next run tries again', { error: cause.message });
+    }
+    count(Metric.DmPollFailed);
+    return true;
+  }
+
+  const poller = async (_event: ScheduledEvent, context: Context): Promise<DmPollSummary> => {
+    count(Metric.DmPollRuns);
+    // The lease outlives this invocation's time budget, so a run cut off by its timeout blocks the next one only briefly.
+    const lease = { name: DM_POLLER_LEASE, holder: context.awsRequestId, ttlSeconds: Math.ceil(context.getRemainingTimeInMillis() / 1000) + 30 };
+    const out = await withLease(deps.leases, lease, async (): Promise<DmPollSummary> => {
+      let result: DmPollResult;
+      try {
+        result = await pollDmEvents({ ...deps, maxPages: deps.maxPages ?? DM_POLL_MAX_PAGES, clock });
+      } catch (err) {
+        // The queue or the table failed after X answered: the cursor did not move, the next run reads the same DMs.
+        logger.error('DM poll failed before the cursor moved: the next run reads the same DMs again', { error: (err as Error).message });
+        count(Metric.DmPollFailed);
+        return { ran: true, failed: true, outcome: 'interrupted', pages: 0, queued: 0, skipped: 0, malformed: 0 };
+      }
+      const failed = report(result);
+      const summary = { ran: true as const, failed, outcome: result.outcome, pages: result.pages, queued: result.queued.length, skipped: result.skipped.length, malformed: result.malformed.length };
+      logger.info('DM poll done', { ...summary });
+      return summary;
+    });
+    if (!out.ran) {
+      logger.info('another DM poll is still running: this run does nothing');
+      return { ran: false };
+    }
+    return out.result;
+  };
+
+  return middy(poller).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+}
+
+export const handler = wireOnFirstCall((config) => {
+  const secrets = secretSourceFor(config.secret);
+  const tableName = required(config.tableName, Env.tableName);
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+  return createDmPollerHandler({
+    ...createObservability(config.tenant),
+    source: createDmEventsSource(secrets, { baseUrl: config.xApiBaseUrl }),
+    queue: sqsInboundQueue(new SQSClient({}), required(config.inboundQueueUrl, Env.inboundQueueUrl)),
+    state: dynamoDmPollState(doc, tableName),
+    leases: dynamoLeaseStore(doc, tableName),
+    companyId: required(config.xAccountId, Env.xAccountId),
+    backfillMinutes: config.pollBackfillMinutes,
+  });
+});
