@@ -4,21 +4,27 @@ import type { InboundMessage } from './x-events';
 
 /**
  * One run of the DM poller (polling mode): walks `GET /2/dm_events` from the newest event down to
- * the newest one a previous run saw (the cursor), then queues the new DMs oldest first (per-person
- * order) and only then moves the cursor. Nothing is queued from a walk that did not reach the
- * cursor: a later run would otherwise queue older DMs after newer ones. A walk that stops early (a
- * 429, an error, the page budget) leaves a resume token instead, so the next run continues further
- * down; once the bottom is reached that older part is queued and the cursor moves up to it, and the
- * runs after it walk from the top down to the new cursor. Progress and order are both kept.
+ * what earlier runs queued, then queues the new DMs oldest first (per-person order) and only then
+ * moves the cursor. Nothing is queued from a walk that stopped early (a 429, an error, the page
+ * budget): its older part is still unread, and queueing the newer part first would break the order.
+ * Instead the run pushes a resume point; the next run continues from it, deeper. The walk that
+ * reaches what is queued queues its part and pops its resume point; the walk from the resume point
+ * before it then reads down to where that part began (the boundary), and so on up to the top. Each
+ * run reads at most its page budget and, once the bottom is reached, queues what it read.
  */
 
 export interface DmPollState {
-  /** Newest DM event id already queued or deliberately passed over (first run, history). */
+  /** Every DM event with an id up to this one is queued (or was passed over as history). */
   cursor?: string;
+  /** Every DM event older than this one is queued; this one and newer ones may not be. */
+  boundaryId?: string;
   /** Until a cursor exists: DMs created before this instant (epoch ms) are history, not queued. */
   floorMs?: number;
-  /** Where an interrupted walk continues (an older page than the ones it read). */
-  resumeToken?: string;
+  /**
+   * Where walks that stopped early continue, deepest last: each walk's next page token and the
+   * oldest event it had read.
+   */
+  resume?: { token: string; oldestId?: string }[];
   /** After a 429: no call to X before this instant (epoch ms), X's x-rate-limit-reset. */
   notBeforeMs?: number;
 }
@@ -72,26 +78,37 @@ export async function pollDmEvents(deps: DmPollDeps): Promise<DmPollResult> {
   if (state.notBeforeMs !== undefined && now < state.notBeforeMs) return { ...empty, outcome: 'rate-limited', notBeforeMs: state.notBeforeMs };
 
   const walked: PageEvent[] = [];
-  let token = state.resumeToken;
+  const stack = state.resume ?? [];
+  let token = stack.at(-1)?.token;
   let pages = 0;
   let reachedEnd = false;
   /** The newest event of the walk's first page: where the cursor moves once the walk reached its end. */
   let topId: string | undefined;
   let cause: Error | undefined;
-  const isOld = (e: PageEvent) =>
-    state.cursor !== undefined
-      ? e.id !== undefined && compareEventIds(e.id, state.cursor) <= 0
-      : state.floorMs !== undefined && e.createdAtMs !== undefined && e.createdAtMs < state.floorMs;
+  /** How many events of the page are new, and whether the page holds the end of what is new. */
+  const newOf = (events: PageEvent[]): { count: number; end: boolean } => {
+    for (let i = 0; i < events.length; i++) {
+      const { id, createdAtMs } = events[i]!;
+      if (id !== undefined && state.boundaryId !== undefined) {
+        const c = compareEventIds(id, state.boundaryId);
+        if (c === 0) return { count: i + 1, end: true };
+        if (c < 0) return { count: i, end: true };
+      }
+      if (id !== undefined && state.cursor !== undefined && compareEventIds(id, state.cursor) <= 0) return { count: i, end: true };
+      if (state.cursor === undefined && state.floorMs !== undefined && createdAtMs !== undefined && createdAtMs < state.floorMs) return { count: i, end: true };
+    }
+    return { count: events.length, end: false };
+  };
   try {
     while (!reachedEnd && pages < deps.maxPages) {
       const page = readDmEventsPage(await source.page(token), companyId);
       pages++;
       if (page.invalid) throw new PermanentError(`X answered the DM lookup with ${page.invalid}`);
       if (pages === 1) topId = page.events.find((e) => e.id !== undefined)?.id;
-      const fresh = page.events.findIndex(isOld);
-      walked.push(...(fresh === -1 ? page.events : page.events.slice(0, fresh)));
-      // The cursor's page, or the end of X's 30 days.
-      reachedEnd = fresh !== -1 || page.nextToken === undefined;
+      const fresh = newOf(page.events);
+      walked.push(...page.events.slice(0, fresh.count));
+      // The page that reaches what is queued already, or the end of X's 30 days.
+      reachedEnd = fresh.end || page.nextToken === undefined;
       token = page.nextToken;
     }
   } catch (err) {
@@ -101,25 +118,34 @@ export async function pollDmEvents(deps: DmPollDeps): Promise<DmPollResult> {
   const queued = walked.flatMap((e) => (e.kind === 'message' ? [e.message] : [])).reverse();
   const result = {
     pages,
-    queued: reachedEnd ? queued : [],
     skipped: walked.flatMap((e) => (e.kind === 'skipped' ? [{ id: e.id, reason: e.reason }] : [])),
     malformed: walked.flatMap((e) => (e.kind === 'malformed' ? [{ id: e.id, reason: e.reason }] : [])),
   };
 
   if (!reachedEnd) {
-    const next: DmPollState = { ...state, resumeToken: token };
+    const next: DmPollState = { ...state, resume: [...stack] };
+    delete next.notBeforeMs;
+    if (pages > 0 && token !== undefined) {
+      const oldestId = [...walked].reverse().find((e) => e.id !== undefined)?.id;
+      next.resume!.push({ token, ...(oldestId !== undefined ? { oldestId } : {}) });
+    }
     if (cause instanceof TransientError && cause.status === 429) next.notBeforeMs = cause.retryAt ?? now + 60_000;
-    else delete next.notBeforeMs;
-    // X refused the resume token itself (e.g. expired): the next run starts again from the top.
-    if (cause instanceof PermanentError && cause.status === 400 && pages === 0) delete next.resumeToken;
+    // X refused a resume token itself (e.g. expired): the walk before it goes deeper again instead.
+    if (cause instanceof PermanentError && cause.status === 400 && pages === 0) next.resume!.pop();
+    if (next.resume!.length === 0) delete next.resume;
     await deps.state.save(next);
-    return { ...result, queued: [], outcome: 'interrupted', cause, resumeToken: next.resumeToken };
+    return { ...result, queued: [], outcome: 'interrupted', cause, resumeToken: next.resume?.at(-1)?.token };
   }
 
   // Queue first, cursor second: a crash in between re-queues the same DMs, which the queue's
   // de-duplication id (the DM event id) and the dispatcher's processed-event record absorb.
   if (queued.length > 0) await queue.send(queued);
   const cursor = newer(state.cursor, topId);
-  await deps.state.save(cursor !== undefined ? { cursor } : { floorMs: state.floorMs });
-  return { ...result, outcome: 'caught-up' };
+  // Everything older than the event the popped walk read last is queued now.
+  const boundaryId = newer(state.boundaryId, stack.at(-1)?.oldestId);
+  const next: DmPollState = cursor !== undefined ? { cursor } : { floorMs: state.floorMs };
+  if (boundaryId !== undefined && (cursor === undefined || compareEventIds(boundaryId, cursor) > 0)) next.boundaryId = boundaryId;
+  if (stack.length > 1) next.resume = stack.slice(0, -1);
+  await deps.state.save(next);
+  return { ...result, queued, outcome: 'caught-up' };
 }
