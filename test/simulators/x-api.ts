@@ -189,6 +189,12 @@ export interface XApiSimulator {
   emitActivity(eventType: string, payload: unknown): Promise<WebhookDelivery[]>;
   /** A person's DM to the account, as `dm.received` (XAA) deliveries; the DM event id is returned. */
   receiveDm(dm: { senderId: string; username: string; name: string; text: string; eventId?: string }): Promise<{ eventId: string; deliveries: WebhookDelivery[] }>;
+  /** DM lookup (`GET /2/dm_events`): the account's DM events, oldest first, and how tests add to them. */
+  dmEvents: SimulatedDmEvent[];
+  /** A DM (or another DM event) the company account receives; returns its event id. */
+  addDmEvent(dm: NewDmEvent): string;
+  /** The next `times` DM lookups answer with this failure (a 429 carries x-rate-limit-reset). */
+  failDmLookupNext(times: number, failure: InjectedFailure | { status: 403 }): void;
   /** The next `times` API calls (DM sends, webhook and subscription calls) answer with this failure. */
   failNext(times: number, failure: InjectedFailure, only?: 'dm' | 'all'): void;
   /** Forgets DMs, webhooks, subscriptions, injected failures and the request log. */
@@ -261,8 +267,8 @@ interface Route {
   /** As X's rate-limit table names the endpoint: 'POST /2/webhooks/:webhook_id'. */
   name: string;
   auth: Auth;
-  kind: 'dm' | 'management';
-  handle(ctx: { params: string[]; body: unknown; url: URL; auth: 'user' | 'app' }): Promise<{ status: number; body?: unknown }>;
+  kind: 'dm' | 'management' | 'dm-lookup';
+  handle(ctx: { params: string[]; body: unknown; url: URL; auth: 'user' | 'app' }): Promise<{ status: number; body?: unknown; headers?: Record<string, string> }>;
 }
 
 class HttpProblem extends Error {
@@ -463,7 +469,10 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     return hook;
   }
 
+  const dmLookup = dmLookupBlock(accountId);
+
   const routes: Route[] = [
+    dmLookup.route,
     {
       method: 'POST',
       pattern: /^\/2\/dm_conversations\/with\/([^/]+)\/messages$/,
@@ -489,6 +498,7 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
         }
         const dm: SentDm = { participantId, text, attachments, dmConversationId, dmEventId: snowflake(), at: new Date() };
         dms.push(dm);
+        dmLookup.recordSent(dm);
         return { status: 201, body: { data: { dm_conversation_id: dm.dmConversationId, dm_event_id: dm.dmEventId } } };
       },
     },
@@ -783,7 +793,7 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     }
     try {
       const out = await route.handle({ params, body, url, auth });
-      return send(out.status, out.body);
+      return send(out.status, out.body, out.headers);
     } catch (err) {
       if (err instanceof HttpProblem) return send(err.status, err.body);
       return send(500, errorBody(500, (err as Error).message));
@@ -860,6 +870,9 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     failMediaNext(count, status = 500) {
       mediaFailures = { count, status };
     },
+    dmEvents: dmLookup.events,
+    addDmEvent: dmLookup.add,
+    failDmLookupNext: dmLookup.failNext,
     failNext(times, failure, only = 'all') {
       for (let i = 0; i < times; i++) failures.push({ failure, only });
     },
@@ -880,11 +893,178 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
       mediaServed.length = 0;
       mediaFiles.clear();
       mediaFailures = { count: 0, status: 500 };
+      dmLookup.reset();
     },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// DM lookup: GET /2/dm_events (polling mode). X's documented behaviour: user context (OAuth 1.0a
+// accepted), newest first, 30 days back, `max_results` 1-100 (default 100), `pagination_token` from
+// `meta.next_token`, `event_types` filter, `dm_event.fields` (default id, event_type, text),
+// `expansions=sender_id,attachments.media_keys` → `includes.users` / `includes.media` with
+// `user.fields` / `media.fields`. The token format is X's own (opaque); this one is inferred.
+
+export interface SimulatedDmEvent {
+  id: string;
+  event_type: 'MessageCreate' | 'ParticipantsJoin' | 'ParticipantsLeave';
+  text?: string;
+  sender_id: string;
+  dm_conversation_id: string;
+  created_at: string;
+  participant_ids?: string[];
+  attachments?: { media_keys: string[] };
+  entities?: { urls: Array<{ start: number; end: number; url: string; expanded_url: string; display_url: string }> };
+}
+
+export interface NewDmEvent {
+  senderId: string;
+  text?: string;
+  /** The sender as includes.users describes it. */
+  username?: string;
+  name?: string;
+  /** t.co links in the text and where they lead. */
+  urls?: Array<{ url: string; expandedUrl: string }>;
+  /** A photo: its ton.twitter.com URL. */
+  mediaUrl?: string;
+  eventType?: SimulatedDmEvent['event_type'];
+  /** Default: the one-to-one conversation of the sender and the account. */
+  conversationId?: string;
+  createdAt?: Date;
+}
+
+const dmEventsPath = /^\/2\/dm_events$/;
+const defaultDmFields = ['id', 'event_type', 'text'];
+
+function dmLookupBlock(accountId: string) {
+  const events: SimulatedDmEvent[] = [];
+  const users = new Map<string, { id: string; name?: string; username?: string }>([
+    [accountId, { id: accountId, name: 'Empresa Suporte', username: 'empresa_suporte' }],
+  ]);
+  const media = new Map<string, { media_key: string; type: string; url: string }>();
+  const failures: Array<InjectedFailure | { status: 403 }> = [];
+  let lastId = 0n;
+
+  /** Snowflake-like and strictly increasing, so "newest first" is well defined. */
+  function nextId(): string {
+    const candidate = BigInt(Date.now()) * 4_194_304n;
+    lastId = candidate > lastId ? candidate : lastId + 1n;
+    return lastId.toString();
+  }
+  const oneToOne = (a: string, b: string) => (BigInt(a) < BigInt(b) ? `${a}-${b}` : `${b}-${a}`);
+
+  function add(dm: NewDmEvent): string {
+    const id = nextId();
+    if (dm.username || dm.name || !users.has(dm.senderId)) users.set(dm.senderId, { id: dm.senderId, name: dm.name, username: dm.username });
+    const text = dm.text ?? '';
+    const urls = (dm.urls ?? []).flatMap((u) => {
+      const start = text.indexOf(u.url);
+      return start === -1 ? [] : [{ start, end: start + u.url.length, url: u.url, expanded_url: u.expandedUrl, display_url: u.expandedUrl.replace(/^https?:\/\//, '') }];
+    });
+    let attachments: SimulatedDmEvent['attachments'];
+    if (dm.mediaUrl) {
+      const key = `3_${nextId()}`;
+      media.set(key, { media_key: key, type: 'photo', url: dm.mediaUrl });
+      attachments = { media_keys: [key] };
+    }
+    const eventType = dm.eventType ?? 'MessageCreate';
+    events.push({
+      id,
+      event_type: eventType,
+      ...(eventType === 'MessageCreate' ? { text } : { participant_ids: [dm.senderId] }),
+      sender_id: dm.senderId,
+      dm_conversation_id: dm.conversationId ?? oneToOne(accountId, dm.senderId),
+      created_at: (dm.createdAt ?? new Date()).toISOString(),
+      ...(attachments ? { attachments } : {}),
+      ...(urls.length ? { entities: { urls } } : {}),
+    });
+    return id;
+  }
+
+  const listParam = (url: URL, name: string) => url.searchParams.get(name)?.split(',').filter(Boolean);
+
+  const route: Route = {
+    method: 'GET',
+    pattern: dmEventsPath,
+    name: 'GET /2/dm_events',
+    auth: 'user',
+    kind: 'dm-lookup',
+    async handle({ url }) {
+      const failure = failures.shift();
+      if (failure?.status === 429) {
+        const reset = String(failure.resetAt ?? Math.floor(Date.now() / 1000) + 1);
+        return { status: 429, body: errorBody(429), headers: { 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': reset } };
+      }
+      if (failure) return { status: failure.status, body: { ...errorBody(failure.status), ...(failure.status === 403 ? { title: 'Forbidden', type: problem.forbidden } : {}) } };
+
+      const max = Number(url.searchParams.get('max_results') ?? 100);
+      if (!Number.isInteger(max) || max < 1 || max > 100) throw invalidRequest(`The \`max_results\` query parameter value [${url.searchParams.get('max_results')}] is not between 1 and 100`, { max_results: [String(max)] });
+      const token = url.searchParams.get('pagination_token');
+      let before: bigint | undefined;
+      if (token) {
+        const decoded = /^older-than:(\d+)$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
+        if (!decoded) throw invalidRequest(`The \`pagination_token\` query parameter value [${token}] is not valid`, { pagination_token: [token] });
+        before = BigInt(decoded[1]!);
+      }
+      const types = listParam(url, 'event_types');
+      const since = Date.now() - 30 * 86_400_000;
+      const matching = [...events]
+        .sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1))
+        .filter((e) => (!types || types.includes(e.event_type)) && Date.parse(e.created_at) >= since && (before === undefined || BigInt(e.id) < before));
+      const page = matching.slice(0, max);
+      const fields = new Set([...defaultDmFields, ...(listParam(url, 'dm_event.fields') ?? [])]);
+      const data = page.map((e) => Object.fromEntries(Object.entries(e).filter(([k]) => fields.has(k) || (k === 'participant_ids' && fields.has(k)))));
+      const expansions = new Set(listParam(url, 'expansions') ?? []);
+      const userFields = new Set(['id', ...(listParam(url, 'user.fields') ?? [])]);
+      const mediaFields = new Set(['media_key', ...(listParam(url, 'media.fields') ?? [])]);
+      const pick = <T extends object>(o: T, keep: Set<string>) => Object.fromEntries(Object.entries(o).filter(([k, v]) => keep.has(k) && v !== undefined));
+      const includes: Record<string, unknown[]> = {};
+      if (expansions.has('sender_id')) {
+        const ids = [...new Set(page.map((e) => e.sender_id))];
+        const found = ids.flatMap((id) => (users.has(id) ? [pick(users.get(id)!, userFields)] : []));
+        if (found.length) includes.users = found;
+      }
+      if (expansions.has('attachments.media_keys')) {
+        const found = page.flatMap((e) => e.attachments?.media_keys ?? []).flatMap((k) => (media.has(k) ? [pick(media.get(k)!, mediaFields)] : []));
+        if (found.length) includes.media = found;
+      }
+      const more = matching.length > page.length;
+      const meta = {
+        result_count: page.length,
+        ...(more ? { next_token: Buffer.from(`older-than:${page.at(-1)!.id}`).toString('base64url') } : {}),
+      };
+      return { status: 200, body: { ...(data.length ? { data } : {}), ...(Object.keys(includes).length ? { includes } : {}), meta } };
+    },
+  };
+
+  return {
+    events,
+    route,
+    add,
+    /** The company's own DMs show up in its DM events too, as X shows them. */
+    recordSent(dm: SentDm) {
+      if (BigInt(dm.dmEventId) > lastId) lastId = BigInt(dm.dmEventId);
+      events.push({
+        id: dm.dmEventId,
+        event_type: 'MessageCreate',
+        text: dm.text,
+        sender_id: accountId,
+        dm_conversation_id: dm.dmConversationId,
+        created_at: dm.at.toISOString(),
+      });
+    },
+    failNext(times: number, failure: InjectedFailure | { status: 403 }) {
+      for (let i = 0; i < times; i++) failures.push(failure);
+    },
+    reset() {
+      events.length = 0;
+      failures.length = 0;
+      media.clear();
+    },
   };
 }

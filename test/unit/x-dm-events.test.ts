@@ -1,0 +1,60 @@
+import type { SecretSource } from '../../functions/adapters/secrets';
+import { XAuthError } from '../../functions/adapters/x-client';
+import { createDmEventsSource } from '../../functions/adapters/x-dm-events';
+import { readDmEventsPage } from '../../functions/core/dm-events';
+import { TransientError } from '../../functions/core/errors';
+import { startXApiSimulator, type XApiSimulator } from '../simulators/x-api';
+
+const ana = '2900000000000000099';
+
+function secretsFor(sim: XApiSimulator, accessTokenSecret = sim.credentials.accessTokenSecret): SecretSource {
+  const { consumerKey, consumerSecret, accessToken } = sim.credentials;
+  return { get: async () => ({ consumerKey, consumerSecret, accessToken, accessTokenSecret }), invalidate: () => undefined };
+}
+
+describe('DM lookup adapter (twitter-api-v2, OAuth 1.0a) against the X simulator', () => {
+  let sim: XApiSimulator;
+  beforeEach(async () => {
+    sim = await startXApiSimulator({ accountId: '1400000000000000001' });
+  });
+  afterEach(() => sim.close());
+
+  it('reads DMs newest first with the fields and expansions the core needs, page by page', async () => {
+    const first = sim.addDmEvent({ senderId: ana, username: 'ana_lima', name: 'Ana Lima', text: 'olá https://t.co/a1', urls: [{ url: 'https://t.co/a1', expandedUrl: 'https://example.com/p/1' }] });
+    const second = sim.addDmEvent({ senderId: ana, text: 'foto', mediaUrl: 'https://ton.twitter.com/1.1/ton/data/dm/1/2/x.jpg' });
+    const source = createDmEventsSource(secretsFor(sim), { baseUrl: sim.url });
+
+    const page = readDmEventsPage(await source.page(), sim.accountId);
+    expect(page.events.map((e) => e.id)).toEqual([second, first]);
+    const [photo, link] = page.events;
+    if (photo?.kind !== 'message' || link?.kind !== 'message') throw new Error('expected messages');
+    expect(link.message).toMatchObject({ text: 'olá https://example.com/p/1', sender: { id: ana, handle: 'ana_lima', name: 'Ana Lima' } });
+    expect(photo.message.attachments).toEqual([expect.objectContaining({ type: 'media', mediaType: 'photo', url: 'https://ton.twitter.com/1.1/ton/data/dm/1/2/x.jpg' })]);
+    const lookup = sim.requests.find((r) => r.path === '/2/dm_events');
+    expect(lookup).toMatchObject({ method: 'GET', status: 200 });
+  });
+
+  it('follows meta.next_token to older pages', async () => {
+    const ids = Array.from({ length: 150 }, (_, i) => sim.addDmEvent({ senderId: ana, text: `m${i}` }));
+    const source = createDmEventsSource(secretsFor(sim), { baseUrl: sim.url });
+    const one = readDmEventsPage(await source.page(), sim.accountId);
+    const two = readDmEventsPage(await source.page(one.nextToken), sim.accountId);
+    expect(one.events).toHaveLength(100);
+    expect([...one.events, ...two.events].map((e) => e.id)).toEqual([...ids].reverse());
+    expect(two.nextToken).toBeUndefined();
+  });
+
+  it('a 429 comes back as a retryable error carrying x-rate-limit-reset', async () => {
+    const resetAt = Math.floor(Date.now() / 1000) + 600;
+    sim.failDmLookupNext(1, { status: 429, resetAt });
+    const err = await createDmEventsSource(secretsFor(sim), { baseUrl: sim.url }).page().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransientError);
+    expect((err as TransientError).retryAt).toBe(resetAt * 1000);
+  });
+
+  it('refused keys (401: the simulator checks the OAuth 1.0a signature) and a 403 are auth errors', async () => {
+    await expect(createDmEventsSource(secretsFor(sim, 'wrong'), { baseUrl: sim.url }).page()).rejects.toBeInstanceOf(XAuthError);
+    sim.failDmLookupNext(1, { status: 403 });
+    await expect(createDmEventsSource(secretsFor(sim), { baseUrl: sim.url }).page()).rejects.toBeInstanceOf(XAuthError);
+  });
+});
