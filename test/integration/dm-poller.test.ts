@@ -84,7 +84,8 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
     stops.push(() => source.stop());
     const clock = { now: Date.now() };
     const queue = sqsInboundQueue(sqs, queues.queueUrl);
-    const dmSource = createDmEventsSource(secrets, { baseUrl: x.url });
+    // Pages of 10 instead of X's 100: several pages with few DMs.
+    const dmSource = createDmEventsSource(secrets, { baseUrl: x.url, maxResults: 10 });
     const state = dynamoDmPollState(doc, table);
     const leases = dynamoLeaseStore(doc, table, () => clock.now);
     const poller = createDmPollerHandler({
@@ -165,18 +166,18 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
       const b = await bridge(relay());
       await b.poll();
       const sent: Record<string, string[]> = {};
-      for (let i = 0; i < 230; i++) {
+      for (let i = 0; i < 25; i++) {
         const who = person(i % 7);
         (sent[who] ??= []).push(x.addDmEvent({ senderId: who, text: `mensagem ${i}` }));
       }
       await b.sendAsCompany(person(1), 'Olá, já vamos ver');
       const out = await b.poll();
-      expect(out).toMatchObject({ outcome: 'caught-up', pages: 3, queued: 230, skipped: 1 });
-      await until('230 DMs at 4biz', () => omni.deliveries.length >= 230);
+      expect(out).toMatchObject({ outcome: 'caught-up', pages: 3, queued: 25, skipped: 1 });
+      await until('25 DMs at 4biz', () => omni.deliveries.length >= 25);
       await new Promise((r) => setTimeout(r, 300));
-      expect(omni.deliveries).toHaveLength(230);
+      expect(omni.deliveries).toHaveLength(25);
       for (const [who, ids] of Object.entries(sent)) expect(omni.deliveries.filter((d) => d.senderId === who).map((d) => d.eventId)).toEqual(ids);
-      expect(b.obs.published()).toMatchObject({ EchoDropped: 1, DmPolled: 230 });
+      expect(b.obs.published()).toMatchObject({ EchoDropped: 1, DmPolled: 25 });
       // Nothing new: one page, nothing relayed twice.
       expect(await b.poll()).toMatchObject({ pages: 1, queued: 0 });
     });
@@ -193,7 +194,7 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
         }),
       });
       await b.poll();
-      const ids = Array.from({ length: 150 }, (_, i) => x.addDmEvent({ senderId: person(i % 2), text: `m${i}` }));
+      const ids = Array.from({ length: 30 }, (_, i) => x.addDmEvent({ senderId: person(i % 2), text: `m${i}` }));
       expect(await b.poll()).toMatchObject({ outcome: 'interrupted', pages: 1, queued: 0 });
       expect(b.obs.published()).toMatchObject({ DmPollRateLimited: 1 });
       const lookups = () => x.requests.filter((r) => r.path === '/2/dm_events').length;
@@ -207,7 +208,7 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
       b.clock.now = resetAt * 1000 + 1000;
       await b.poll();
       await b.poll();
-      await until('150 DMs', () => omni.deliveries.length >= 150);
+      await until('30 DMs', () => omni.deliveries.length >= 30);
       await new Promise((r) => setTimeout(r, 300));
       expect([...delivered()].sort()).toEqual([...ids].sort());
       for (const who of [person(0), person(1)]) {
@@ -234,7 +235,7 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
         users: { [person(3)]: { id: person(3) } },
       };
       expect((await b.postWebhook(Buffer.from(JSON.stringify(aaa))) as { statusCode: number }).statusCode).toBe(200);
-      await new Promise((r) => setTimeout(r, 2_500));
+      await new Promise((r) => setTimeout(r, 1_500));
       expect(delivered()).toEqual(ids);
     });
 
