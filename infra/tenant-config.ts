@@ -46,6 +46,23 @@ export const tenantConfigSchema = z
       .strict()
       .default({}),
     conversationIdleMinutes: z.number().int().min(1).max(60 * 24 * 30).default(60),
+    /** How X reaches the bridge: its webhook (Account Activity / X Activity), or polling its DM lookup. */
+    x: z
+      .object({
+        ingestion: z.enum(['webhook', 'poll']).default('webhook'),
+        /** X allows 15 DM lookups per 15 minutes per user; EventBridge schedules in whole minutes. */
+        pollIntervalSeconds: z
+          .number()
+          .int()
+          .min(60, 'at least 60: X allows 15 DM lookups per 15 minutes per user')
+          .max(3600)
+          .refine((s) => s % 60 === 0, 'a whole number of minutes (60, 120, …): the schedule runs in minutes')
+          .default(60),
+        /** First poll only: how many minutes of DM history go to 4biz (0: none; X keeps 30 days). */
+        pollBackfillMinutes: z.number().int().min(0).max(30 * 24 * 60).default(0),
+      })
+      .strict()
+      .default({}),
     fourbiz: fourbizSettingsSchema,
     alarms: z
       .object({

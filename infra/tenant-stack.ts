@@ -1,4 +1,5 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { resourceNames } from './resource-names';
 import type { TenantConfig } from './tenant-config';
@@ -7,6 +8,7 @@ import { ConversationTable } from './constructs/conversation-table';
 import { CrcFunction } from './constructs/crc-function';
 import { Dashboard } from './constructs/dashboard';
 import { Dispatcher } from './constructs/dispatcher';
+import { DmPoller } from './constructs/dm-poller';
 import { FifoQueue } from './constructs/fifo-queue';
 import { Poller } from './constructs/poller';
 import { Sender } from './constructs/sender';
@@ -35,14 +37,23 @@ export class TenantStack extends Stack {
       visibilityTimeoutSeconds: tenant.inbound.visibilityTimeoutSeconds,
     });
 
-    const crc = new CrcFunction(this, 'Crc', { tenant, secret });
-    const webhook = new WebhookFunction(this, 'Webhook', { tenant, secret, inboundQueue: inbound.queue });
-    const api = new WebhookApi(this, 'WebhookApi', { tenant, crcFunction: crc.function.fn, webhookFunction: webhook.function.fn });
     const dispatcher = new Dispatcher(this, 'Dispatcher', { tenant, secret, table, inbound });
-    const health = new WebhookHealth(this, 'Health', { tenant, secret, table, webhookUrl: api.webhookUrl });
+    const functions: Record<string, IFunction> = {};
+    // Webhook ingestion: a public HTTP API X calls, and its health check. Polling: no endpoint at all, a scheduled poller instead.
+    let api: WebhookApi | undefined;
+    if (tenant.x.ingestion === 'webhook') {
+      const crc = new CrcFunction(this, 'Crc', { tenant, secret });
+      const webhook = new WebhookFunction(this, 'Webhook', { tenant, secret, inboundQueue: inbound.queue });
+      api = new WebhookApi(this, 'WebhookApi', { tenant, crcFunction: crc.function.fn, webhookFunction: webhook.function.fn });
+      const health = new WebhookHealth(this, 'Health', { tenant, secret, table, webhookUrl: api.webhookUrl });
+      Object.assign(functions, { crc: crc.function.fn, webhook: webhook.function.fn, 'webhook-health': health.function.fn });
+    } else {
+      const dmPoller = new DmPoller(this, 'DmPoller', { tenant, secret, table, inboundQueue: inbound.queue });
+      functions['dm-poller'] = dmPoller.function.fn;
+    }
+    functions.dispatcher = dispatcher.function.fn;
 
     let outbound: FifoQueue | undefined;
-    const functions = { crc: crc.function.fn, webhook: webhook.function.fn, dispatcher: dispatcher.function.fn, 'webhook-health': health.function.fn };
     if (tenant.fourbiz.mode === 'tickets') {
       outbound = new FifoQueue(this, 'Outbound', {
         queueName: names.outboundQueue,
@@ -64,7 +75,8 @@ export class TenantStack extends Stack {
     });
     const dashboard = new Dashboard(this, 'Dashboard', {
       tenant: tenant.name,
-      api: api.api,
+      api: api?.api,
+      dmPolling: tenant.x.ingestion === 'poll',
       inboundQueue: inbound.queue,
       inboundDlq: inbound.dlq,
       outbound,
@@ -73,7 +85,7 @@ export class TenantStack extends Stack {
     });
 
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
-    output('WebhookUrl', api.webhookUrl, 'Register this URL with X (npm run x -- register)');
+    if (api) output('WebhookUrl', api.webhookUrl, 'Register this URL with X (npm run x -- register)');
     output('SecretArn', secret.secretArn, 'Fill with the X and 4biz credentials (docs/deploy.md)');
     output('InboundQueueUrl', inbound.queue.queueUrl, 'DMs waiting for 4biz');
     output('InboundDlqUrl', inbound.dlq.queueUrl, 'DMs 4biz never accepted');

@@ -104,7 +104,7 @@ export class Alarms extends Construct {
       description: string,
       metric: IMetric,
       threshold: number,
-      opts: { operator?: ComparisonOperator; evaluationPeriods?: number } = {},
+      opts: { operator?: ComparisonOperator; evaluationPeriods?: number; treatMissingData?: TreatMissingData } = {},
     ) => {
       const alarm = new Alarm(this, id, {
         alarmName: `${prefix}-${id}`,
@@ -113,7 +113,7 @@ export class Alarms extends Construct {
         threshold,
         comparisonOperator: opts.operator ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: opts.evaluationPeriods ?? 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
+        treatMissingData: opts.treatMissingData ?? TreatMissingData.NOT_BREACHING,
       });
       alarm.addAlarmAction(new SnsAction(this.topic));
       alarm.addOkAction(new SnsAction(this.topic));
@@ -149,7 +149,9 @@ export class Alarms extends Construct {
       tenant.alarms.fourbizErrorRatePercent,
       { operator: ComparisonOperator.GREATER_THAN_THRESHOLD, evaluationPeriods: 2 },
     );
-    if (tenant.fourbiz.mode === 'tickets') {
+    const polling = tenant.x.ingestion === 'poll';
+    // Tickets mode sends DMs with the tenant's X keys, polling mode reads them with those keys.
+    if (tenant.fourbiz.mode === 'tickets' || polling) {
       add(
         'XAuthFailure',
         'X rejected the tenant credentials: check the access token and consumer keys in the tenant secret.',
@@ -163,12 +165,15 @@ export class Alarms extends Construct {
       tenantMetric(tenant.name, MetricName.FourbizAuthFailure),
       1,
     );
-    add(
-      'CrcFailed',
-      'A CRC check from X failed: X disables the webhook after failed checks; check the consumer secret and the crc logs.',
-      tenantMetric(tenant.name, MetricName.CrcFailed),
-      1,
-    );
+    if (polling) this.addDmPollAlarms(tenant, add);
+    else {
+      add(
+        'CrcFailed',
+        'A CRC check from X failed: X disables the webhook after failed checks; check the consumer secret and the crc logs.',
+        tenantMetric(tenant.name, MetricName.CrcFailed),
+        1,
+      );
+    }
     add(
       'WebhookInvalid',
       'X stopped delivering to the webhook and re-validation did not bring it back (X says invalid, no webhook for the URL, or the endpoint fails the CRC check): see the webhook-health logs and run npm run x -- status. Missed DMs are replayed once it is good again (within 24 h).',
@@ -186,6 +191,42 @@ export class Alarms extends Construct {
       'The dispatcher function failed (not a single message): check its logs; inbound DMs stay queued meanwhile.',
       props.dispatcher.metricErrors({ statistic: 'Sum', period: fiveMinutes }),
       1,
+    );
+  }
+
+  /** Polling mode: the poller failing, throttled, late, or not running at all. */
+  private addDmPollAlarms(tenant: TenantConfig, add: (id: string, description: string, metric: IMetric, threshold: number, opts?: { operator?: ComparisonOperator; evaluationPeriods?: number; treatMissingData?: TreatMissingData }) => void): void {
+    const interval = tenant.x.pollIntervalSeconds;
+    const metric = (name: Name, statistic: string, period: Duration) => tenantMetric(tenant.name, name, statistic).with({ period });
+    const quarterHour = Duration.minutes(15);
+    add(
+      'DmPollFailed',
+      'DM polls keep failing (X errors, the queue or the table): DMs are not lost but wait; check the dm-poller logs.',
+      metric(MetricName.DmPollFailed, 'Sum', quarterHour),
+      3,
+    );
+    add(
+      'DmPollRateLimited',
+      'X keeps answering the DM lookup with 429 (15 lookups per 15 minutes per user): raise x.pollIntervalSeconds, or find the other app using this account\'s quota.',
+      metric(MetricName.DmPollRateLimited, 'Sum', Duration.hours(1)),
+      3,
+    );
+    const lagSeconds = Math.max(300, 3 * interval);
+    add(
+      'DmPollLag',
+      `DMs reach the bridge more than ${lagSeconds} s after they were sent: the poller is catching up a backlog or X is throttling it.`,
+      metric(MetricName.DmPollLag, 'Maximum', fiveMinutes),
+      lagSeconds,
+      { operator: ComparisonOperator.GREATER_THAN_THRESHOLD, evaluationPeriods: 2 },
+    );
+    // Missing data is the symptom here: a poller that never runs publishes nothing.
+    const stoppedPeriod = Duration.minutes(Math.max(5, Math.ceil((3 * interval) / 60)));
+    add(
+      'DmPollerStopped',
+      `The dm-poller has not run for ${stoppedPeriod.toMinutes()} min: DMs are not being read; check its schedule rule and function.`,
+      metric(MetricName.DmPollRuns, 'Sum', stoppedPeriod),
+      1,
+      { operator: ComparisonOperator.LESS_THAN_THRESHOLD, treatMissingData: TreatMissingData.BREACHING },
     );
   }
 }

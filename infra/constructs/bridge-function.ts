@@ -54,7 +54,7 @@ export const functionsDir = join(__dirname, '..', '..', 'functions');
 export interface BridgeFunctionProps {
   tenant: TenantConfig;
   /** Folder under functions/ holding `handler.ts`. */
-  name: 'crc' | 'webhook' | 'dispatcher' | 'poller' | 'sender' | 'webhook-health';
+  name: 'crc' | 'webhook' | 'dispatcher' | 'poller' | 'sender' | 'webhook-health' | 'dm-poller';
   description: string;
   timeout: Duration;
   /** Every function reads the tenant secret (config.ts requires its ARN). */

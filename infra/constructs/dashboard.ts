@@ -18,7 +18,10 @@ import { fourbizErrorRate, tenantMetric } from './alarms';
 
 export interface DashboardProps {
   tenant: string;
-  api: HttpApi;
+  /** Webhook ingestion only. */
+  api?: HttpApi;
+  /** Polling mode only: DM lookup widgets. */
+  dmPolling?: boolean;
   inboundQueue: IQueue;
   inboundDlq: IQueue;
   /** tickets mode only. */
@@ -46,14 +49,37 @@ export class Dashboard extends Construct {
 
     const widgets: IWidget[][] = [
       [new AlarmStatusWidget({ title: 'Alarms', alarms: props.alarms, width: 24, height: 3 })],
-      [
-        graph('Webhook API requests', [api.metricCount({ statistic: 'Sum' })]),
-        graph('Webhook API 4xx / 5xx', [api.metricClientError({ statistic: 'Sum' }), api.metricServerError({ statistic: 'Sum' })]),
-        graph('Webhook API latency', [
-          api.metricLatency({ statistic: 'p50', label: 'p50' }),
-          api.metricLatency({ statistic: 'p99', label: 'p99' }),
-        ]),
-      ],
+      ...(api
+        ? [
+            [
+              graph('Webhook API requests', [api.metricCount({ statistic: 'Sum' })]),
+              graph('Webhook API 4xx / 5xx', [api.metricClientError({ statistic: 'Sum' }), api.metricServerError({ statistic: 'Sum' })]),
+              graph('Webhook API latency', [
+                api.metricLatency({ statistic: 'p50', label: 'p50' }),
+                api.metricLatency({ statistic: 'p99', label: 'p99' }),
+              ]),
+            ],
+          ]
+        : []),
+      ...(props.dmPolling
+        ? [
+            [
+              graph('DMs polled (GET /2/dm_events)', [
+                custom(MetricName.DmPolled),
+                custom(MetricName.EchoDropped),
+                custom(MetricName.EventIgnored),
+                custom(MetricName.DmEventInvalid),
+              ]),
+              graph('DM polls', [
+                custom(MetricName.DmPollRuns),
+                custom(MetricName.DmPollFailed),
+                custom(MetricName.DmPollRateLimited).with({ label: '429s' }),
+                custom(MetricName.XAuthFailure).with({ label: '401/403' }),
+              ]),
+              graph('DM poll lag (s, age of the newest DM when a poll ends)', [custom(MetricName.DmPollLag, 'Maximum')]),
+            ],
+          ]
+        : []),
       [
         graph('Inbound queue depth', [
           props.inboundQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', label: 'visible' }),
