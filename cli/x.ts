@@ -79,6 +79,12 @@ async function main(argv: string[]): Promise<number> {
   try {
     const config = parseXCliConfig(process.env);
     const tenantConfig = loadTenantConfig(tenant);
+    if (tenantConfig.x.ingestion === 'poll') {
+      // Polling mode: the stack has no public endpoint, so X has nothing to call.
+      console.log(`Tenant ${tenant} polls X for its DMs (x.ingestion "poll" in tenants/${tenant}.json): there is no webhook to ${command} and nothing to register with X.`);
+      console.log(`Its dm-poller reads GET /2/dm_events every ${tenantConfig.x.pollIntervalSeconds} s with the tenant's keys; see the dashboard's "DM polls" row.`);
+      return 0;
+    }
     const keys = await tenantKeys(tenant, config.envKeys);
     let url: Promise<string> | undefined;
     return await runXCommand(command, {
