@@ -17,6 +17,8 @@ const WAIT_MS = 10_000;
 const statusSchema = z.object({
   tenant: z.string(),
   mode: z.enum(['relay', 'tickets']),
+  ingestion: z.enum(['webhook', 'poll']).default('webhook'),
+  xPollIntervalMs: z.number().optional(),
   webhookUrl: z.string(),
   xApi: z.string(),
   fourbiz: z.union([z.string(), z.literal(false)]).optional(),
@@ -120,6 +122,37 @@ async function ticketsDemo(base: string, status: BridgeStatus, senderId: string,
   return true;
 }
 
+/** Webhook ingestion: X's signed POST of the sample DM. */
+async function signedDelivery(status: BridgeStatus): Promise<{ eventId: string; senderId: string } | undefined> {
+  const secret = await fileSecretSource(status.secretsFile).get();
+  const { body, eventId, senderId } = sampleDelivery(status.xAccountId);
+  console.log(`Sending a signed DM (event ${eventId}) from user ${senderId} to ${status.webhookUrl}…`);
+  const res = await fetch(status.webhookUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-twitter-webhooks-signature': signPayload(secret.consumerSecret, body) },
+    body,
+  });
+  console.log(`The bridge answered ${res.status} ${await res.text()}`);
+  return res.status === 200 ? { eventId, senderId } : undefined;
+}
+
+/** Polling mode: the sample DM lands in the X simulator's DM events, where the bridge's DM poller reads it. */
+async function dmToPoll(base: string, status: BridgeStatus): Promise<{ eventId: string; senderId: string } | undefined> {
+  if (status.xApi !== 'simulator') {
+    console.log(`The bridge polls the real X API (${status.xApi}): send a DM to the company account from another X account; it is read within ${(status.xPollIntervalMs ?? 0) / 1000} s.`);
+    return undefined;
+  }
+  const { text } = sampleDelivery(status.xAccountId);
+  const res = await fetch(`${base}/_local/x-dm`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }) });
+  if (!res.ok) {
+    console.log(`The bridge refused the DM (${res.status} ${await res.text()})`);
+    return undefined;
+  }
+  const dm = z.object({ eventId: z.string(), senderId: z.string() }).parse(await res.json());
+  console.log(`A person (user ${dm.senderId}) wrote to the company on X: DM event ${dm.eventId} is in the X simulator; the bridge polls GET /2/dm_events (X_INGESTION=poll)…`);
+  return dm;
+}
+
 async function main(): Promise<number> {
   const settings = parseLocalSettings(environmentWithDotEnv(process.env, join(root, '.env')));
   const base = `http://127.0.0.1:${settings.port}`;
@@ -130,19 +163,11 @@ async function main(): Promise<number> {
     console.error(`No local bridge at ${base} (${(err as Error).message}). Start it first: npm start`);
     return 1;
   }
-  const secret = await fileSecretSource(status.secretsFile).get();
-  const { body, eventId, senderId } = sampleDelivery(status.xAccountId);
   const before = status.mode === 'tickets' && status.fourbiz === 'simulator' ? await ticketsSnapshot(base) : new Map<number, number>();
-
-  console.log(`Sending a signed DM (event ${eventId}) from user ${senderId} to ${status.webhookUrl}…`);
   const started = Date.now();
-  const res = await fetch(status.webhookUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-twitter-webhooks-signature': signPayload(secret.consumerSecret, body) },
-    body,
-  });
-  console.log(`The bridge answered ${res.status} ${await res.text()}`);
-  if (res.status !== 200) return 1;
+  const sent = status.ingestion === 'poll' ? await dmToPoll(base, status) : await signedDelivery(status);
+  if (!sent) return 1;
+  const { eventId, senderId } = sent;
 
   const ok = status.mode === 'relay' ? await relayDemo(base, status, eventId) : await ticketsDemo(base, status, senderId, before);
   if (!ok) {

@@ -51,6 +51,10 @@ const schema = z.object({
   FOURBIZ_USER: optional,
   FOURBIZ_PASSWORD: optional,
   POLL_INTERVAL_SECONDS: z.coerce.number().positive().default(3),
+  /** How X reaches the bridge: the tenant file's x.ingestion unless set here. */
+  X_INGESTION: optional.pipe(z.enum(['webhook', 'poll']).optional()),
+  /** Polling mode: how often the DM poller reads X (any positive value locally; the stack needs ≥ 60). */
+  X_POLL_INTERVAL_SECONDS: z.coerce.number().positive().default(5),
 });
 
 export interface LocalSettings {
@@ -65,6 +69,8 @@ export interface LocalSettings {
   fourbizUser?: string;
   fourbizPassword?: string;
   pollIntervalMs: number;
+  xIngestion?: 'webhook' | 'poll';
+  xPollIntervalMs: number;
 }
 
 export class LocalConfigError extends Error {}
@@ -97,5 +103,7 @@ export function parseLocalSettings(env: Record<string, string | undefined>): Loc
     fourbizUser: e.FOURBIZ_USER,
     fourbizPassword: e.FOURBIZ_PASSWORD,
     pollIntervalMs: Math.round(e.POLL_INTERVAL_SECONDS * 1000),
+    xIngestion: e.X_INGESTION,
+    xPollIntervalMs: Math.round(e.X_POLL_INTERVAL_SECONDS * 1000),
   };
 }

@@ -51,6 +51,10 @@ export interface LocalBridge {
   webhookUrl: string;
   tenant: TenantConfig;
   mode: 'relay' | 'tickets';
+  /** How X reaches the bridge: webhook deliveries, or the DM poller reading the X API. */
+  ingestion: 'webhook' | 'poll';
+  /** Polling mode: how often the DM poller runs (ms). */
+  xPollIntervalMs?: number;
   /** The consumer secret the bridge verifies deliveries and answers CRC with. */
   consumerSecret: string;
   secretsFile: string;
@@ -62,6 +66,8 @@ export interface LocalBridge {
   names: { table: string; inboundQueueUrl: string; inboundDlqUrl: string; outboundQueueUrl?: string; outboundDlqUrl?: string };
   /** Runs the tickets-mode poller once now (tests, demo); undefined in relay mode. */
   pollNow?: () => Promise<void>;
+  /** Polling mode: runs the DM poller once now (tests, demo); undefined with webhook ingestion. */
+  pollDmsNow?: () => Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -113,6 +119,7 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
   const log = options.log ?? (() => undefined);
   const tenant = chooseTenant(options);
   const mode = tenant.fourbiz.mode;
+  const ingestion = options.xIngestion ?? tenant.x.ingestion;
   const suffix = options.uniqueNames ? `-${randomUUID().slice(0, 8)}` : '';
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
@@ -212,6 +219,7 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
       [Env.xApiBaseUrl]: xApiBaseUrl,
       [Env.xAccountId]: tenant.xAccountId,
       [Env.localMode]: 'true',
+      [Env.pollBackfillMinutes]: String(tenant.x.pollBackfillMinutes),
       ...(outbound ? { [Env.outboundQueueUrl]: outbound.queueUrl, [Env.outboundDlqUrl]: outbound.dlqUrl } : {}),
     });
     delete process.env[Env.secretArn];
@@ -227,6 +235,37 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
     ]);
 
     const onError = (what: string) => (err: unknown) => log(`${what}: ${(err as Error).message}`);
+    const scheduled = (): ScheduledEvent => ({
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: '000000000000',
+      time: new Date().toISOString(),
+      region: dummyAws.AWS_REGION,
+      resources: [],
+      detail: {},
+    });
+    /** A scheduled function as EventBridge runs it: every `intervalMs`, plus on demand; one run at a time here too. */
+    const schedule = (name: string, run: (event: ScheduledEvent, context: Context) => Promise<unknown>, intervalMs: number) => {
+      let running: Promise<void> | undefined;
+      const now = () =>
+        (running ??= (async () => {
+          try {
+            await run(scheduled(), lambdaContext(name, 60_000));
+          } catch (err) {
+            onError(name)(err);
+          } finally {
+            running = undefined;
+          }
+        })());
+      const timer = setInterval(() => void now(), intervalMs);
+      stops.push(async () => {
+        clearInterval(timer);
+        await running;
+      });
+      return now;
+    };
     const sources: SqsEventSource[] = [];
     sources.push(
       startSqsEventSource({
@@ -255,33 +294,16 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
           onError: onError('sender'),
         }),
       );
-      const scheduled = (): ScheduledEvent => ({
-        version: '0',
-        id: randomUUID(),
-        'detail-type': 'Scheduled Event',
-        source: 'aws.events',
-        account: '000000000000',
-        time: new Date().toISOString(),
-        region: dummyAws.AWS_REGION,
-        resources: [],
-        detail: {},
-      });
-      let polling: Promise<void> | undefined;
-      pollNow = () =>
-        (polling ??= (async () => {
-          try {
-            await poller.handler(scheduled(), lambdaContext('poller', 60_000) as Context);
-          } catch (err) {
-            onError('poller')(err);
-          } finally {
-            polling = undefined;
-          }
-        })());
-      const timer = setInterval(() => void pollNow!(), options.pollIntervalMs ?? 3000);
-      stops.push(async () => {
-        clearInterval(timer);
-        await polling;
-      });
+      pollNow = schedule('poller', poller.handler, options.pollIntervalMs ?? 3000);
+    }
+
+    let pollDmsNow: (() => Promise<void>) | undefined;
+    const xPollIntervalMs = options.xPollIntervalMs ?? 5000;
+    if (ingestion === 'poll') {
+      const dmPoller = await import('../functions/dm-poller/handler');
+      pollDmsNow = schedule('dm-poller', dmPoller.handler, xPollIntervalMs);
+      // The first run sets the cursor at once, so a DM sent right after start-up is new, not history.
+      void pollDmsNow();
     }
     for (const s of sources) s.start();
     stops.push(() => Promise.all(sources.map((s) => s.stop())).then(() => undefined));
@@ -290,15 +312,21 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
       port: options.port ?? 3000,
       host: '127.0.0.1',
       onError: (routeKey, err) => onError(routeKey)(err),
-      routes: [
-        { method: 'GET', path: WEBHOOK_PATH, handler: crc.handler },
-        { method: 'POST', path: WEBHOOK_PATH, handler: webhook.handler },
-      ],
+      // Polling mode has no webhook (as its stack has no API): the path answers 404.
+      routes:
+        ingestion === 'webhook'
+          ? [
+              { method: 'GET', path: WEBHOOK_PATH, handler: crc.handler },
+              { method: 'POST', path: WEBHOOK_PATH, handler: webhook.handler },
+            ]
+          : [],
       extra: async (req, res, url) => {
         if (req.method === 'GET' && url.pathname === '/_local/status') {
           return sendJson(res, {
             tenant: tenant.name,
             mode,
+            ingestion,
+            ...(ingestion === 'poll' ? { xPollIntervalMs } : {}),
             webhookUrl: `${gatewayUrl()}${WEBHOOK_PATH}`,
             xApi: xApi ? 'simulator' : xApiBaseUrl,
             fourbiz: mode === 'relay' ? (omnichannel ? 'simulator' : fourbizSettings.mode === 'relay' && fourbizSettings.callbackUrl) : fourbizRest ? 'simulator' : options.fourbizBaseUrl,
@@ -312,6 +340,19 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
           return sendJson(res, []);
         }
         if (req.method === 'GET' && url.pathname === '/_local/dms') return sendJson(res, xApi?.dms ?? []);
+        if (req.method === 'POST' && url.pathname === '/_local/x-dm' && xApi && pollDmsNow) {
+          // Plays a person writing to the company: the DM lands in the X simulator's DM events, then a poll runs at once.
+          const body = await readJson(req);
+          const senderId = typeof body.senderId === 'string' && /^\d{1,32}$/.test(body.senderId) ? body.senderId : '2900000000000000042';
+          const eventId = xApi.addDmEvent({
+            senderId,
+            username: typeof body.username === 'string' ? body.username : 'maria_souza',
+            name: typeof body.name === 'string' ? body.name : 'Maria Souza',
+            text: typeof body.text === 'string' ? body.text : 'Olá, preciso de ajuda com meu pedido',
+          });
+          void pollDmsNow();
+          return sendJson(res, { eventId, senderId });
+        }
         if (req.method === 'POST' && url.pathname === '/_local/agent-reply' && fourbizRest) {
           // Plays the 4biz agent: writes on the request, then polls at once instead of waiting for the schedule.
           const body = await readJson(req);
@@ -339,6 +380,8 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
       webhookUrl: `${gateway.url}${WEBHOOK_PATH}`,
       tenant,
       mode,
+      ingestion,
+      ...(ingestion === 'poll' ? { xPollIntervalMs } : {}),
       consumerSecret: xKeys.consumerSecret,
       secretsFile,
       xApi,
@@ -347,6 +390,7 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
       fourbizSettings,
       names,
       pollNow,
+      pollDmsNow,
       stop: () => (stopped ??= stopAll()),
     };
   } catch (err) {
@@ -355,12 +399,14 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
   }
 }
 
-function banner(bridge: LocalBridge): string {
+export function banner(bridge: LocalBridge): string {
   const lines = [
     '',
     `4biz-twitter-dm running locally: tenant ${bridge.tenant.name} (${bridge.mode} mode)`,
     '',
-    `  Webhook (CRC + deliveries)  ${bridge.webhookUrl}`,
+    bridge.ingestion === 'poll'
+      ? `  X ingestion                 polling GET /2/dm_events every ${(bridge.xPollIntervalMs ?? 0) / 1000} s (no webhook)`
+      : `  Webhook (CRC + deliveries)  ${bridge.webhookUrl}`,
     `  X API                       ${bridge.xApi ? `simulator at ${bridge.xApi.url}` : process.env[Env.xApiBaseUrl]}`,
     bridge.mode === 'relay'
       ? `  4biz Omnichannel callback   ${bridge.omnichannel ? `simulator at ${bridge.omnichannel.url}` : (bridge.fourbizSettings as { callbackUrl: string }).callbackUrl}`
@@ -368,11 +414,15 @@ function banner(bridge: LocalBridge): string {
     `  Secrets (development keys)  ${bridge.secretsFile}`,
     '',
     'Try:',
-    `  curl '${bridge.webhookUrl}?crc_token=hello'        # X's CRC check`,
-    '  npm run demo                                     # a signed sample DM, end to end',
-    ...(bridge.xApi
-      ? [`  X_API_BASE_URL=${bridge.xApi.url} npm run x -- register --tenant ${bridge.tenant.name} --url ${LOCAL_PUBLIC_ORIGIN}${WEBHOOK_PATH}   # with the keys of docs/local-mode.md`]
-      : []),
+    ...(bridge.ingestion === 'poll'
+      ? ['  npm run demo                                     # a DM added to the X simulator, polled, end to end']
+      : [
+          `  curl '${bridge.webhookUrl}?crc_token=hello'        # X's CRC check`,
+          '  npm run demo                                     # a signed sample DM, end to end',
+          ...(bridge.xApi
+            ? [`  X_API_BASE_URL=${bridge.xApi.url} npm run x -- register --tenant ${bridge.tenant.name} --url ${LOCAL_PUBLIC_ORIGIN}${WEBHOOK_PATH}   # with the keys of docs/local-mode.md`]
+            : []),
+        ]),
     `  curl ${bridge.url}/_local/deliveries             # what 4biz received`,
     ...(bridge.mode === 'tickets' ? [`  curl ${bridge.url}/_local/dms                    # the reply DMs X was asked to send`] : []),
     '',

@@ -1,0 +1,73 @@
+import '../support/test-env';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { LocalBridge } from '../../local/start';
+import { parseLocalSettings } from '../../local/local-config';
+
+/**
+ * `npm start` with X_INGESTION=poll, in-process on the test emulators: no webhook, the DM poller
+ * reads the X simulator's GET /2/dm_events, and `npm run demo` shows a DM going end to end.
+ */
+jest.setTimeout(60_000);
+const root = join(__dirname, '..', '..');
+const emulators = () => ({ dynamoEndpoint: process.env.TEST_DYNAMODB_ENDPOINT!, sqsEndpoint: process.env.TEST_SQS_ENDPOINT! });
+
+async function eventually<T>(probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`nothing within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('local bridge polling X (X_INGESTION=poll)', () => {
+  let bridge: LocalBridge;
+  let banner: (b: LocalBridge) => string;
+  beforeAll(async () => {
+    const settings = parseLocalSettings({ X_INGESTION: 'poll', X_POLL_INTERVAL_SECONDS: '0.2' });
+    await jest.isolateModulesAsync(async () => {
+      const start = await import('../../local/start');
+      banner = start.banner;
+      bridge = await start.startLocalBridge({ ...settings, port: 0, emulators: emulators(), uniqueNames: true });
+    });
+  }, 30_000);
+  afterAll(() => bridge?.stop());
+
+  it('says it is polling, and has no webhook (the path answers 404)', async () => {
+    expect(bridge.ingestion).toBe('poll');
+    expect(banner(bridge)).toMatch(/polling GET \/2\/dm_events every 0\.2 s \(no webhook\)/);
+    expect((await fetch(`${bridge.webhookUrl}?crc_token=hello`)).status).toBe(404);
+    const status = (await (await fetch(`${bridge.url}/_local/status`)).json()) as Record<string, unknown>;
+    expect(status).toMatchObject({ ingestion: 'poll', xPollIntervalMs: 200 });
+  });
+
+  it('relays a DM added to the X simulator on its own schedule, as a signed Account Activity payload', async () => {
+    await eventually(() => (bridge.xApi!.requests.some((r) => r.path === '/2/dm_events') ? true : undefined));
+    const eventId = bridge.xApi!.addDmEvent({ senderId: '2900000000000000077', username: 'joao', name: 'João', text: 'Olá pelo polling' });
+    const delivery = await eventually(() => bridge.omnichannel!.deliveries.find((d) => d.eventId === eventId));
+    expect(delivery.body).toMatchObject({
+      for_user_id: bridge.tenant.xAccountId,
+      direct_message_events: [{ id: eventId, message_create: { sender_id: '2900000000000000077', target: { recipient_id: bridge.tenant.xAccountId }, message_data: { text: 'Olá pelo polling' } } }],
+      users: { '2900000000000000077': { screen_name: 'joao' } },
+    });
+  });
+
+  it('npm run demo adds a DM to the X simulator and shows it reaching 4biz', async () => {
+    const port = new URL(bridge.url).port;
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'local/demo.ts'], { cwd: root, env: { PATH: process.env.PATH, PORT: port } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/DM event \d+ is in the X simulator; the bridge polls GET \/2\/dm_events/);
+    expect(out.stdout).toContain('4biz Omnichannel (simulator) received it, signature verified');
+    expect(bridge.omnichannel!.deliveries.some((d) => d.senderId === '2900000000000000042')).toBe(true);
+  });
+});
