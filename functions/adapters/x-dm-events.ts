@@ -7,10 +7,12 @@ import type { SecretSource } from './secrets';
  * X's DM lookup (`GET /2/dm_events`) as the company account, through the same twitter-api-v2
  * client as sending DMs. The raw JSON goes to the core, which validates it event by event.
  */
-export function createDmEventsSource(secrets: SecretSource, options: XClientOptions & { maxResults?: number } = {}): DmEventsSource {
+export function createDmEventsSource(secrets: SecretSource, options: XClientOptions = {}): DmEventsSource {
   const x = companyXApi(secrets, options);
-  const query = { ...DM_EVENTS_QUERY, max_results: options.maxResults ?? DM_EVENTS_QUERY.max_results };
   return {
-    page: (paginationToken) => x.call((api) => api.v2.get('dm_events', { ...query, ...(paginationToken ? { pagination_token: paginationToken } : {}) })),
+    page: (paginationToken, maxResults) =>
+      x.call((api) =>
+        api.v2.get('dm_events', { ...DM_EVENTS_QUERY, max_results: maxResults, ...(paginationToken ? { pagination_token: paginationToken } : {}) }),
+      ),
   };
 }

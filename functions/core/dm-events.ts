@@ -11,11 +11,11 @@ import { accountActivitySchema, normaliseDelivery, type InboundMessage } from '.
  */
 
 /**
- * The query the poller sends: DESIGN §2's fields and expansions, 100 a page (X answers newest
- * first). Joins and leaves are not asked for; should X send them anyway they are skipped, counted.
+ * The query the poller sends (with `max_results`, see core/dm-poll.ts): DESIGN §2's fields and
+ * expansions; X answers newest first. Joins and leaves are not asked for; should X send them
+ * anyway they are skipped, counted.
  */
 export const DM_EVENTS_QUERY = {
-  max_results: 100,
   event_types: 'MessageCreate',
   'dm_event.fields': 'id,text,event_type,created_at,sender_id,dm_conversation_id,attachments,entities',
   expansions: 'sender_id,attachments.media_keys',

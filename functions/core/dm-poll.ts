@@ -37,8 +37,16 @@ export interface DmPollStateStore {
 
 /** One page of the DM lookup as X answered it (JSON); errors are Transient/Permanent as X's status says. */
 export interface DmEventsSource {
-  page(paginationToken?: string): Promise<unknown>;
+  page(paginationToken: string | undefined, maxResults: number): Promise<unknown>;
 }
+
+/**
+ * Page sizes of a walk. X bills every DM event a lookup returns, new or already seen, and a poll
+ * with nothing new still returns its first page: so a walk from the top starts small and grows
+ * fourfold per page up to X's 100 (5, 20, 80, 100…). An idle poll reads 5 events; a few new DMs
+ * still take one request (X allows 15 per 15 minutes); a backlog is read 100 at a time.
+ */
+export const DM_POLL_PAGE_SIZES = { first: 5, max: 100 } as const;
 
 export interface DmPollDeps {
   source: DmEventsSource;
@@ -50,6 +58,7 @@ export interface DmPollDeps {
   backfillMinutes: number;
   /** Pages one run may read (X allows 15 lookups per 15 minutes per user). */
   maxPages: number;
+  pageSizes?: { first: number; max: number };
   clock: () => number;
 }
 
@@ -77,6 +86,7 @@ export async function pollDmEvents(deps: DmPollDeps): Promise<DmPollResult> {
   const empty = { pages: 0, queued: [], skipped: [], malformed: [] };
   if (state.notBeforeMs !== undefined && now < state.notBeforeMs) return { ...empty, outcome: 'rate-limited', notBeforeMs: state.notBeforeMs };
 
+  const sizes = deps.pageSizes ?? DM_POLL_PAGE_SIZES;
   const walked: PageEvent[] = [];
   const stack = state.resume ?? [];
   let token = stack.at(-1)?.token;
@@ -101,7 +111,9 @@ export async function pollDmEvents(deps: DmPollDeps): Promise<DmPollResult> {
   };
   try {
     while (!reachedEnd && pages < deps.maxPages) {
-      const page = readDmEventsPage(await source.page(token), companyId);
+      // A walk from a resume point is deep in a backlog: full pages from the start.
+      const size = stack.length > 0 ? sizes.max : Math.min(sizes.max, sizes.first * 4 ** pages);
+      const page = readDmEventsPage(await source.page(token, size), companyId);
       pages++;
       if (page.invalid) throw new PermanentError(`X answered the DM lookup with ${page.invalid}`);
       if (pages === 1) topId = page.events.find((e) => e.id !== undefined)?.id;

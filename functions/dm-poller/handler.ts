@@ -29,6 +29,7 @@ export interface DmPollerDeps extends Observability {
   backfillMinutes: number;
   /** Pages one run may read; X allows 15 lookups per 15 minutes per user. */
   maxPages?: number;
+  pageSizes?: { first: number; max: number };
   clock?: () => number;
 }
 

@@ -84,8 +84,7 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
     stops.push(() => source.stop());
     const clock = { now: Date.now() };
     const queue = sqsInboundQueue(sqs, queues.queueUrl);
-    // Pages of 10 instead of X's 100: several pages with few DMs.
-    const dmSource = createDmEventsSource(secrets, { baseUrl: x.url, maxResults: 10 });
+    const dmSource = createDmEventsSource(secrets, { baseUrl: x.url });
     const state = dynamoDmPollState(doc, table);
     const leases = dynamoLeaseStore(doc, table, () => clock.now);
     const poller = createDmPollerHandler({
@@ -96,6 +95,8 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
       leases,
       companyId: COMPANY,
       backfillMinutes: opts.backfillMinutes ?? 0,
+      // Pages of 10 instead of up to X's 100: several pages with few DMs.
+      pageSizes: { first: 10, max: 10 },
       clock: () => clock.now,
     });
     const webhook = createWebhookHandler({ ...testObservability(), secrets, queue });
@@ -187,9 +188,9 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
       const resetAt = Math.floor(Date.now() / 1000) + 900;
       const b = await bridge(relay(), {
         wrapSource: (s) => ({
-          page: (token) => {
+          page: (token, size) => {
             if (++calls === 3) x.failDmLookupNext(1, { status: 429, resetAt });
-            return s.page(token);
+            return s.page(token, size);
           },
         }),
       });

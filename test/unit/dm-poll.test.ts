@@ -12,8 +12,10 @@ function fakeX(size = 3) {
   const events: Record<string, unknown>[] = [];
   const calls: (string | undefined)[] = [];
   const failures: Error[] = [];
+  const sizes: number[] = [];
   const x = {
     calls,
+    sizes,
     failures,
     dm(from: string, text: string, at: number) {
       seq += 1n;
@@ -22,13 +24,15 @@ function fakeX(size = 3) {
       return id;
     },
     source: {
-      async page(token?: string): Promise<unknown> {
+      async page(token: string | undefined, maxResults: number): Promise<unknown> {
         calls.push(token);
+        sizes.push(maxResults);
         const failure = failures.shift();
         if (failure) throw failure;
         const start = token ? events.findIndex((e) => BigInt(e.id as string) < BigInt(token)) : 0;
-        const data = start === -1 ? [] : events.slice(start, start + size);
-        const more = start !== -1 && start + size < events.length;
+        const n = Math.min(size, maxResults);
+        const data = start === -1 ? [] : events.slice(start, start + n);
+        const more = start !== -1 && start + n < events.length;
         return { data, meta: { result_count: data.length, ...(more ? { next_token: data.at(-1)!.id } : {}) } };
       },
     },
@@ -47,6 +51,7 @@ function harness(x: ReturnType<typeof fakeX>, over: Partial<DmPollDeps> = {}) {
     companyId: company,
     backfillMinutes: 0,
     maxPages: 10,
+    pageSizes: { first: 100, max: 100 },
     clock: () => now,
     ...over,
   };
@@ -69,6 +74,20 @@ describe('DM poll run (cursor, order, catching up)', () => {
     const out = await h.run();
     expect(out).toMatchObject({ outcome: 'caught-up', pages: 1, queued: [] });
     expect(h.state()).toEqual({ cursor: newest });
+  });
+
+  it('starts small (X bills each event a lookup returns) and grows fourfold per page up to 100', async () => {
+    const x = fakeX(1000);
+    x.dm('2900000000000000001', 'history', T0 - 1000);
+    const h = harness(x, { pageSizes: { first: 5, max: 100 } });
+    await h.run();
+    await h.run();
+    expect(x.sizes).toEqual([5, 5]);
+    for (let i = 0; i < 150; i++) x.dm('2900000000000000001', `m${i}`, T0 + i);
+    x.sizes.length = 0;
+    await h.run();
+    expect(x.sizes).toEqual([5, 20, 80, 100]);
+    expect(h.queued).toHaveLength(150);
   });
 
   it('first run with pollBackfillMinutes queues just that window, oldest first', async () => {
@@ -117,7 +136,7 @@ describe('DM poll run (cursor, order, catching up)', () => {
     const reset = T0 + 120_000;
     const origPage = x.source.page;
     let n = 0;
-    x.source.page = async (t) => (++n === 2 ? Promise.reject(new TransientError('rate limited', 429, reset)) : origPage(t));
+    x.source.page = async (t, s) => (++n === 2 ? Promise.reject(new TransientError('rate limited', 429, reset)) : origPage(t, s));
     const first = await h.run();
     expect(first).toMatchObject({ outcome: 'interrupted', pages: 1, queued: [] });
     expect(h.queued).toHaveLength(0);
@@ -171,7 +190,7 @@ describe('DM poll run (cursor, order, catching up)', () => {
     x.dm('2900000000000000001', 'b', T0 + 2);
     const origPage = x.source.page;
     let n = 0;
-    x.source.page = async (t) => (++n === 2 ? { data: 'garbage' } : origPage(t));
+    x.source.page = async (t, s) => (++n === 2 ? { data: 'garbage' } : origPage(t, s));
     const out = await h.run();
     expect(out).toMatchObject({ outcome: 'interrupted', cause: expect.any(PermanentError) });
     x.source.page = origPage;
@@ -184,13 +203,14 @@ describe('DM poll run (cursor, order, catching up)', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 0, max: 30 }),
-        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 20 }),
         fc.integer({ min: 1, max: 3 }),
         fc.array(fc.record({ arrivals: fc.integer({ min: 0, max: 6 }), fail429: fc.boolean() }), { minLength: 1, maxLength: 12 }),
         async (backlog, size, maxPages, runs) => {
-          const x = fakeX(size);
+          const x = fakeX(100);
           x.dm('2900000000000000001', 'history', T0 - 1000);
-          const h = harness(x, { maxPages });
+          // Walks from the top grow 1, 4, 16… up to `size`; walks from a resume point read `size`.
+          const h = harness(x, { maxPages, pageSizes: { first: 1, max: size } });
           await h.run();
           const sent: string[] = [];
           let n = 0;

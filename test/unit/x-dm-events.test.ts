@@ -24,21 +24,22 @@ describe('DM lookup adapter (twitter-api-v2, OAuth 1.0a) against the X simulator
     const second = sim.addDmEvent({ senderId: ana, text: 'foto', mediaUrl: 'https://ton.twitter.com/1.1/ton/data/dm/1/2/x.jpg' });
     const source = createDmEventsSource(secretsFor(sim), { baseUrl: sim.url });
 
-    const page = readDmEventsPage(await source.page(), sim.accountId);
+    const page = readDmEventsPage(await source.page(undefined, 100), sim.accountId);
     expect(page.events.map((e) => e.id)).toEqual([second, first]);
     const [photo, link] = page.events;
     if (photo?.kind !== 'message' || link?.kind !== 'message') throw new Error('expected messages');
     expect(link.message).toMatchObject({ text: 'olá https://example.com/p/1', sender: { id: ana, handle: 'ana_lima', name: 'Ana Lima' } });
     expect(photo.message.attachments).toEqual([expect.objectContaining({ type: 'media', mediaType: 'photo', url: 'https://ton.twitter.com/1.1/ton/data/dm/1/2/x.jpg' })]);
     const lookup = sim.requests.find((r) => r.path === '/2/dm_events');
+    expect(readDmEventsPage(await source.page(undefined, 1), sim.accountId).events.map((e) => e.id)).toEqual([second]);
     expect(lookup).toMatchObject({ method: 'GET', status: 200 });
   });
 
   it('follows meta.next_token to older pages', async () => {
     const ids = Array.from({ length: 150 }, (_, i) => sim.addDmEvent({ senderId: ana, text: `m${i}` }));
     const source = createDmEventsSource(secretsFor(sim), { baseUrl: sim.url });
-    const one = readDmEventsPage(await source.page(), sim.accountId);
-    const two = readDmEventsPage(await source.page(one.nextToken), sim.accountId);
+    const one = readDmEventsPage(await source.page(undefined, 100), sim.accountId);
+    const two = readDmEventsPage(await source.page(one.nextToken, 100), sim.accountId);
     expect(one.events).toHaveLength(100);
     expect([...one.events, ...two.events].map((e) => e.id)).toEqual([...ids].reverse());
     expect(two.nextToken).toBeUndefined();
@@ -47,14 +48,14 @@ describe('DM lookup adapter (twitter-api-v2, OAuth 1.0a) against the X simulator
   it('a 429 comes back as a retryable error carrying x-rate-limit-reset', async () => {
     const resetAt = Math.floor(Date.now() / 1000) + 600;
     sim.failDmLookupNext(1, { status: 429, resetAt });
-    const err = await createDmEventsSource(secretsFor(sim), { baseUrl: sim.url }).page().catch((e: unknown) => e);
+    const err = await createDmEventsSource(secretsFor(sim), { baseUrl: sim.url }).page(undefined, 5).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TransientError);
     expect((err as TransientError).retryAt).toBe(resetAt * 1000);
   });
 
   it('refused keys (401: the simulator checks the OAuth 1.0a signature) and a 403 are auth errors', async () => {
-    await expect(createDmEventsSource(secretsFor(sim, 'wrong'), { baseUrl: sim.url }).page()).rejects.toBeInstanceOf(XAuthError);
+    await expect(createDmEventsSource(secretsFor(sim, 'wrong'), { baseUrl: sim.url }).page(undefined, 5)).rejects.toBeInstanceOf(XAuthError);
     sim.failDmLookupNext(1, { status: 403 });
-    await expect(createDmEventsSource(secretsFor(sim), { baseUrl: sim.url }).page()).rejects.toBeInstanceOf(XAuthError);
+    await expect(createDmEventsSource(secretsFor(sim), { baseUrl: sim.url }).page(undefined, 5)).rejects.toBeInstanceOf(XAuthError);
   });
 });
