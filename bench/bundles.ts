@@ -11,7 +11,7 @@ import { percentile, round } from './stats';
  * of several processes. The AWS SDK stays external as on Lambda, where the runtime provides it;
  * here it loads from node_modules and is part of the measured time.
  */
-export const functionNames = ['crc', 'webhook', 'dispatcher', 'poller', 'sender'] as const;
+export const functionNames = ['crc', 'webhook', 'dispatcher', 'poller', 'sender', 'dm-poller'] as const;
 
 export interface BundleResult {
   name: string;

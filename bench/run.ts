@@ -3,6 +3,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startFauxqs } from '../local/emulators';
 import { measureBundles } from './bundles';
+import { measureDmPoller } from './dm-poller';
 import { measureEndToEnd } from './end-to-end';
 import { measureWebhookLatency } from './webhook-latency';
 
@@ -19,13 +20,24 @@ async function main(): Promise<void> {
 
   const fauxqs = await startFauxqs();
   let webhook;
+  let dmPoller;
   try {
     webhook = await measureWebhookLatency(fauxqs.endpoint, 1000);
+    dmPoller = await measureDmPoller(fauxqs.endpoint);
   } finally {
     await fauxqs.stop();
   }
   console.log(`\nwebhook handler, ${webhook.deliveries} deliveries, in-process, real SQS client → fauxqs (ms)`);
   console.table({ handler: webhook.handlerMs, 'floor (HMAC + JSON.parse)': webhook.floorMs });
+
+  console.log(`\ndm-poller (polling mode), in-process against the X simulator, real SQS client → fauxqs (ms); ${dmPoller.dmsQueued} DMs queued in runs of 100 new DMs (${dmPoller.pagesPerRun} pages a run)`);
+  console.table({
+    'per page of 100 (lookup + convert + enqueue)': dmPoller.perPageMs,
+    'idle run (one lookup of 5 events)': dmPoller.idleRunMs,
+    'lookup only (100 events)': dmPoller.lookupOnlyMs,
+    'convert a page of 100': dmPoller.convertPageOf100Ms,
+    'enqueue 100 DMs': dmPoller.enqueue100Ms,
+  });
 
   const bundles = await measureBundles();
   console.log('\nbundles (CDK bundling settings: minified, CJS, node22, @aws-sdk external)');
@@ -48,7 +60,7 @@ async function main(): Promise<void> {
     e2eExactlyOnceInOrder: endToEnd.lost === 0 && endToEnd.duplicated === 0 && endToEnd.orderViolations === 0,
   };
   console.log('\nagainst DESIGN.md §6:', verdicts);
-  writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify({ machine, targets, webhook, bundles, endToEnd, verdicts }, null, 2)}\n`);
+  writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify({ machine, targets, webhook, dmPoller, bundles, endToEnd, verdicts }, null, 2)}\n`);
   console.log('written: bench/results.json');
 }
 
