@@ -137,7 +137,7 @@ export async function pollDmEvents(deps: DmPollDeps): Promise<DmPollResult> {
   if (!reachedEnd) {
     const next: DmPollState = { ...state, resume: [...stack] };
     delete next.notBeforeMs;
-    if (pages > 0 && token !== undefined) {
+    if (pages > 0 && token !== undefined && token !== stack.at(-1)?.token) {
       const oldestId = [...walked].reverse().find((e) => e.id !== undefined)?.id;
       next.resume!.push({ token, ...(oldestId !== undefined ? { oldestId } : {}) });
     }
