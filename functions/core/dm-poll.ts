@@ -146,7 +146,8 @@ export async function pollDmEvents(deps: DmPollDeps): Promise<DmPollResult> {
     if (cause instanceof PermanentError && cause.status === 400 && pages === 0) next.resume!.pop();
     if (next.resume!.length === 0) delete next.resume;
     await deps.state.save(next);
-    return { ...result, queued: [], outcome: 'interrupted', cause, resumeToken: next.resume?.at(-1)?.token };
+    // What this walk read is read again (and reported then) by the walk that reaches the cursor.
+    return { pages, queued: [], skipped: [], malformed: [], outcome: 'interrupted', cause, resumeToken: next.resume?.at(-1)?.token };
   }
 
   // Queue first, cursor second: a crash in between re-queues the same DMs, which the queue's

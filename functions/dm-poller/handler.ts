@@ -50,6 +50,18 @@ export function createDmPollerHandler(deps: DmPollerDeps) {
   const clock = deps.clock ?? Date.now;
   const count = (name: (typeof Metric)[keyof typeof Metric], n = 1) => n > 0 && metrics.addMetric(name, MetricUnit.Count, n);
 
+  /** The queue, counting what it refused (the run then fails before the cursor moves). */
+  const countingRefusals = (queue: InboundQueue): InboundQueue => ({
+    async send(messages) {
+      try {
+        await queue.send(messages);
+      } catch (err) {
+        count(Metric.EnqueueFailed, messages.length);
+        throw err;
+      }
+    },
+  });
+
   function report(result: DmPollResult): boolean {
     for (const s of result.skipped) {
       logger.info(s.reason === 'own' ? "skipped the company's own DM" : `skipped a DM event (${s.reason})`, { eventId: s.id });
@@ -101,7 +113,7 @@ export function createDmPollerHandler(deps: DmPollerDeps) {
     const out = await withLease(deps.leases, lease, async (): Promise<DmPollSummary> => {
       let result: DmPollResult;
       try {
-        result = await pollDmEvents({ ...deps, maxPages: deps.maxPages ?? DM_POLL_MAX_PAGES, clock });
+        result = await pollDmEvents({ ...deps, queue: countingRefusals(deps.queue), maxPages: deps.maxPages ?? DM_POLL_MAX_PAGES, clock });
       } catch (err) {
         // The queue or the table failed after X answered: the cursor did not move, the next run reads the same DMs.
         logger.error('DM poll failed before the cursor moved: the next run reads the same DMs again', { error: (err as Error).message });
