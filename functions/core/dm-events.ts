@@ -49,7 +49,7 @@ const messageCreateSchema = eventHeadSchema.extend({
   entities: z.object({ urls: z.array(v2UrlSchema).max(100).default([]) }).passthrough().optional(),
 });
 
-export type DmMessageCreate = z.infer<typeof messageCreateSchema>;
+type DmMessageCreate = z.infer<typeof messageCreateSchema>;
 
 const v2MediaSchema = z
   .object({ media_key: z.string().min(1).max(100), type: z.string().max(50).optional(), url: z.string().max(4000).optional() })

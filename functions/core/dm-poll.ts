@@ -46,7 +46,7 @@ export interface DmEventsSource {
  * fourfold per page up to X's 100 (5, 20, 80, 100…). An idle poll reads 5 events; a few new DMs
  * still take one request (X allows 15 per 15 minutes); a backlog is read 100 at a time.
  */
-export const DM_POLL_PAGE_SIZES = { first: 5, max: 100 } as const;
+const DM_POLL_PAGE_SIZES = { first: 5, max: 100 } as const;
 
 export interface DmPollDeps {
   source: DmEventsSource;

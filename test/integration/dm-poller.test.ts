@@ -11,7 +11,7 @@ import { dynamoLeaseStore } from '../../functions/adapters/lease-store';
 import { staticSecretSource } from '../../functions/adapters/secrets';
 import { createXClient } from '../../functions/adapters/x-client';
 import { createDmEventsSource } from '../../functions/adapters/x-dm-events';
-import type { FourBizClient } from '../../functions/adapters/fourbiz/fourbiz-client';
+import type { FourBizClient } from '../../functions/core/ports';
 import { verifySignature } from '../../functions/core/x-signature';
 import { createDispatcherHandler } from '../../functions/dispatcher/handler';
 import { createDmPollerHandler, DM_POLLER_LEASE, type DmPollSummary } from '../../functions/dm-poller/handler';

@@ -910,7 +910,7 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
 // `expansions=sender_id,attachments.media_keys` → `includes.users` / `includes.media` with
 // `user.fields` / `media.fields`. The token format is X's own (opaque); this one is inferred.
 
-export interface SimulatedDmEvent {
+interface SimulatedDmEvent {
   id: string;
   event_type: 'MessageCreate' | 'ParticipantsJoin' | 'ParticipantsLeave';
   text?: string;
@@ -922,7 +922,7 @@ export interface SimulatedDmEvent {
   entities?: { urls: Array<{ start: number; end: number; url: string; expanded_url: string; display_url: string }> };
 }
 
-export interface NewDmEvent {
+interface NewDmEvent {
   senderId: string;
   text?: string;
   /** The sender as includes.users describes it. */
