@@ -3,12 +3,14 @@ import { z } from 'zod';
 import type { DmPollState, DmPollStateStore } from '../core/dm-poll';
 import { ConversationTable } from './conversation-table';
 
+const eventId = z.string().regex(/^\d{1,32}$/);
 const stateSchema = z.object({
-  cursor: z.string().regex(/^\d{1,32}$/).optional(),
+  cursor: eventId.optional(),
+  boundaryId: eventId.optional(),
   floorMs: z.number().optional(),
-  resumeToken: z.string().min(1).optional(),
+  resume: z.array(z.object({ token: z.string().min(1), oldestId: eventId.optional() })).optional(),
   notBeforeMs: z.number().optional(),
-});
+}) satisfies z.ZodType<DmPollState>;
 
 /**
  * The DM poller's cursor as one `CURSOR#<name>` item of the conversation table. One run at a

@@ -113,6 +113,21 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
     };
   }
 
+  it('the cursor item in the table keeps every field of the poll state', async () => {
+    const state = dynamoDmPollState(doc, await createTestTable(dynamo));
+    expect(await state.load()).toBeUndefined();
+    const full = {
+      cursor: '1861000000000000100',
+      boundaryId: '1861000000000000150',
+      resume: [{ token: 'b2xkZXI', oldestId: '1861000000000000300' }, { token: 'b2xkZXIy' }],
+      notBeforeMs: 1_764_000_000_000,
+    };
+    await state.save(full);
+    expect(await state.load()).toEqual(full);
+    await state.save({ floorMs: 1_764_000_000_000 });
+    expect(await state.load()).toEqual({ floorMs: 1_764_000_000_000 });
+  });
+
   describe('relay mode', () => {
     let omni: OmnichannelSimulator;
     beforeEach(async () => {
@@ -198,6 +213,8 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
       const ids = Array.from({ length: 30 }, (_, i) => x.addDmEvent({ senderId: person(i % 2), text: `m${i}` }));
       expect(await b.poll()).toMatchObject({ outcome: 'interrupted', pages: 1, queued: 0 });
       expect(b.obs.published()).toMatchObject({ DmPollRateLimited: 1 });
+      // Where the next run continues: after the page it read, whose oldest DM is m20.
+      expect((await b.state.load())?.resume).toEqual([{ token: expect.any(String), oldestId: ids[20] }]);
       const lookups = () => x.requests.filter((r) => r.path === '/2/dm_events').length;
 
       // Before the reset, a scheduled run does not call X at all.
@@ -207,8 +224,9 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
       expect(lookups()).toBe(before);
 
       b.clock.now = resetAt * 1000 + 1000;
-      await b.poll();
-      await b.poll();
+      // The older part first (m0…m19, read from the resume point), then the newer part from the top.
+      expect(await b.poll()).toMatchObject({ outcome: 'caught-up', queued: 20 });
+      expect(await b.poll()).toMatchObject({ outcome: 'caught-up', queued: 10 });
       await until('30 DMs', () => omni.deliveries.length >= 30);
       await new Promise((r) => setTimeout(r, 300));
       expect([...delivered()].sort()).toEqual([...ids].sort());
