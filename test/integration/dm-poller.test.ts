@@ -187,13 +187,16 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
         (sent[who] ??= []).push(x.addDmEvent({ senderId: who, text: `mensagem ${i}` }));
       }
       await b.sendAsCompany(person(1), 'Olá, já vamos ver');
+      // A group conversation's DM and a join: 4biz answers one person; the poller asks X for MessageCreate only.
+      x.addDmEvent({ senderId: person(2), conversationId: '1861000000000009999', text: 'no grupo' });
+      x.addDmEvent({ senderId: person(3), eventType: 'ParticipantsJoin', conversationId: '1861000000000009999' });
       const out = await b.poll();
-      expect(out).toMatchObject({ outcome: 'caught-up', pages: 3, queued: 25, skipped: 1 });
+      expect(out).toMatchObject({ outcome: 'caught-up', pages: 3, queued: 25, skipped: 2 });
       await until('25 DMs at 4biz', () => omni.deliveries.length >= 25);
       await new Promise((r) => setTimeout(r, 300));
       expect(omni.deliveries).toHaveLength(25);
       for (const [who, ids] of Object.entries(sent)) expect(omni.deliveries.filter((d) => d.senderId === who).map((d) => d.eventId)).toEqual(ids);
-      expect(b.obs.published()).toMatchObject({ EchoDropped: 1, DmPolled: 25 });
+      expect(b.obs.published()).toMatchObject({ EchoDropped: 1, EventIgnored: 1, DmPolled: 25 });
       // Nothing new: one page, nothing relayed twice.
       expect(await b.poll()).toMatchObject({ pages: 1, queued: 0 });
     });
