@@ -43,10 +43,17 @@ async function waitFor<T>(what: () => Promise<T | undefined>, timeoutMs = WAIT_M
 }
 
 /** The fixture DM, re-addressed to the tenant's account, with a new event id and timestamp. */
-export function sampleDelivery(xAccountId: string, now = Date.now()): { body: Buffer; eventId: string; senderId: string; text: string } {
+export function sampleDelivery(
+  xAccountId: string,
+  now = Date.now(),
+): { body: Buffer; eventId: string; senderId: string; text: string; urls: Array<{ url: string; expandedUrl: string }> } {
   const fixture = JSON.parse(readFileSync(join(root, 'test', 'fixtures', 'dm-received.json'), 'utf8')) as {
     for_user_id: string;
-    direct_message_events: Array<{ id: string; created_timestamp: string; message_create: { sender_id: string; target: { recipient_id: string }; message_data: { text: string } } }>;
+    direct_message_events: Array<{
+      id: string;
+      created_timestamp: string;
+      message_create: { sender_id: string; target: { recipient_id: string }; message_data: { text: string; entities?: { urls?: Array<{ url: string; expanded_url: string }> } } };
+    }>;
     users: Record<string, { id: string }>;
   };
   const fixtureAccount = fixture.for_user_id;
@@ -61,7 +68,8 @@ export function sampleDelivery(xAccountId: string, now = Date.now()): { body: Bu
     delete fixture.users[fixtureAccount];
     fixture.users[xAccountId] = { ...account, id: xAccountId };
   }
-  return { body: Buffer.from(JSON.stringify(fixture)), eventId, senderId: event.message_create.sender_id, text: event.message_create.message_data.text };
+  const urls = (event.message_create.message_data.entities?.urls ?? []).map((u) => ({ url: u.url, expandedUrl: u.expanded_url }));
+  return { body: Buffer.from(JSON.stringify(fixture)), eventId, senderId: event.message_create.sender_id, text: event.message_create.message_data.text, urls };
 }
 
 async function relayDemo(base: string, status: BridgeStatus, eventId: string): Promise<boolean> {
@@ -142,8 +150,8 @@ async function dmToPoll(base: string, status: BridgeStatus): Promise<{ eventId: 
     console.log(`The bridge polls the real X API (${status.xApi}): send a DM to the company account from another X account; it is read within ${(status.xPollIntervalMs ?? 0) / 1000} s.`);
     return undefined;
   }
-  const { text } = sampleDelivery(status.xAccountId);
-  const res = await fetch(`${base}/_local/x-dm`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }) });
+  const { text, urls } = sampleDelivery(status.xAccountId);
+  const res = await fetch(`${base}/_local/x-dm`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text, urls }) });
   if (!res.ok) {
     console.log(`The bridge refused the DM (${res.status} ${await res.text()})`);
     return undefined;

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, ScheduledEvent } from 'aws-lambda';
+import { z } from 'zod';
 import { Env, type FourbizSettings, type TenantSecret } from '../functions/config';
 import { createConversationTable } from '../functions/adapters/conversation-table';
 import { resourceNames } from '../infra/resource-names';
@@ -70,6 +71,9 @@ export interface LocalBridge {
   pollDmsNow?: () => Promise<void>;
   stop(): Promise<void>;
 }
+
+/** t.co links of a DM added with POST /_local/x-dm, as `{url, expandedUrl}`. */
+const urlsSchema = z.array(z.object({ url: z.string().url(), expandedUrl: z.string().url() })).max(10);
 
 const dummyAws = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
 
@@ -349,6 +353,7 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
             username: typeof body.username === 'string' ? body.username : 'maria_souza',
             name: typeof body.name === 'string' ? body.name : 'Maria Souza',
             text: typeof body.text === 'string' ? body.text : 'Olá, preciso de ajuda com meu pedido',
+            urls: urlsSchema.safeParse(body.urls).data,
           });
           void pollDmsNow();
           return sendJson(res, { eventId, senderId });

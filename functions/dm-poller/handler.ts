@@ -123,7 +123,9 @@ export function createDmPollerHandler(deps: DmPollerDeps) {
       }
       const failed = report(result);
       const summary = { ran: true as const, failed, outcome: result.outcome, pages: result.pages, queued: result.queued.length, skipped: result.skipped.length, malformed: result.malformed.length };
-      logger.info('DM poll done', { ...summary });
+      // A quiet run (nothing new) logs at DEBUG: DmPollRuns shows the poller is alive.
+      const quiet = result.outcome === 'caught-up' && summary.queued + summary.skipped + summary.malformed === 0;
+      logger[quiet ? 'debug' : 'info']('DM poll done', { ...summary });
       return summary;
     });
     if (!out.ran) {

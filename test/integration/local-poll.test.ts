@@ -68,6 +68,10 @@ describe('local bridge polling X (X_INGESTION=poll)', () => {
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/DM event \d+ is in the X simulator; the bridge polls GET \/2\/dm_events/);
     expect(out.stdout).toContain('4biz Omnichannel (simulator) received it, signature verified');
-    expect(bridge.omnichannel!.deliveries.some((d) => d.senderId === '2900000000000000042')).toBe(true);
+    const demo = bridge.omnichannel!.deliveries.find((d) => d.senderId === '2900000000000000042');
+    // The fixture's t.co link travels as X's entities, as from a webhook.
+    expect(demo?.body.direct_message_events?.[0]?.message_create?.message_data.entities?.urls).toEqual([
+      expect.objectContaining({ url: 'https://t.co/abc123', expanded_url: expect.stringMatching(/^https:\/\//) }),
+    ]);
   });
 });
