@@ -6,7 +6,7 @@ import { ConversationTable } from './conversation-table';
 import { Env, required, type RuntimeConfig } from '../config';
 import { ConflictError } from '../core/errors';
 import type { ConversationStore } from '../core/ports';
-import { PROCESSED_EVENT_LIFETIME_SECONDS, type ProcessedKey } from '../core/processed-key';
+import { PROCESSED_EVENT_LIFETIME_SECONDS, processedLifetimeSeconds, type ProcessedKey } from '../core/processed-key';
 
 export interface DynamoStoreOptions {
   /** Longer than PROCESSED_EVENT_LIFETIME_SECONDS when a source re-reads further back (polling backfill). */
@@ -199,5 +199,8 @@ export function dynamoConversationStore(
 
 /** The conversation store on the stack's table (TABLE_NAME). */
 export function conversationStoreFor(config: RuntimeConfig): ConversationStore {
-  return dynamoConversationStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), required(config.tableName, Env.tableName));
+  return dynamoConversationStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), required(config.tableName, Env.tableName), {
+    // Polling's backfill re-reads DMs further back than X's replay window: their records live as long.
+    processedTtlSeconds: processedLifetimeSeconds(config.pollBackfillMinutes * 60),
+  });
 }

@@ -19,7 +19,7 @@ export const X_REPLAY_WINDOW_SECONDS = 24 * 3600;
  * replay window plus the polling backfill, with room for an outage). A source that re-reads further
  * back (polling's backfill) exports this and passes the result to the store and the dispatcher.
  */
-function processedLifetimeSeconds(backfillSeconds = 0): number {
+export function processedLifetimeSeconds(backfillSeconds = 0): number {
   return Math.max(7 * 24 * 3600, X_REPLAY_WINDOW_SECONDS + backfillSeconds + 24 * 3600);
 }
 

@@ -10,7 +10,7 @@ import { dispatchInbound } from '../core/dispatch';
 import { Metric } from '../core/metric-names';
 import { FourbizAuthError, PermanentError, RequestFinishedError, TransientError } from '../core/errors';
 import { DEFAULT_MAX_ATTEMPTS, decideFromAttempts, type FailureDecision } from '../core/failure-policy';
-import { PROCESSED_EVENT_LIFETIME_SECONDS, processedKey } from '../core/processed-key';
+import { PROCESSED_EVENT_LIFETIME_SECONDS, processedKey, processedLifetimeSeconds } from '../core/processed-key';
 import type { BackoffOptions } from '../core/retry';
 import { parseQueueBody } from '../core/queue-body';
 import { inboundMessageSchema } from '../core/x-events';
@@ -167,6 +167,7 @@ export const handler = wireOnFirstCall((config) => {
     idleMinutes: config.conversationIdleMinutes,
     backoff: config.retry,
     maxAttempts: config.maxAttempts,
+    processedLifetimeSeconds: processedLifetimeSeconds(config.pollBackfillMinutes * 60),
     reserveMs: fourbizCallsPerRecord(fourbizSettings.mode) * fourbizSettings.timeoutMs + RECORD_MARGIN_MS,
   });
 });

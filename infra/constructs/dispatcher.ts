@@ -36,6 +36,8 @@ export class Dispatcher extends Construct {
         [Env.conversationIdleMinutes]: String(tenant.conversationIdleMinutes),
         [Env.inboundQueueUrl]: inboundQueue.queueUrl,
         [Env.inboundDlqUrl]: inboundDlq.queueUrl,
+        // Polling's backfill: DMs that old are expected, and their processed records live as long.
+        ...(tenant.x.ingestion === 'poll' ? { [Env.pollBackfillMinutes]: String(tenant.x.pollBackfillMinutes) } : {}),
       },
     });
     const fn = this.function.fn;

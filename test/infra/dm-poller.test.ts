@@ -60,8 +60,8 @@ describe('poll-mode stack', () => {
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [id, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } })],
     });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: id }, MaximumRetryAttempts: 0 });
-    // The dispatcher still delivers what the poller queues.
-    expect(functionNamed(template, 'Dispatcher')).toBeDefined();
+    // The dispatcher still delivers what the poller queues, expecting DMs as old as the backfill.
+    expect(functionNamed(template, 'Dispatcher')[1].Properties!.Environment.Variables).toMatchObject({ [Env.pollBackfillMinutes]: '30' });
   });
 
   it('the dm-poller may read and write single table items (cursor, lease) and send to the inbound queue, nothing more', () => {

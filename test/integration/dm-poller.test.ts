@@ -6,7 +6,7 @@ import { dynamoDmPollState } from '../../functions/adapters/dm-poll-state';
 import { createRelayClient } from '../../functions/adapters/fourbiz/relay';
 import { createTicketsClient } from '../../functions/adapters/fourbiz/tickets';
 import { sqsInboundQueue } from '../../functions/adapters/inbound-queue';
-import { sqsInboundRedelivery } from '../../functions/adapters/inbound-redelivery';
+import { sqsQueueControl } from '../../functions/adapters/queue-control';
 import { dynamoLeaseStore } from '../../functions/adapters/lease-store';
 import { staticSecretSource } from '../../functions/adapters/secrets';
 import { createXClient } from '../../functions/adapters/x-client';
@@ -75,7 +75,7 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
       ...testObservability(),
       store,
       fourbiz,
-      redelivery: sqsInboundRedelivery(sqs, queues),
+      queue: sqsQueueControl(sqs, queues),
       idleMinutes: 60,
       backoff: { baseSeconds: 0, maxSeconds: 1 },
     });
@@ -99,7 +99,7 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
       pageSizes: { first: 10, max: 10 },
       clock: () => clock.now,
     });
-    const webhook = createWebhookHandler({ ...testObservability(), secrets, queue });
+    const webhook = createWebhookHandler({ ...testObservability(), secrets, queue, accountId: COMPANY });
     return {
       clock,
       obs,
