@@ -141,10 +141,11 @@ function accountActivityEvent(event: DmMessageCreate, companyId: string, media: 
 }
 
 /**
- * Reads one page of `GET /2/dm_events` for the company account `companyId`. Never throws on X's
- * content: a bad event is one malformed entry, an answer that is no page at all sets `invalid`.
+ * Reads one page of `GET /2/dm_events` for the company account `companyId`, read at
+ * `receivedAtMs`. Never throws on X's content: a bad event is one malformed entry, an answer that
+ * is no page at all sets `invalid`.
  */
-export function readDmEventsPage(json: unknown, companyId: string): DmEventsPage {
+export function readDmEventsPage(json: unknown, companyId: string, receivedAtMs: number = Date.now()): DmEventsPage {
   const page = pageSchema.safeParse(json);
   if (!page.success) return { events: [], invalid: `not a DM events page: ${issuesOf(page.error)}` };
   const { data, includes, meta } = page.data;
@@ -182,7 +183,7 @@ export function readDmEventsPage(json: unknown, companyId: string): DmEventsPage
         [companyId]: users.get(companyId) ?? minimalV1User(companyId),
       },
     });
-    const message = activity.success ? normaliseDelivery(activity.data).messages[0] : undefined;
+    const message = activity.success ? normaliseDelivery(activity.data, receivedAtMs).messages[0] : undefined;
     return message
       ? { kind: 'message', id, createdAtMs: Date.parse(event.created_at), message }
       : { kind: 'malformed', id, createdAtMs, reason: activity.success ? 'not convertible to an inbound message' : issuesOf(activity.error) };

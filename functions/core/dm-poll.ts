@@ -113,7 +113,7 @@ export async function pollDmEvents(deps: DmPollDeps): Promise<DmPollResult> {
     while (!reachedEnd && pages < deps.maxPages) {
       // A walk from a resume point is deep in a backlog: full pages from the start.
       const size = stack.length > 0 ? sizes.max : Math.min(sizes.max, sizes.first * 4 ** pages);
-      const page = readDmEventsPage(await source.page(token, size), companyId);
+      const page = readDmEventsPage(await source.page(token, size), companyId, deps.clock());
       pages++;
       if (page.invalid) throw new PermanentError(`X answered the DM lookup with ${page.invalid}`);
       if (pages === 1) topId = page.events.find((e) => e.id !== undefined)?.id;

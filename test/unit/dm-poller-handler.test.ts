@@ -43,6 +43,8 @@ describe('dm-poller handler: what each run reports', () => {
     const h = setup([fixturePage()]);
     expect(await h.run()).toEqual({ ran: true, failed: false, outcome: 'caught-up', pages: 2, queued: 2, skipped: 2, malformed: 0 });
     expect(h.queued.map((m) => m.eventId)).toEqual(['1861000000000000501', '1861000000000000503']);
+    // Received when the poll read it (the poller's clock), sent when X says.
+    expect(h.queued[1]).toMatchObject({ receivedAt: new Date(NOW).toISOString(), createdAt: '2024-11-25T02:10:05.000Z' });
     expect(h.obs.published()).toEqual({ DmPollRuns: 1, DmPolled: 2, EchoDropped: 1, EventIgnored: 1, DmPollLag: 60 });
     expect(h.state()).toEqual({ cursor: '1861000000000000503' });
   });
