@@ -1,6 +1,6 @@
 import { DM_EVENTS_QUERY } from '../core/dm-events';
 import type { DmEventsSource } from '../core/dm-poll';
-import { companyXApi, type XClientOptions } from './x-client';
+import { companyXApi, RecipientRefusedError, XAuthError, type XClientOptions } from './x-client';
 import type { SecretSource } from './secrets';
 
 /**
@@ -10,9 +10,19 @@ import type { SecretSource } from './secrets';
 export function createDmEventsSource(secrets: SecretSource, options: XClientOptions = {}): DmEventsSource {
   const x = companyXApi(secrets, options);
   return {
-    page: (paginationToken, maxResults) =>
-      x.call((api) =>
-        api.v2.get('dm_events', { ...DM_EVENTS_QUERY, max_results: maxResults, ...(paginationToken ? { pagination_token: paginationToken } : {}) }),
-      ),
+    async page(paginationToken, maxResults) {
+      try {
+        return await x.call((api) =>
+          api.v2.get('dm_events', { ...DM_EVENTS_QUERY, max_results: maxResults, ...(paginationToken ? { pagination_token: paginationToken } : {}) }),
+        );
+      } catch (err) {
+        // A lookup has no recipient who could refuse: any 403 is about the app or its keys (e.g. no DM read permission).
+        if (err instanceof RecipientRefusedError) {
+          secrets.invalidate();
+          throw new XAuthError(`X answered HTTP 403 to the DM lookup: the app or the company's access token may not read DMs`, 403, undefined, { cause: err });
+        }
+        throw err;
+      }
+    },
   };
 }

@@ -75,7 +75,18 @@ describe('poll-mode stack', () => {
 
   it('alarms when polls fail, X refuses the keys or throttles, DMs arrive late, or the poller stops; no CRC alarm', () => {
     expect(alarmNames(template)).toEqual(
-      ['DispatcherErrors', 'DmPollFailed', 'DmPollLag', 'DmPollRateLimited', 'DmPollerStopped', 'FourbizErrorRate', 'InboundDlqNotEmpty', 'InboundOldestMessageAge', 'XAuthFailure'].sort(),
+      [
+        'DispatcherErrors',
+        'DmPollFailed',
+        'DmPollLag',
+        'DmPollRateLimited',
+        'DmPollerStopped',
+        'FourbizAuthFailure',
+        'FourbizErrorRate',
+        'InboundDlqNotEmpty',
+        'InboundOldestMessageAge',
+        'XAuthFailure',
+      ].sort(),
     );
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'FourBizTwitterDm-poller-DmPollerStopped',

@@ -194,7 +194,7 @@ export interface XApiSimulator {
   /** A DM (or another DM event) the company account receives; returns its event id. */
   addDmEvent(dm: NewDmEvent): string;
   /** The next `times` DM lookups answer with this failure (a 429 carries x-rate-limit-reset). */
-  failDmLookupNext(times: number, failure: InjectedFailure | { status: 403 }): void;
+  failDmLookupNext(times: number, failure: InjectedFailure | DmLookupForbidden): void;
   /** The next `times` API calls (DM sends, webhook and subscription calls) answer with this failure. */
   failNext(times: number, failure: InjectedFailure, only?: 'dm' | 'all'): void;
   /** Forgets DMs, webhooks, subscriptions, injected failures and the request log. */
@@ -938,6 +938,9 @@ interface NewDmEvent {
   createdAt?: Date;
 }
 
+/** A 403 to the lookup: by default X's "oauth1 app permissions" problem; `plain` leaves the reason out. */
+type DmLookupForbidden = { status: 403; plain?: boolean };
+
 const dmEventsPath = /^\/2\/dm_events$/;
 const defaultDmFields = ['id', 'event_type', 'text'];
 
@@ -947,7 +950,7 @@ function dmLookupBlock(accountId: string) {
     [accountId, { id: accountId, name: 'Empresa Suporte', username: 'empresa_suporte' }],
   ]);
   const media = new Map<string, { media_key: string; type: string; url: string }>();
-  const failures: Array<InjectedFailure | { status: 403 }> = [];
+  const failures: Array<InjectedFailure | DmLookupForbidden> = [];
   let lastId = 0n;
 
   /** Snowflake-like and strictly increasing, so "newest first" is well defined. */
@@ -1000,7 +1003,15 @@ function dmLookupBlock(accountId: string) {
         const reset = String(failure.resetAt ?? Math.floor(Date.now() / 1000) + 1);
         return { status: 429, body: errorBody(429), headers: { 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': reset } };
       }
-      if (failure) return { status: failure.status, body: { ...errorBody(failure.status), ...(failure.status === 403 ? { title: 'Forbidden', type: problem.forbidden } : {}) } };
+      if (failure?.status === 403 && 'plain' in failure && failure.plain) return { status: 403, body: { ...errorBody(403, 'Forbidden.'), title: 'Forbidden' } };
+      if (failure?.status === 403) {
+        // What X answers an app without DM read permission (the sender's simulated 403 uses it too).
+        return {
+          status: 403,
+          body: { ...errorBody(403, 'Your client app is not configured with the appropriate oauth1 app permissions for this endpoint.'), title: 'Forbidden', type: 'https://api.twitter.com/2/problems/oauth1-permissions' },
+        };
+      }
+      if (failure) return { status: failure.status, body: errorBody(failure.status) };
 
       const max = Number(url.searchParams.get('max_results') ?? 100);
       if (!Number.isInteger(max) || max < 1 || max > 100) throw invalidRequest(`The \`max_results\` query parameter value [${url.searchParams.get('max_results')}] is not between 1 and 100`, { max_results: [String(max)] });
@@ -1058,7 +1069,7 @@ function dmLookupBlock(accountId: string) {
         created_at: dm.at.toISOString(),
       });
     },
-    failNext(times: number, failure: InjectedFailure | { status: 403 }) {
+    failNext(times: number, failure: InjectedFailure | DmLookupForbidden) {
       for (let i = 0; i < times; i++) failures.push(failure);
     },
     reset() {

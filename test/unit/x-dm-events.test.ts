@@ -57,5 +57,10 @@ describe('DM lookup adapter (twitter-api-v2, OAuth 1.0a) against the X simulator
     await expect(createDmEventsSource(secretsFor(sim, 'wrong'), { baseUrl: sim.url }).page(undefined, 5)).rejects.toBeInstanceOf(XAuthError);
     sim.failDmLookupNext(1, { status: 403 });
     await expect(createDmEventsSource(secretsFor(sim), { baseUrl: sim.url }).page(undefined, 5)).rejects.toBeInstanceOf(XAuthError);
+    // A 403 that gives no reason: no recipient can refuse a lookup, so it is the app's or its keys' problem too.
+    sim.failDmLookupNext(1, { status: 403, plain: true });
+    const err = await createDmEventsSource(secretsFor(sim), { baseUrl: sim.url }).page(undefined, 5).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(XAuthError);
+    expect((err as Error).message).toMatch(/may not read DMs/);
   });
 });
