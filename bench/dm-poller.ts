@@ -35,7 +35,8 @@ export interface DmPollerCost {
 const scheduled = { 'detail-type': 'Scheduled Event', source: 'aws.events' } as ScheduledEvent;
 
 export async function measureDmPoller(sqsEndpoint: string, runs = 30): Promise<DmPollerCost> {
-  const x = await startXApiSimulator({ accountId: '1400000000000000001' });
+  // Hundreds of lookups in a few seconds: X's 15 per 15 minutes would measure the 429 path instead.
+  const x = await startXApiSimulator({ accountId: '1400000000000000001', rateLimits: { 'GET /2/dm_events': { limit: 100_000, windowSeconds: 900 } } });
   const sqs = new SQSClient({ endpoint: sqsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
   try {
     const { queueUrl } = await createFifoQueueWithDlq(sqs, 'bench-dm-poll');

@@ -140,6 +140,8 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
       xApi = await startXApiSimulator({
         credentials: xKeys,
         accountId: tenant.xAccountId,
+        // Locally the dm-poller runs every few seconds (X_POLL_INTERVAL_SECONDS): X's 15 lookups per 15 minutes would stop it within a minute.
+        rateLimits: { 'GET /2/dm_events': { limit: 100_000, windowSeconds: 900 } },
         resolveWebhookUrl: (url) => (url.startsWith(`${LOCAL_PUBLIC_ORIGIN}/`) ? localApiUrl + url.slice(LOCAL_PUBLIC_ORIGIN.length) : url),
       });
       stops.push(() => xApi!.close());

@@ -165,6 +165,7 @@ export class Alarms extends Construct {
       tenantMetric(tenant.name, MetricName.FourbizAuthFailure),
       1,
     );
+    // Polling has no webhook, so no CRC, webhook health or X Activity API events: its own alarms instead.
     if (polling) this.addDmPollAlarms(tenant, add);
     else {
       add(
@@ -173,19 +174,19 @@ export class Alarms extends Construct {
         tenantMetric(tenant.name, MetricName.CrcFailed),
         1,
       );
+      add(
+        'WebhookInvalid',
+        'X stopped delivering to the webhook and re-validation did not bring it back (X says invalid, no webhook for the URL, or the endpoint fails the CRC check): see the webhook-health logs and run npm run x -- status. Missed DMs are replayed once it is good again (within 24 h).',
+        webhookDown(tenant.name),
+        1,
+      );
+      add(
+        'XAccessRevoked',
+        'The company X account revoked the app (X Activity API oauth.revoke): no DM arrives until the account authorises the app again and the secret holds the new access token.',
+        tenantMetric(tenant.name, MetricName.XAccessRevoked),
+        1,
+      );
     }
-    add(
-      'WebhookInvalid',
-      'X stopped delivering to the webhook and re-validation did not bring it back (X says invalid, no webhook for the URL, or the endpoint fails the CRC check): see the webhook-health logs and run npm run x -- status. Missed DMs are replayed once it is good again (within 24 h).',
-      webhookDown(tenant.name),
-      1,
-    );
-    add(
-      'XAccessRevoked',
-      'The company X account revoked the app (X Activity API oauth.revoke): no DM arrives until the account authorises the app again and the secret holds the new access token.',
-      tenantMetric(tenant.name, MetricName.XAccessRevoked),
-      1,
-    );
     add(
       'DispatcherErrors',
       'The dispatcher function failed (not a single message): check its logs; inbound DMs stay queued meanwhile.',

@@ -130,14 +130,18 @@ export class Dashboard extends Construct {
           custom(MetricName.OldDmReceived),
           custom(MetricName.FourbizAuthFailure),
         ]),
-        graph('X webhook health', [
-          custom(MetricName.WebhookInvalid),
-          custom(MetricName.WebhookUnreachable),
-          custom(MetricName.WebhookRevalidated),
-          custom(MetricName.WebhookReplayStarted),
-          custom(MetricName.WebhookReplayFailed),
-          custom(MetricName.WebhookCheckFailed),
-        ]),
+        ...(api
+          ? [
+              graph('X webhook health', [
+                custom(MetricName.WebhookInvalid),
+                custom(MetricName.WebhookUnreachable),
+                custom(MetricName.WebhookRevalidated),
+                custom(MetricName.WebhookReplayStarted),
+                custom(MetricName.WebhookReplayFailed),
+                custom(MetricName.WebhookCheckFailed),
+              ]),
+            ]
+          : []),
         graph('X events not forwarded', [
           custom(MetricName.EncryptedDmReceived),
           custom(MetricName.XAccessRevoked),

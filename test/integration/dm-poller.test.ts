@@ -52,7 +52,8 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
   const stops: Array<() => Promise<unknown>> = [];
 
   beforeAll(async () => {
-    x = await startXApiSimulator({ accountId: COMPANY });
+    // Many polls in a few seconds; X's own 15 per 15 minutes is the subject of one test below.
+    x = await startXApiSimulator({ accountId: COMPANY, rateLimits: { 'GET /2/dm_events': { limit: 100_000, windowSeconds: 900 } } });
   });
   afterEach(async () => {
     await Promise.all(stops.splice(0).map((s) => s()));
@@ -99,7 +100,7 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
       pageSizes: { first: 10, max: 10 },
       clock: () => clock.now,
     });
-    const webhook = createWebhookHandler({ ...testObservability(), secrets, queue, accountId: COMPANY });
+    const webhook = createWebhookHandler({ ...testObservability(), secrets, queue, xAccountId: COMPANY });
     return {
       clock,
       obs,
@@ -259,6 +260,35 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
       expect((await b.postWebhook(Buffer.from(JSON.stringify(aaa))) as { statusCode: number }).statusCode).toBe(200);
       await new Promise((r) => setTimeout(r, 1_500));
       expect(delivered()).toEqual(ids);
+    });
+
+    it("X's own limit (15 lookups per 15 minutes): the 16th poll gets a 429 and the runs after it wait for the window's reset without calling X", async () => {
+      const limited = await startXApiSimulator({ accountId: COMPANY });
+      stops.push(() => limited.close());
+      const { consumerKey, consumerSecret, accessToken, accessTokenSecret } = limited.credentials;
+      const table = await createTestTable(dynamo);
+      const obs = testObservability();
+      const clock = { now: Date.now() };
+      const poll = createDmPollerHandler({
+        ...obs,
+        source: createDmEventsSource(staticSecretSource({ consumerKey, consumerSecret, accessToken, accessTokenSecret }), { baseUrl: limited.url }),
+        queue: { send: async () => undefined },
+        state: dynamoDmPollState(doc, table),
+        leases: dynamoLeaseStore(doc, table, () => clock.now),
+        companyId: COMPANY,
+        backfillMinutes: 0,
+        clock: () => clock.now,
+      });
+      const lookups = () => limited.requests.filter((r) => r.path === '/2/dm_events');
+      for (let i = 0; i < 15; i++) expect(await poll(scheduled, lambdaContext)).toMatchObject({ outcome: 'caught-up' });
+      expect(await poll(scheduled, lambdaContext)).toMatchObject({ outcome: 'interrupted', failed: false });
+      expect(lookups().map((r) => r.status)).toEqual([...Array(15).fill(200), 429]);
+      expect(obs.published()).toMatchObject({ DmPollRateLimited: 1 });
+      const { notBeforeMs } = (await dynamoDmPollState(doc, table).load())!;
+      expect(notBeforeMs).toBeGreaterThan(Date.now() + 800_000);
+      clock.now += 60_000;
+      expect(await poll(scheduled, lambdaContext)).toMatchObject({ outcome: 'rate-limited' });
+      expect(lookups()).toHaveLength(16);
     });
 
     it('refused keys are loud: XAuthFailure and DmPollFailed, the cursor stays', async () => {

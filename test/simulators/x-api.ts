@@ -82,6 +82,8 @@ const rateLimits: Record<string, RateLimit> = {
   'POST /2/activity/subscriptions': { limit: 500, windowSeconds: 900 },
   'GET /2/activity/subscriptions': { limit: 500, windowSeconds: 900 },
   'DELETE /2/activity/subscriptions/:subscription_id': { limit: 500, windowSeconds: 900 },
+  // DM lookup (polling mode): 15 requests per 15 minutes per user (DESIGN §2).
+  'GET /2/dm_events': { limit: 15, windowSeconds: 900 },
 };
 const defaultRateLimit: RateLimit = { limit: 500, windowSeconds: 900 };
 
