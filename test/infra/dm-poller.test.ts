@@ -43,6 +43,8 @@ describe('poll-mode stack', () => {
     template.resourceCountIs('AWS::ApiGatewayV2::Route', 0);
     expect(() => functionNamed(template, 'Crc')).toThrow(/found none/);
     expect(() => functionNamed(template, 'Webhook')).toThrow(/found none/);
+    // Nor the webhook-health check, which asks X about a webhook this tenant does not have.
+    expect(() => functionNamed(template, 'Health')).toThrow(/found none/);
     expect(Object.keys(template.findOutputs('*')).filter((k) => k.includes('WebhookUrl'))).toEqual([]);
   });
 
@@ -112,6 +114,19 @@ describe('poll-mode stack', () => {
     const annotations = Annotations.fromStack(built.stack);
     expect(annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
     expect(annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
+  });
+
+  it('tickets mode polls the same way: dm-poller beside the 4biz poller and the sender, one XAuthFailure alarm, cdk-nag clean', () => {
+    const tickets = buildStack(
+      tenantWith({
+        name: 'poll-tickets',
+        x: { ingestion: 'poll' },
+        fourbiz: { mode: 'tickets', baseUrl: 'https://empresa.4biz.one/4biz', contractId: 1, activityId: 10, groupId: 5, unitId: 2, originId: 7 },
+      }),
+    );
+    for (const id of ['DmPoller', 'Poller', 'Sender', 'Dispatcher']) expect(functionNamed(tickets.template, id)).toBeDefined();
+    expect(Object.values(tickets.template.findResources('AWS::CloudWatch::Alarm')).filter((a) => String(a.Properties.AlarmName).endsWith('-XAuthFailure'))).toHaveLength(1);
+    expect(Annotations.fromStack(tickets.stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
   });
 
   it('a webhook-mode stack has no dm-poller', () => {
