@@ -1,6 +1,7 @@
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import type { DmPollState, DmPollStateStore } from '../core/dm-poll';
+import type { DmPollState } from '../core/dm-poll';
+import type { DmPollStateStore } from '../core/ports';
 import { ConversationTable } from './conversation-table';
 
 const eventId = z.string().regex(/^\d{1,32}$/);

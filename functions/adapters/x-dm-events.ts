@@ -1,5 +1,5 @@
 import { DM_EVENTS_QUERY } from '../core/dm-events';
-import type { DmEventsSource } from '../core/dm-poll';
+import type { DmEventsSource } from '../core/ports';
 import { companyXApi, RecipientRefusedError, XAuthError, type XClientOptions } from './x-client';
 import type { SecretSource } from './secrets';
 

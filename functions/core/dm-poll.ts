@@ -1,5 +1,6 @@
 import { compareEventIds, readDmEventsPage, type DmSkipReason, type PageEvent } from './dm-events';
 import { PermanentError, TransientError } from './errors';
+import type { DmEventsSource, DmPollStateStore } from './ports';
 import type { InboundMessage } from './x-events';
 
 /**
@@ -29,16 +30,6 @@ export interface DmPollState {
   notBeforeMs?: number;
 }
 
-/** The poller's state, kept in the conversation table (adapters/dm-poll-state.ts). */
-export interface DmPollStateStore {
-  load(): Promise<DmPollState | undefined>;
-  save(state: DmPollState): Promise<void>;
-}
-
-/** One page of the DM lookup as X answered it (JSON); errors are Transient/Permanent as X's status says. */
-export interface DmEventsSource {
-  page(paginationToken: string | undefined, maxResults: number): Promise<unknown>;
-}
 
 /**
  * Page sizes of a walk. X bills every DM event a lookup returns, new or already seen, and a poll

@@ -1,6 +1,7 @@
 import type { Conversation } from './conversation';
 import type { OutboundMessage } from './outbound-message';
 import type { WebhookHealthState } from './webhook-health';
+import type { DmPollState } from './dm-poll';
 import type { InboundMessage } from './x-events';
 import type { ProcessedKey } from './processed-key';
 import type { ReplayWindow, XActivitySubscription, XWebhook } from './x-webhook-api';
@@ -129,4 +130,15 @@ export interface XWebhookApi {
 export interface WebhookHealthStore {
   get(): Promise<WebhookHealthState | undefined>;
   put(state: WebhookHealthState): Promise<void>;
+}
+
+/** Polling mode: the poller's state (cursor, resume points), kept in the conversation table. */
+export interface DmPollStateStore {
+  load(): Promise<DmPollState | undefined>;
+  save(state: DmPollState): Promise<void>;
+}
+
+/** Polling mode: one page of X's DM lookup as X answered it (JSON); errors are Transient/Permanent as X's status says. */
+export interface DmEventsSource {
+  page(paginationToken: string | undefined, maxResults: number): Promise<unknown>;
 }

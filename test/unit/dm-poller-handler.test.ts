@@ -1,5 +1,6 @@
 import type { ScheduledEvent } from 'aws-lambda';
-import type { DmEventsSource, DmPollState } from '../../functions/core/dm-poll';
+import type { DmPollState } from '../../functions/core/dm-poll';
+import type { DmEventsSource } from '../../functions/core/ports';
 import { TransientError } from '../../functions/core/errors';
 import type { LeaseStore } from '../../functions/core/lease';
 import type { InboundMessage } from '../../functions/core/x-events';
