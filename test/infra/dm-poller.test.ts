@@ -121,7 +121,7 @@ describe('poll-mode stack', () => {
       tenantWith({
         name: 'poll-tickets',
         x: { ingestion: 'poll' },
-        fourbiz: { mode: 'tickets', baseUrl: 'https://empresa.4biz.one/4biz', contractId: 1, activityId: 10, groupId: 5, unitId: 2, originId: 7 },
+        fourbiz: { mode: 'tickets', baseUrl: 'https://empresa.4biz.one/4biz', contractId: 1 },
       }),
     );
     for (const id of ['DmPoller', 'Poller', 'Sender', 'Dispatcher']) expect(functionNamed(tickets.template, id)).toBeDefined();

@@ -324,7 +324,7 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
 
     it('a polled DM opens the 4biz request', async () => {
       const secrets = staticSecretSource({ ...x.credentials, fourbizUser: fourbiz.userName, fourbizPassword: fourbiz.password });
-      const settings = ticketsSettingsSchema.parse({ mode: 'tickets', baseUrl: fourbiz.baseUrl, contractId: 1, activityId: 10, groupId: 5, unitId: 2, originId: 7, timeoutMs: 2000 });
+      const settings = ticketsSettingsSchema.parse({ mode: 'tickets', baseUrl: fourbiz.baseUrl, contractId: 1, timeoutMs: 2000 });
       const b = await bridge(createTicketsClient(settings, secrets));
       await b.poll();
       x.addDmEvent({ senderId: person(5), username: 'maria', name: 'Maria Souza', text: 'Minha impressora parou' });
