@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { ConfigurationError } from '../functions/core/errors';
+import { formatZodIssues } from '../functions/core/zod-issues';
 
 /**
  * The X webhook CLI's environment, validated in one place. Keys given here (all four, for local
@@ -27,12 +29,12 @@ export interface XCliConfig {
   envKeys?: XKeys;
 }
 
-export class XCliConfigError extends Error {}
+export class XCliConfigError extends ConfigurationError {}
 
 export function parseXCliConfig(env: Record<string, string | undefined>): XCliConfig {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    throw new XCliConfigError(`invalid environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new XCliConfigError(`invalid environment: ${formatZodIssues(parsed.error)}`);
   }
   const e = parsed.data;
   const four = { X_CONSUMER_KEY: e.X_CONSUMER_KEY, X_CONSUMER_SECRET: e.X_CONSUMER_SECRET, X_ACCESS_TOKEN: e.X_ACCESS_TOKEN, X_ACCESS_TOKEN_SECRET: e.X_ACCESS_TOKEN_SECRET };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigurationError } from './core/errors';
 import { xUserIdSchema } from './core/x-users';
+import { formatZodIssues } from './core/zod-issues';
 
 /**
  * Typed runtime configuration. Config flows one way: tenant file → CDK → environment variables
@@ -226,7 +227,7 @@ export interface RuntimeConfig {
 export function parseRuntimeConfig(env: Record<string, string | undefined>): RuntimeConfig {
   const parsed = runtimeSchema.safeParse(env);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`).join('; ');
+    const issues = formatZodIssues(parsed.error, { root: 'env' });
     throw new ConfigurationError(`invalid function configuration: ${issues}`);
   }
   const e = parsed.data;

@@ -1,5 +1,6 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { BridgeError } from './core/errors';
 import type { FailureDecision } from './core/failure-policy';
 import type { QueueControl } from './core/ports';
 
@@ -19,7 +20,7 @@ export interface FifoBatchOptions {
   onQueueError?: (what: string, error: unknown) => void;
 }
 
-class NotStarted extends Error {}
+class NotStarted extends BridgeError {}
 
 /**
  * A FIFO batch as both queue consumers (dispatcher, sender) process it: one record at a time with

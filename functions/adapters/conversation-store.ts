@@ -2,11 +2,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { Conversation } from '../core/conversation';
-import { ConversationTable } from './conversation-table';
+import { ConversationTable, isConditionFailure } from './conversation-table';
 import { Env, required, type RuntimeConfig } from '../config';
 import { ConflictError } from '../core/errors';
 import type { ConversationStore } from '../core/ports';
 import { PROCESSED_EVENT_LIFETIME_SECONDS, processedLifetimeSeconds, type ProcessedKey } from '../core/processed-key';
+import { formatZodIssues } from '../core/zod-issues';
 
 export interface DynamoStoreOptions {
   /** Longer than PROCESSED_EVENT_LIFETIME_SECONDS when a source re-reads further back (polling backfill). */
@@ -36,7 +37,7 @@ const conversationSchema = z.object({
 
 function fromItem(item: Record<string, unknown>): Conversation {
   const parsed = conversationSchema.safeParse(item);
-  if (!parsed.success) throw new Error(`stored conversation ${String(item.pk)} is malformed: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success) throw new Error(`stored conversation ${String(item.pk)} is malformed: ${formatZodIssues(parsed.error, { limit: 1 })}`);
   const conversation: Conversation = { ...parsed.data };
   for (const key of Object.keys(conversation) as (keyof Conversation)[]) {
     if (conversation[key] === undefined) delete conversation[key];
@@ -54,11 +55,6 @@ function toItem(conversation: Conversation): Record<string, unknown> {
     // Only open conversations carry the index key, so the sparse index lists just those.
     ...(conversation.status === 'OPEN' ? { [openIndex.partitionKey]: 'OPEN' } : {}),
   };
-}
-
-function isConditionFailure(err: unknown): boolean {
-  const name = (err as { name?: string }).name;
-  return name === 'ConditionalCheckFailedException' || name === 'TransactionCanceledException';
 }
 
 /** The DynamoDB store: conditional puts for optimistic locking, a TTL'd `EVT#` item per delivered event. */

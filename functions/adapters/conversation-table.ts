@@ -1,4 +1,9 @@
-import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, CreateTableCommand, TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
+/** A conditional write (or a transaction holding one) lost: the item was not as the condition said. */
+export function isConditionFailure(err: unknown): boolean {
+  return err instanceof ConditionalCheckFailedException || err instanceof TransactionCanceledException;
+}
 import type { ProcessedKey } from '../core/processed-key';
 
 /**

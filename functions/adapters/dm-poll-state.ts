@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { DmPollState } from '../core/dm-poll';
 import type { DmPollStateStore } from '../core/ports';
 import { ConversationTable } from './conversation-table';
+import { formatZodIssues } from '../core/zod-issues';
 
 const eventId = z.string().regex(/^\d{1,32}$/);
 const stateSchema = z.object({
@@ -24,7 +25,7 @@ export function dynamoDmPollState(doc: DynamoDBDocumentClient, tableName: string
       const out = await doc.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
       if (!out.Item) return undefined;
       const parsed = stateSchema.safeParse(out.Item);
-      if (!parsed.success) throw new Error(`stored DM poll state ${ConversationTable.cursorKey(name)} is malformed: ${parsed.error.issues[0]?.message}`);
+      if (!parsed.success) throw new Error(`stored DM poll state ${ConversationTable.cursorKey(name)} is malformed: ${formatZodIssues(parsed.error, { limit: 1 })}`);
       return parsed.data;
     },
     async save(state: DmPollState) {

@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { PermanentError } from '../core/errors';
+import { PermanentError, TransientError } from '../core/errors';
 import { sqsJson } from './sqs-json';
 
 /** One message for a FIFO queue: its group keeps order, its dedup id absorbs repeats for 5 minutes. */
@@ -9,10 +9,10 @@ export interface FifoEntry {
   dedupId: string;
 }
 
-export class EnqueueError extends Error {
+/** The queue did not accept every message (after retries): the caller answers so that the sender tries again. */
+export class EnqueueError extends TransientError {
   constructor(message: string, readonly failedDedupIds: string[]) {
     super(message);
-    this.name = 'EnqueueError';
   }
 }
 

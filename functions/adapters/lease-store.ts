@@ -1,10 +1,7 @@
 import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LeaseStore } from '../core/lease';
-import { ConversationTable } from './conversation-table';
+import { ConversationTable, isConditionFailure } from './conversation-table';
 
-function isConditionFailure(err: unknown): boolean {
-  return (err as { name?: string }).name === 'ConditionalCheckFailedException';
-}
 
 /**
  * Leases as `LEASE#<name>` items of the conversation table: a conditional put takes a free or

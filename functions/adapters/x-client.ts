@@ -1,7 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { ApiResponseError, TwitterApi, type ITwitterApiClientPlugin } from 'twitter-api-v2';
 import { z } from 'zod';
-import { PermanentError, TransientError } from '../core/errors';
+import { errorForHttpStatus, PermanentError, TransientError } from '../core/errors';
 import type { TenantSecret } from '../config';
 import type { SecretSource } from './secrets';
 import type { XClient } from '../core/ports';
@@ -47,8 +47,7 @@ export function classifyXError(err: unknown, now: number): Error {
     if (status === 429) return new TransientError(`${detail}: rate limited`, status, retryAt(err, now));
     if (status === 401 || (status === 403 && blamesTheClient(err.data))) return new XAuthError(`${detail}: the tenant's X keys were refused`, status);
     if (status === 403) return new RecipientRefusedError(`${detail}: the person does not accept DMs from the account`, status);
-    if (status === 408 || status >= 500) return new TransientError(detail, status);
-    return new PermanentError(detail, status);
+    return errorForHttpStatus(status, detail);
   }
   // Network errors, timeouts and truncated answers.
   return new TransientError(`X API unreachable: ${(err as Error)?.message ?? String(err)}`);

@@ -1,5 +1,6 @@
 import { OAuth1Helper } from 'twitter-api-v2/dist/cjs/client-mixins/oauth1.helper';
 import type { SecretSource } from './secrets';
+import { describeFetchFailure } from './fetch-failure';
 
 /**
  * A DM's photo, GIF or video as X serves it: `ton.twitter.com` opens only for an OAuth 1.0a-signed
@@ -76,8 +77,7 @@ export function createXMediaDownloader(secrets: SecretSource, options: XMediaOpt
         if (!bytes) return { ok: false, reason: `over the ${maxBytes}-byte cap` };
         return { ok: true, media: { bytes, contentType: res.headers.get('content-type') ?? undefined } };
       } catch (err) {
-        const e = err as Error;
-        return { ok: false, reason: e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : e.message };
+        return { ok: false, reason: describeFetchFailure(err, timeoutMs) };
       }
     },
   };

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { TenantSecret } from '../config';
 import type { XWebhookApi } from '../core/ports';
 import { activitySubscriptionSchema, xWebhookSchema } from '../core/x-webhook-api';
+import { formatZodIssues } from '../core/zod-issues';
 
 /**
  * X's webhook, subscription and replay endpoints through twitter-api-v2: OAuth 1.0a user context of
@@ -94,7 +95,7 @@ export async function fetchBearerToken(keys: Pick<XWebhookKeys, 'consumerKey' | 
   });
   if (!res.ok) throw new Error(`X refused the app bearer token request (HTTP ${res.status}): check the consumer key and secret`);
   const token = bearerSchema.safeParse(await res.json().catch(() => undefined));
-  if (!token.success) throw new Error(`X's answer to the app bearer token request is not a bearer token (${token.error.issues.map((i) => i.message).join('; ')})`);
+  if (!token.success) throw new Error(`X's answer to the app bearer token request is not a bearer token (${formatZodIssues(token.error)})`);
   return token.data.access_token;
 }
 
@@ -139,7 +140,7 @@ export function describeXError(err: unknown): string {
     return `X API answered ${err.code} ${title}${detail ? `: ${detail}` : ''}${hint}`;
   }
   if (err instanceof ApiRequestError) return `cannot reach the X API: ${err.requestError.message}`;
-  if (err instanceof z.ZodError) return `unexpected answer from the X API: ${err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+  if (err instanceof z.ZodError) return `unexpected answer from the X API: ${formatZodIssues(err)}`;
   return (err as Error).message ?? String(err);
 }
 

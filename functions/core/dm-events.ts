@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { v1UserFromV2, minimalV1User, v2UserSchema, xUserIdSchema, type V1User } from './x-users';
 import { accountActivitySchema, normaliseDelivery, type InboundMessage } from './x-events';
+import { formatZodIssues } from './zod-issues';
 
 /**
  * X's DM lookup (`GET /2/dm_events`, DESIGN §2) read into the bridge's inbound messages. A page is
@@ -86,11 +87,7 @@ export interface DmEventsPage {
   invalid?: string;
 }
 
-const issuesOf = (error: z.ZodError) =>
-  error.issues
-    .slice(0, 3)
-    .map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`)
-    .join('; ');
+const issuesOf = (error: z.ZodError) => formatZodIssues(error, { root: '(event)', limit: 3 });
 
 /** "<a>-<b>" with the company as one of the two: a one-to-one conversation of the company. */
 function isOneToOne(conversationId: string, companyId: string): boolean {

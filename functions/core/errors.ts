@@ -32,6 +32,9 @@ export class TransientError extends BridgeError {
  */
 export class FourbizAuthError extends TransientError {}
 
+/** A queue message whose body is not what its queue carries: kept in the DLQ for a look, never retried. */
+export class InvalidQueueMessageError extends PermanentError {}
+
 /** Another writer changed the record since it was read (optimistic locking). */
 export class ConflictError extends BridgeError {}
 

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { formatZodIssues } from './zod-issues';
 
 export type QueueBody<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -13,5 +14,5 @@ export function parseQueueBody<T>(body: string, schema: z.ZodType<T, z.ZodTypeDe
   const parsed = schema.safeParse(json);
   return parsed.success
     ? { ok: true, value: parsed.data }
-    : { ok: false, reason: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') };
+    : { ok: false, reason: formatZodIssues(parsed.error) };
 }

@@ -1,6 +1,7 @@
 import { accountActivitySchema, normaliseDelivery, type NormalisedDelivery } from './x-events';
 import { verifySignature } from './x-signature';
 import { isXaaBody, readXaaBody, type DeliveryNotice } from './xaa-events';
+import { formatZodIssues } from './zod-issues';
 
 /**
  * Everything between X's POST and the queue, without I/O: size limit, signature over the raw
@@ -68,8 +69,8 @@ export function readDelivery(ctx: DeliveryContext, rawBody: Buffer, signature: s
   }
   const parsed = accountActivitySchema.safeParse(json);
   if (!parsed.success) {
-    const where = parsed.error.issues.slice(0, 3).map((i) => i.path.join('.') || '(root)');
-    return { accepted: false, status: 400, reason: `not an Account Activity delivery (${where.join(', ')})` };
+    const where = formatZodIssues(parsed.error, { limit: 3, pathsOnly: true });
+    return { accepted: false, status: 400, reason: `not an Account Activity delivery (${where})` };
   }
   if (parsed.data.for_user_id !== ctx.accountId) {
     return { accepted: true, delivery: nothing, notice: { kind: 'foreign-account', eventType: 'account_activity', userId: parsed.data.for_user_id } };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { v1UserFromV2, v2UserSchema, xUserIdSchema } from './x-users';
+import { formatZodIssues } from './zod-issues';
 
 /**
  * The X Activity API (XAA) delivery: one event per POST, in an envelope
@@ -72,12 +73,7 @@ export function isXaaBody(json: unknown): boolean {
   return (typeof data === 'object' && data !== null && 'event_type' in data) || 'replay_job_status' in json;
 }
 
-function issues(err: z.ZodError): string {
-  return err.issues
-    .slice(0, 3)
-    .map((i) => i.path.join('.') || '(root)')
-    .join(', ');
-}
+const issues = (err: z.ZodError) => formatZodIssues(err, { limit: 3, pathsOnly: true });
 
 /** Validates an XAA body and turns it into the AAA body it stands for (dm.*) or a notice. */
 export function readXaaBody(json: unknown, accountId: string): XaaVerdict {

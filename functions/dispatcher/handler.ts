@@ -8,7 +8,7 @@ import { processFifoBatch } from '../fifo-batch';
 import { Env, fourbizCallsPerRecord, RECORD_MARGIN_MS, required } from '../config';
 import { dispatchInbound } from '../core/dispatch';
 import { Metric } from '../core/metric-names';
-import { FourbizAuthError, PermanentError, RequestFinishedError, TransientError } from '../core/errors';
+import { FourbizAuthError, InvalidQueueMessageError, PermanentError, RequestFinishedError, TransientError } from '../core/errors';
 import { DEFAULT_MAX_ATTEMPTS, decideFromAttempts, type FailureDecision } from '../core/failure-policy';
 import { PROCESSED_EVENT_LIFETIME_SECONDS, processedKey, processedLifetimeSeconds } from '../core/processed-key';
 import type { BackoffOptions } from '../core/retry';
@@ -47,7 +47,6 @@ export interface DispatcherDeps extends Observability {
 }
 
 /** A body that is not an inbound message: straight to the DLQ (no retry can fix it). */
-class InvalidBody extends PermanentError {}
 
 /**
  * The dispatcher: inbound FIFO queue → 4biz, one message at a time per X user. Each record is
@@ -68,7 +67,7 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
     const parsed = parseQueueBody(record.body, inboundMessageSchema);
     if (!parsed.ok) {
       metrics.addMetric(Metric.InvalidQueueMessage, MetricUnit.Count, 1);
-      throw new InvalidBody(`not an inbound message: ${parsed.reason}`);
+      throw new InvalidQueueMessageError(`not an inbound message: ${parsed.reason}`);
     }
     const message = parsed.value;
     const keys = { eventId: message.eventId, xUserId: message.sender.id };
@@ -107,7 +106,7 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
   /** The shared failure policy, fed with this DM's own attempts. */
   async function onFailure(record: SQSRecord, err: unknown): Promise<FailureDecision> {
     const reason = (err as Error)?.message ?? String(err);
-    if (err instanceof InvalidBody) {
+    if (err instanceof InvalidQueueMessageError) {
       logger.error('invalid inbound message: moved to the DLQ', { messageId: record.messageId, reason });
       return { kind: 'dead-letter', reason };
     }

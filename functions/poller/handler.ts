@@ -11,7 +11,7 @@ import { Env, pollerTimeoutSeconds, required } from '../config';
 import { closeByFourbiz, type Conversation } from '../core/conversation';
 import { Metric } from '../core/metric-names';
 import { mergeSynced, planReplySync, syncedOccurrencesOf, type ReplySyncPlan } from '../core/reply-sync';
-import { classifyError, ConfigurationError, FourbizAuthError } from '../core/errors';
+import { BridgeError, classifyError, ConfigurationError, FourbizAuthError } from '../core/errors';
 import { withLease, type LeaseStore } from '../core/lease';
 import { dynamoLeaseStore } from '../adapters/lease-store';
 import { conversationStoreFor } from '../adapters/conversation-store';
@@ -49,7 +49,7 @@ export interface PollSummary {
 
 
 /** The replies were read from 4biz but the outbound queue refused them (counted apart from 4biz errors). */
-class NotQueued extends Error {}
+class NotQueued extends BridgeError {}
 
 /**
  * The poller (tickets mode, on a schedule): for each open conversation with a 4biz request, the

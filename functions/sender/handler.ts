@@ -11,7 +11,7 @@ import { Metric } from '../core/metric-names';
 import { outboundMessageSchema, type OutboundMessage } from '../core/outbound-message';
 import { parseQueueBody } from '../core/queue-body';
 import { splitForDm } from '../core/reply-format';
-import { PermanentError, TransientError } from '../core/errors';
+import { InvalidQueueMessageError, PermanentError, TransientError } from '../core/errors';
 import { DEFAULT_MAX_ATTEMPTS, decideFromAttempts, type FailureDecision } from '../core/failure-policy';
 import { processedKey } from '../core/processed-key';
 import type { BackoffOptions } from '../core/retry';
@@ -41,7 +41,6 @@ const sentKey = (m: OutboundMessage) => processedKey.sent(m.sourceId);
 const partKey = (m: OutboundMessage, part: number) => processedKey.sent(`${m.sourceId}#${part}`);
 
 /** A body that is not an outbound message: to the outbound DLQ (retrying cannot fix it). */
-class InvalidBody extends PermanentError {}
 
 /**
  * The sender (tickets mode): outbound FIFO queue → X DMs, in order per person. Idempotent per
@@ -87,7 +86,7 @@ export function createSenderHandler(deps: SenderDeps) {
     const parsed = parseQueueBody(record.body, outboundMessageSchema);
     if (!parsed.ok) {
       metrics.addMetric(Metric.InvalidQueueMessage, MetricUnit.Count, 1);
-      throw new InvalidBody(`not an outbound message: ${parsed.reason}`);
+      throw new InvalidQueueMessageError(`not an outbound message: ${parsed.reason}`);
     }
     const m = parsed.value;
     await send(m, { xUserId: m.xUserId, sourceId: m.sourceId, requestNumber: m.requestNumber });
@@ -96,7 +95,7 @@ export function createSenderHandler(deps: SenderDeps) {
   /** The shared failure policy, fed with this reply's own attempts. */
   async function onFailure(record: SQSRecord, err: unknown): Promise<FailureDecision> {
     const reason = (err as Error)?.message ?? String(err);
-    if (err instanceof InvalidBody) {
+    if (err instanceof InvalidQueueMessageError) {
       // Only the poller writes this queue: a body we cannot read is a bug; kept in the DLQ for a look.
       logger.error('invalid outbound message: moved to the outbound DLQ', { messageId: record.messageId, reason });
       return { kind: 'dead-letter', reason };

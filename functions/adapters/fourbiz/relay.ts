@@ -1,9 +1,10 @@
 import type { RelaySettings } from '../../config';
-import { classifyHttpStatus, FourbizAuthError, PermanentError, TransientError } from '../../core/errors';
+import { errorForHttpStatus, FourbizAuthError, PermanentError, TransientError } from '../../core/errors';
 import { singleEventPayload, type InboundMessage } from '../../core/x-events';
 import { signPayload } from '../../core/x-signature';
 import type { SecretSource } from '../secrets';
 import type { FourBizClient } from '../../core/ports';
+import { describeFetchFailure } from '../fetch-failure';
 
 /** The signature header X sends and 4biz's Omnichannel receiver verifies. */
 export const SIGNATURE_HEADER = 'x-twitter-webhooks-signature';
@@ -47,9 +48,7 @@ export function createRelayClient(settings: RelaySettings, secrets: SecretSource
           signal: AbortSignal.timeout(settings.timeoutMs),
         });
       } catch (err) {
-        const e = err as Error;
-        const what = e.name === 'TimeoutError' ? `no answer within ${settings.timeoutMs} ms` : `${e.name}: ${e.message}`;
-        throw new TransientError(`4biz callback unreachable: ${what}`);
+        throw new TransientError(`4biz callback unreachable: ${describeFetchFailure(err, settings.timeoutMs)}`, undefined, undefined, { cause: err });
       }
       if (res.status >= 200 && res.status < 300) {
         await res.body?.cancel();
@@ -65,7 +64,7 @@ export function createRelayClient(settings: RelaySettings, secrets: SecretSource
         throw new PermanentError(`4biz callback answered ${res.status} redirect to ${res.headers.get('location') ?? '?'}: configure the final URL`, res.status);
       }
       const reason = `4biz callback answered ${res.status}${detail ? `: ${detail}` : ''}`;
-      throw classifyHttpStatus(res.status) === 'permanent' ? new PermanentError(reason, res.status) : new TransientError(reason, res.status);
+      throw errorForHttpStatus(res.status, reason);
     },
   };
 }

@@ -2,11 +2,13 @@ import { z } from 'zod';
 import type { TicketsSettings } from '../../config';
 import type { Conversation } from '../../core/conversation';
 import { compareOccurrenceIds } from '../../core/reply-sync';
-import { errorForHttpStatus, FourbizAuthError, PermanentError, RequestFinishedError, TransientError } from '../../core/errors';
+import { BridgeError, errorForHttpStatus, FourbizAuthError, PermanentError, RequestFinishedError, TransientError } from '../../core/errors';
 import type { InboundMessage } from '../../core/x-events';
 import type { SecretSource } from '../secrets';
 import type { DownloadedMedia, XMediaDownloader } from '../x-media';
 import type { DeliveryContext, DeliveryResult, FourBizClient } from '../../core/ports';
+import { formatZodIssues } from '../../core/zod-issues';
+import { describeFetchFailure } from '../fetch-failure';
 
 /**
  * tickets mode: 4biz's REST API ("Citrest"), as its public documentation describes it
@@ -115,7 +117,7 @@ export interface TicketsClientOptions {
 }
 
 /** 4biz does not know the session (HTTP 401/412 or code SESSION): log in again. */
-class SessionExpired extends Error {}
+class SessionExpired extends BridgeError {}
 
 /** 4biz answered with an error code (PARAM, INPUT, …): what the caller does depends on the call. */
 class Refused extends PermanentError {
@@ -202,9 +204,7 @@ export function createTicketsClient(settings: TicketsSettings, secrets: SecretSo
         signal: AbortSignal.timeout(settings.timeoutMs),
       });
     } catch (err) {
-      const e = err as Error;
-      const why = e.name === 'TimeoutError' ? `no answer within ${settings.timeoutMs} ms` : e.message;
-      throw new TransientError(`4biz ${path}: ${why}`);
+      throw new TransientError(`4biz ${path}: ${describeFetchFailure(err, settings.timeoutMs)}`, undefined, undefined, { cause: err });
     }
     if (res.status >= 300 && res.status < 400) {
       await res.body?.cancel().catch(() => undefined);
@@ -231,7 +231,7 @@ export function createTicketsClient(settings: TicketsSettings, secrets: SecretSo
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       // A 200 we cannot read is most likely a proxy or maintenance page: try again later.
-      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+      const issues = formatZodIssues(parsed.error, { root: '(body)' });
       throw new TransientError(`4biz ${path}: unexpected answer (${issues})`, res.status);
     }
     return parsed.data;
