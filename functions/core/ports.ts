@@ -63,6 +63,25 @@ export interface FourBizClient {
   deliver(message: InboundMessage, conversation: Conversation, context?: DeliveryContext): Promise<DeliveryResult>;
 }
 
+/** A 4biz request as the tickets-mode poller reads it. */
+export interface FourbizRequest {
+  number: string;
+  /** The status name as agents see it (e.g. Resolvida). */
+  status: string;
+  solution?: string;
+  /** Resolvida, Fechada or Cancelada: the conversation ends. */
+  finished: boolean;
+}
+
+/** An occurrence of a 4biz request (its 4biz number as `id`). */
+export interface FourbizOccurrence {
+  id: string;
+  numberOrigin?: string;
+  description: string;
+  /** Written by the bridge itself (the person's own DMs): never sent back to them. */
+  byIntegrationUser: boolean;
+}
+
 /** Sends inbound messages to the FIFO queue; resolves only when every message was accepted. */
 export interface InboundQueue {
   send(messages: InboundMessage[]): Promise<void>;

@@ -1,23 +1,12 @@
 import type { Conversation } from './conversation';
 import { solutionSourceId, type OutboundMessage } from './outbound-message';
+import type { FourbizOccurrence, FourbizRequest } from './ports';
 import { formatOccurrence, formatSolution } from './reply-format';
 
 /**
  * What one poll of a 4biz request means for its conversation (tickets mode): which replies go out
  * to the person, which occurrences are now handled, and whether the conversation ends.
  */
-export interface PolledRequest {
-  number: string;
-  status: string;
-  solution?: string;
-  finished: boolean;
-}
-
-export interface PolledOccurrence {
-  id: string;
-  description: string;
-  byIntegrationUser: boolean;
-}
 
 /**
  * Handled occurrences: all up to `upTo`, plus `ids` above it. 4biz numbers occurrences in the
@@ -79,7 +68,7 @@ export function mergeSynced(a: SyncedOccurrences, b: SyncedOccurrences, max = MA
   return { upTo, ids };
 }
 
-export function planReplySync(conversation: Conversation, request: PolledRequest, occurrences: PolledOccurrence[], options: ReplySyncOptions = {}): ReplySyncPlan {
+export function planReplySync(conversation: Conversation, request: FourbizRequest, occurrences: FourbizOccurrence[], options: ReplySyncOptions = {}): ReplySyncPlan {
   const base = {
     xUserId: conversation.xUserId,
     recipientId: conversation.xUserId,

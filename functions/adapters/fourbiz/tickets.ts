@@ -6,7 +6,7 @@ import { BridgeError, errorForHttpStatus, FourbizAuthError, PermanentError, Requ
 import type { InboundMessage } from '../../core/x-events';
 import type { SecretSource } from '../secrets';
 import type { DownloadedMedia, XMediaDownloader } from '../x-media';
-import type { DeliveryContext, DeliveryResult, FourBizClient } from '../../core/ports';
+import type { DeliveryContext, DeliveryResult, FourBizClient, FourbizOccurrence, FourbizRequest } from '../../core/ports';
 import { formatZodIssues } from '../../core/zod-issues';
 import { describeFetchFailure } from '../fetch-failure';
 
@@ -84,29 +84,11 @@ const occurrenceListSchema = z.preprocess((v) => {
 
 const anything = z.unknown();
 
-/** A 4biz request as the poller needs it. */
-interface FourBizRequest {
-  number: string;
-  /** The status name as agents see it (e.g. Resolvida). */
-  status: string;
-  solution?: string;
-  /** Resolvida, Fechada or Cancelada: the conversation ends. */
-  finished: boolean;
-}
-
-interface FourBizOccurrence {
-  id: string;
-  numberOrigin?: string;
-  description: string;
-  /** Written by the bridge itself (the person's own DMs): never sent back to them. */
-  byIntegrationUser: boolean;
-}
-
 export interface TicketsClient extends FourBizClient {
   readonly mode: 'tickets';
-  getRequest(requestNumber: string): Promise<FourBizRequest>;
+  getRequest(requestNumber: string): Promise<FourbizRequest>;
   /** The request's occurrences, oldest first. */
-  listOccurrences(requestNumber: string): Promise<FourBizOccurrence[]>;
+  listOccurrences(requestNumber: string): Promise<FourbizOccurrence[]>;
 }
 
 export interface TicketsClientOptions {
@@ -396,7 +378,7 @@ export function createTicketsClient(settings: TicketsSettings, secrets: SecretSo
     return { names, files, failures };
   }
 
-  async function getRequest(requestNumber: string): Promise<FourBizRequest> {
+  async function getRequest(requestNumber: string): Promise<FourbizRequest> {
     const request = await call(Path.getById, { number: requestNumber }, requestSchema);
     const status = request.status ?? { code: 'EmAndamento', name: 'Em andamento' };
     return { number: request.number, status: statusName(status), solution: request.solution ?? undefined, finished: isFinished(status) };
