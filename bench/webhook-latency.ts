@@ -19,7 +19,7 @@ export interface WebhookLatency {
   floorMs: Summary;
 }
 
-export function uniqueDeliveries(n: number): Buffer[] {
+function uniqueDeliveries(n: number): Buffer[] {
   const template = JSON.parse(fixtureBytes('dm-received.json').toString());
   return Array.from({ length: n }, (_, i) => {
     const body = structuredClone(template);

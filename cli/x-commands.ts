@@ -40,8 +40,6 @@ export interface CommandContext {
   crcCheck?: (url: string, consumerSecret: string) => Promise<{ ok: boolean; message: string }>;
 }
 
-export { crcSelfCheck, describeXError };
-
 /** The `tag` of the tenant's XAA subscriptions: it names the tenant, so `status` and `unsubscribe` find them. */
 export const subscriptionTag = (tenant: string) => `4biz-twitter-dm:${tenant}`;
 
@@ -253,7 +251,7 @@ const commands: Record<CommandName, (ctx: CommandContext) => Promise<boolean>> =
 };
 
 /** Replaces any key value that would appear in a line: the last guard against printing a secret. */
-export function redactor(keys: XKeys): (line: string) => string {
+function redactor(keys: XKeys): (line: string) => string {
   const values = Object.values(keys).filter((v): v is string => typeof v === 'string' && v.length >= 4);
   return (line) => values.reduce((l, v) => l.split(v).join('***'), line);
 }

@@ -29,7 +29,7 @@ export interface XCliConfig {
   envKeys?: XKeys;
 }
 
-export class XCliConfigError extends ConfigurationError {}
+class XCliConfigError extends ConfigurationError {}
 
 export function parseXCliConfig(env: Record<string, string | undefined>): XCliConfig {
   const parsed = envSchema.safeParse(env);

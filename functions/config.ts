@@ -33,7 +33,7 @@ const fourbizUrlSchema = z
     else if (u.protocol !== 'https:' && !isLoopbackHttp(value)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be https: (plain http only on loopback, in local mode)' });
   });
 
-export const relaySettingsSchema = z.object({
+const relaySettingsSchema = z.object({
   mode: z.literal('relay'),
   /** The Omnichannel interaction's "URL de retorno de chamada". */
   callbackUrl: fourbizUrlSchema,

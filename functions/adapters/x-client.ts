@@ -40,7 +40,7 @@ function retryAt(err: ApiResponseError, now: number): number {
 }
 
 /** twitter-api-v2's errors as our error classes: the sender decides from these alone. */
-export function classifyXError(err: unknown, now: number): Error {
+function classifyXError(err: unknown, now: number): Error {
   if (err instanceof ApiResponseError) {
     const status = err.code;
     const detail = `X answered HTTP ${status}${err.data?.title ? ` (${err.data.title})` : ''}`;

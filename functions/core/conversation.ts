@@ -4,7 +4,7 @@
  * or cancelling the request).
  * Stored as `pk=CONV#<xUserId>`; one open conversation per X user at a time.
  */
-export type ConversationStatus = 'OPEN' | 'CLOSED';
+type ConversationStatus = 'OPEN' | 'CLOSED';
 
 export interface Conversation {
   xUserId: string;
@@ -56,7 +56,7 @@ const MINUTE_MS = 60_000;
  * A conversation's id: the X user and the instant of the DM that opened it. Deterministic, so a
  * retried message re-creates the same id, and new for every later conversation of the same user.
  */
-export function conversationIdFor(xUserId: string, openedAtMs: number): string {
+function conversationIdFor(xUserId: string, openedAtMs: number): string {
   return `${xUserId}-${openedAtMs}`;
 }
 

@@ -20,7 +20,7 @@ export interface FailurePolicy {
 /** Default attempts; the queues' maxReceiveCount stays far above, as a backstop only. */
 export const DEFAULT_MAX_ATTEMPTS = 8;
 
-export function decideFailure(
+function decideFailure(
   err: unknown,
   attempts: number,
   policy: FailurePolicy,

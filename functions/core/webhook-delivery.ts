@@ -8,7 +8,7 @@ import { formatZodIssues } from './zod-issues';
  * bytes (before any parsing), JSON and shape validation, the tenant's account, normalisation.
  * Never throws.
  */
-export const MAX_BODY_BYTES = 512 * 1024;
+const MAX_BODY_BYTES = 512 * 1024;
 
 /**
  * The deepest nesting a delivery may have. X's deepest is about 8 levels; an unknown field nested

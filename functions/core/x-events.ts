@@ -23,7 +23,7 @@ const mediaSchema = z
 /** DM event ids are decimal digits: they become SQS de-duplication ids and table keys. */
 const dmEventIdSchema = z.string().regex(/^\d{1,32}$/, 'a DM event id is decimal digits');
 
-export const directMessageEventSchema = z
+const directMessageEventSchema = z
   .object({
     type: z.string(),
     id: dmEventIdSchema,
@@ -47,7 +47,7 @@ export const directMessageEventSchema = z
   })
   .passthrough();
 
-export const xUserSchema = z
+const xUserSchema = z
   .object({ id: xUserIdSchema, name: z.string().optional(), screen_name: z.string().optional() })
   .passthrough();
 
@@ -77,8 +77,7 @@ export const accountActivitySchema = z
   })
   .passthrough();
 
-export type DirectMessageEvent = z.infer<typeof directMessageEventSchema>;
-export type XUser = z.infer<typeof xUserSchema>;
+type XUser = z.infer<typeof xUserSchema>;
 export type AccountActivity = z.infer<typeof accountActivitySchema>;
 
 export const inboundMessageSchema = z.object({
@@ -103,7 +102,7 @@ export const inboundMessageSchema = z.object({
 
 export type InboundMessage = z.infer<typeof inboundMessageSchema>;
 
-export type SkipReason = 'echo' | 'not-message-create';
+type SkipReason = 'echo' | 'not-message-create';
 
 export interface NormalisedDelivery {
   messages: InboundMessage[];

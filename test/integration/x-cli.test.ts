@@ -1,11 +1,12 @@
 import '../support/test-env';
 import { createCrcHandler } from '../../functions/crc/handler';
 import { startHttpGateway, type HttpGateway } from '../../local/http-gateway';
-import { crcSelfCheck, runXCommand, subscriptionTag, type CommandContext, type CommandName } from '../../cli/x-commands';
+import { runXCommand, subscriptionTag, type CommandContext, type CommandName } from '../../cli/x-commands';
 import { twitterWebhookApi } from '../../functions/adapters/x-webhooks';
 import type { XKeys } from '../../cli/x-config';
 import { startXApiSimulator, type XApiSimulator } from '../simulators/x-api';
 import { testObservability } from '../support/observability';
+import { crcSelfCheck } from '../../functions/adapters/crc-probe';
 
 /**
  * The X webhook CLI against the X simulator, with the real CRC handler behind a local HTTP API. X
