@@ -131,7 +131,7 @@ export const tenantSecretSchema = z.object({
 });
 export type TenantSecret = z.infer<typeof tenantSecretSchema>;
 
-/** Names of the environment variables the stack sets on the functions. */
+/** Names of the environment variables the stack (and the local runner) sets on the functions. */
 export const Env = {
   tenant: 'TENANT',
   secretArn: 'SECRET_ARN',
@@ -155,6 +155,8 @@ export const Env = {
   pollBackfillMinutes: 'X_POLL_BACKFILL_MINUTES',
 } as const;
 
+type Variable = keyof typeof Env;
+
 const json = z.string().transform((s, ctx) => {
   try {
     return JSON.parse(s) as unknown;
@@ -164,102 +166,124 @@ const json = z.string().transform((s, ctx) => {
   }
 });
 
-const runtimeSchema = z
-  .object({
-    [Env.tenant]: z.string().min(1),
-    [Env.secretArn]: z.string().min(1).optional(),
-    [Env.secretsFile]: z.string().min(1).optional(),
-    [Env.inboundQueueUrl]: z.string().url().optional(),
-    [Env.outboundQueueUrl]: z.string().url().optional(),
-    [Env.tableName]: z.string().min(1).optional(),
-    [Env.fourbiz]: json.pipe(fourbizSettingsSchema).optional(),
-    [Env.conversationIdleMinutes]: z.coerce.number().int().positive().default(60),
-    [Env.xApiBaseUrl]: z.string().url().optional(),
-    [Env.inboundDlqUrl]: z.string().url().optional(),
-    [Env.retryBaseSeconds]: z.coerce.number().int().min(0).max(900).default(2),
-    [Env.retryMaxSeconds]: z.coerce.number().int().min(1).max(43_200).default(900),
-    [Env.xAccountId]: xUserIdSchema.optional(),
-    [Env.maxAttempts]: z.coerce.number().int().min(1).max(100).optional(),
-    [Env.outboundDlqUrl]: z.string().url().optional(),
-    [Env.localMode]: z.enum(['true']).optional(),
-    [Env.webhookUrl]: z.string().url().optional(),
-    [Env.pollBackfillMinutes]: z.coerce.number().int().min(0).max(30 * 24 * 60).default(0),
-  })
-  .refine((e) => e[Env.secretArn] || e[Env.secretsFile], { message: `${Env.secretArn} or ${Env.secretsFile} is required` })
-  .refine((e) => {
-    const settings = e[Env.fourbiz];
-    return e[Env.localMode] === 'true' || settings === undefined || !isLoopbackHttp(fourbizUrl(settings));
-  }, {
-    message: `plain http 4biz URLs are for local mode only (${Env.localMode})`,
-    path: [Env.fourbiz],
-  });
+/** Each variable's schema, read from its environment string (numbers coerced, 4biz settings as JSON). */
+const variableSchemas = {
+  tenant: z.string().min(1),
+  secretArn: z.string().min(1),
+  secretsFile: z.string().min(1),
+  inboundQueueUrl: z.string().url(),
+  outboundQueueUrl: z.string().url(),
+  tableName: z.string().min(1),
+  fourbiz: json.pipe(fourbizSettingsSchema),
+  conversationIdleMinutes: z.coerce.number().int().positive().default(60),
+  xApiBaseUrl: z.string().url(),
+  /** Where a DM that can never be delivered goes (permanent failure, invalid body). */
+  inboundDlqUrl: z.string().url(),
+  /** Full-jitter back-off between delivery attempts (via the message's visibility timeout). */
+  retryBaseSeconds: z.coerce.number().int().min(0).max(900).default(2),
+  retryMaxSeconds: z.coerce.number().int().min(1).max(43_200).default(900),
+  /** The tenant's X account (the `for_user_id` of its deliveries). */
+  xAccountId: xUserIdSchema,
+  /** Failed attempts after which a queue message goes to the DLQ (the failure policy's default otherwise). */
+  maxAttempts: z.coerce.number().int().min(1).max(100),
+  /** Where the sender puts a reply that can never be sent. */
+  outboundDlqUrl: z.string().url(),
+  localMode: z.enum(['true']).transform(() => true),
+  /** The webhook URL registered with X (the webhook-health function finds its webhook by it). */
+  webhookUrl: z.string().url(),
+  /** Polling mode, first run: how many minutes of DM history are queued. */
+  pollBackfillMinutes: z.coerce.number().int().min(0).max(30 * 24 * 60).default(0),
+} satisfies Record<Variable, z.ZodTypeAny>;
+
+type Schemas = typeof variableSchemas;
+
+/**
+ * The variables each function reads: `required` ones it cannot run without, `optional` ones (a
+ * default in the schema, or simply absent). Every function also reads the tenant, the secret
+ * (`SECRET_ARN` deployed, `SECRETS_FILE` locally), X's API origin (the simulator locally) and local mode.
+ */
+const functionVariables = {
+  crc: { required: [], optional: [] },
+  webhook: { required: ['inboundQueueUrl', 'xAccountId'], optional: [] },
+  dispatcher: {
+    required: ['tableName', 'inboundQueueUrl', 'inboundDlqUrl', 'fourbiz'],
+    optional: ['conversationIdleMinutes', 'retryBaseSeconds', 'retryMaxSeconds', 'maxAttempts', 'pollBackfillMinutes'],
+  },
+  poller: { required: ['tableName', 'outboundQueueUrl', 'fourbiz'], optional: ['pollBackfillMinutes'] },
+  sender: { required: ['tableName', 'outboundQueueUrl', 'outboundDlqUrl'], optional: ['retryBaseSeconds', 'retryMaxSeconds', 'maxAttempts', 'pollBackfillMinutes'] },
+  'webhook-health': { required: ['tableName', 'webhookUrl'], optional: [] },
+  'dm-poller': { required: ['tableName', 'inboundQueueUrl', 'xAccountId'], optional: ['pollBackfillMinutes'] },
+} as const satisfies Record<string, { required: readonly Variable[]; optional: readonly Variable[] }>;
+
+const commonVariables = { required: ['tenant'], optional: ['secretArn', 'secretsFile', 'xApiBaseUrl', 'localMode'] } as const;
+
+export type FunctionName = keyof typeof functionVariables;
+export const functionNames = Object.keys(functionVariables) as FunctionName[];
+
+type Required<F extends FunctionName> = (typeof functionVariables)[F]['required'][number] | (typeof commonVariables)['required'][number];
+type Optional<F extends FunctionName> = (typeof functionVariables)[F]['optional'][number] | (typeof commonVariables)['optional'][number];
+
+/** A function's configuration: its required variables always present, typed; the optional ones as their schema gives them. */
+export type FunctionConfig<F extends FunctionName> = { [K in Required<F>]: z.output<Schemas[K]> } & { [K in Optional<F>]?: z.output<Schemas[K]> } & {
+  [K in Optional<F> as undefined extends z.output<Schemas[K]> ? never : K]: z.output<Schemas[K]>;
+};
+
+/** What the stack or the local runner sets for a function: typed values, written out as its variables. */
+export type FunctionEnvironmentValues<F extends FunctionName> = { [K in Required<F>]: Exclude<z.output<Schemas[K]>, undefined> } & {
+  [K in Optional<F>]?: Exclude<z.output<Schemas[K]>, undefined>;
+};
+
+function schemaFor<F extends FunctionName>(name: F) {
+  const spec = functionVariables[name] as { required: readonly Variable[]; optional: readonly Variable[] };
+  const shape: Record<string, z.ZodTypeAny> = {};
+  for (const v of [...commonVariables.required, ...spec.required]) shape[v] = variableSchemas[v];
+  for (const v of [...commonVariables.optional, ...spec.optional]) {
+    const schema: z.ZodTypeAny = variableSchemas[v];
+    shape[v] = schema instanceof z.ZodDefault ? schema : schema.optional();
+  }
+  return z
+    .object(shape)
+    .refine((c) => c.secretArn || c.secretsFile, { message: `${Env.secretArn} or ${Env.secretsFile} is required`, path: ['secretArn'] })
+    .refine((c) => c.localMode === true || c.fourbiz === undefined || !isLoopbackHttp(fourbizUrl(c.fourbiz as FourbizSettings)), {
+      message: `plain http 4biz URLs are for local mode only (${Env.localMode})`,
+      path: ['fourbiz'],
+    });
+}
 
 function fourbizUrl(settings: FourbizSettings): string {
   return settings.mode === 'relay' ? settings.callbackUrl : settings.baseUrl;
 }
 
-export interface RuntimeConfig {
-  tenant: string;
-  secret: { arn?: string; file?: string };
-  inboundQueueUrl?: string;
-  outboundQueueUrl?: string;
-  tableName?: string;
-  fourbiz?: FourbizSettings;
-  conversationIdleMinutes: number;
-  xApiBaseUrl?: string;
-  /** Where the dispatcher puts a message that can never be delivered (permanent failure, invalid body). */
-  inboundDlqUrl?: string;
-  /** Full-jitter back-off between delivery attempts (via the message's visibility timeout). */
-  retry: { baseSeconds: number; maxSeconds: number };
-  /** The tenant's X account (the `for_user_id` of its deliveries). */
-  xAccountId?: string;
-  /** Failed attempts after which a queue message goes to the DLQ (the failure policy's default otherwise). */
-  maxAttempts?: number;
-  /** Where the sender puts a reply that can never be sent. */
-  outboundDlqUrl?: string;
-  /** The webhook URL registered with X (the webhook-health function finds its webhook by it). */
-  webhookUrl?: string;
-  /** Polling mode, first run: how many minutes of DM history are queued. */
-  pollBackfillMinutes: number;
-}
-
-
-export function parseRuntimeConfig(env: Record<string, string | undefined>): RuntimeConfig {
-  const parsed = runtimeSchema.safeParse(env);
+/** Parses the variables function `name` reads from `env`, each under its own name; others are ignored. */
+export function parseFunctionConfig<F extends FunctionName>(name: F, env: Record<string, string | undefined>): FunctionConfig<F> {
+  const byVariable = Object.fromEntries((Object.keys(Env) as Variable[]).map((v) => [v, env[Env[v]]]));
+  const parsed = schemaFor(name).safeParse(byVariable);
   if (!parsed.success) {
-    const issues = formatZodIssues(parsed.error, { root: 'env' });
-    throw new ConfigurationError(`invalid function configuration: ${issues}`);
+    // Issues name the environment variable, as an operator sees it in the Lambda console.
+    const issues = parsed.error.issues.map((i) => ({ ...i, path: i.path.map((p, k) => (k === 0 ? Env[p as Variable] : p)) }));
+    throw new ConfigurationError(`invalid ${name} function configuration: ${formatZodIssues(new z.ZodError(issues), { root: 'env' })}`);
   }
-  const e = parsed.data;
-  return {
-    tenant: e[Env.tenant],
-    secret: { arn: e[Env.secretArn], file: e[Env.secretsFile] },
-    inboundQueueUrl: e[Env.inboundQueueUrl],
-    outboundQueueUrl: e[Env.outboundQueueUrl],
-    tableName: e[Env.tableName],
-    fourbiz: e[Env.fourbiz],
-    conversationIdleMinutes: e[Env.conversationIdleMinutes],
-    xApiBaseUrl: e[Env.xApiBaseUrl],
-    inboundDlqUrl: e[Env.inboundDlqUrl],
-    retry: { baseSeconds: e[Env.retryBaseSeconds], maxSeconds: e[Env.retryMaxSeconds] },
-    xAccountId: e[Env.xAccountId],
-    maxAttempts: e[Env.maxAttempts],
-    outboundDlqUrl: e[Env.outboundDlqUrl],
-    webhookUrl: e[Env.webhookUrl],
-    pollBackfillMinutes: e[Env.pollBackfillMinutes],
-  };
+  return parsed.data as FunctionConfig<F>;
 }
 
-let cached: RuntimeConfig | undefined;
-
-/** The function's configuration, validated once per container (at the first invocation). */
-export function runtimeConfig(): RuntimeConfig {
-  cached ??= parseRuntimeConfig(process.env);
-  return cached;
+/**
+ * The environment variables of function `name`, from typed values: one place for the CDK
+ * constructs and the local runner, so what the stack sets is what the function parses.
+ */
+export function functionEnvironment<F extends FunctionName>(name: F, values: FunctionEnvironmentValues<F>): Record<string, string> {
+  const spec = functionVariables[name] as { required: readonly Variable[]; optional: readonly Variable[] };
+  const allowed = new Set<Variable>([...commonVariables.required, ...commonVariables.optional, ...spec.required, ...spec.optional]);
+  const env: Record<string, string> = {};
+  for (const [variable, value] of Object.entries(values) as [Variable, unknown][]) {
+    if (value === undefined || !allowed.has(variable)) continue;
+    env[Env[variable]] = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  }
+  return env;
 }
 
-/** A setting a given function cannot run without: a clear error naming the variable. */
-export function required<T>(value: T | undefined, name: string): T {
-  if (value === undefined) throw new ConfigurationError(`${name} is not set`);
-  return value;
-}
+/** The secret's source: Secrets Manager when deployed, a file locally. */
+export const secretOf = (config: { secretArn?: string; secretsFile?: string }) => ({ arn: config.secretArn, file: config.secretsFile });
+
+/** The full-jitter back-off settings of a queue consumer. */
+export const retryOf = (config: { retryBaseSeconds: number; retryMaxSeconds: number }) => ({ baseSeconds: config.retryBaseSeconds, maxSeconds: config.retryMaxSeconds });
+

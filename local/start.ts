@@ -7,7 +7,7 @@ import { DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { Env, type FourbizSettings, type TenantSecret } from '../functions/config';
+import { Env, functionEnvironment, type FourbizSettings, type TenantSecret } from '../functions/config';
 import { createConversationTable } from '../functions/adapters/conversation-table';
 import { resourceNames } from '../infra/resource-names';
 import { loadTenantConfig, type TenantConfig } from '../infra/tenant-config';
@@ -212,22 +212,28 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
 
     // The functions' environment, as the stack sets it; the SDK picks the emulator endpoints up itself.
     // The SQS endpoint is the queue URLs' own origin, which the SQS client would otherwise switch to, warning each call.
-    Object.assign(process.env, dummyAws, {
-      AWS_ENDPOINT_URL_SQS: new URL(inbound.queueUrl).origin,
-      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamoEndpoint,
-      [Env.tenant]: tenant.name,
-      [Env.secretsFile]: secretsFile,
-      [Env.inboundQueueUrl]: inbound.queueUrl,
-      [Env.inboundDlqUrl]: inbound.dlqUrl,
-      [Env.tableName]: table,
-      [Env.fourbiz]: JSON.stringify(fourbizSettings),
-      [Env.conversationIdleMinutes]: String(tenant.conversationIdleMinutes),
-      [Env.xApiBaseUrl]: xApiBaseUrl,
-      [Env.xAccountId]: tenant.xAccountId,
-      [Env.localMode]: 'true',
-      [Env.pollBackfillMinutes]: String(tenant.x.pollBackfillMinutes),
-      ...(outbound ? { [Env.outboundQueueUrl]: outbound.queueUrl, [Env.outboundDlqUrl]: outbound.dlqUrl } : {}),
-    });
+    // One process runs every function: each parses its own variables out of the union (functions/config.ts).
+    const values = {
+      tenant: tenant.name,
+      secretsFile,
+      inboundQueueUrl: inbound.queueUrl,
+      inboundDlqUrl: inbound.dlqUrl,
+      tableName: table,
+      fourbiz: fourbizSettings,
+      conversationIdleMinutes: tenant.conversationIdleMinutes,
+      xApiBaseUrl,
+      xAccountId: tenant.xAccountId,
+      localMode: true as const,
+      pollBackfillMinutes: tenant.x.pollBackfillMinutes,
+      ...(outbound ? { outboundQueueUrl: outbound.queueUrl, outboundDlqUrl: outbound.dlqUrl } : {}),
+    };
+    Object.assign(
+      process.env,
+      dummyAws,
+      { AWS_ENDPOINT_URL_SQS: new URL(inbound.queueUrl).origin, AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamoEndpoint },
+      ...(['crc', 'webhook', 'dispatcher', 'dm-poller'] as const).map((name) => functionEnvironment(name, values)),
+      ...(outbound ? [functionEnvironment('poller', { ...values, outboundQueueUrl: outbound.queueUrl }), functionEnvironment('sender', { ...values, outboundQueueUrl: outbound.queueUrl, outboundDlqUrl: outbound.dlqUrl })] : []),
+    );
     delete process.env[Env.secretArn];
     resolveLocalhostSubdomains();
     process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';

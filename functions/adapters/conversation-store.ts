@@ -3,7 +3,6 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactW
 import { z } from 'zod';
 import type { Conversation } from '../core/conversation';
 import { ConversationTable, isConditionFailure } from './conversation-table';
-import { Env, required, type RuntimeConfig } from '../config';
 import { ConflictError } from '../core/errors';
 import type { ConversationStore } from '../core/ports';
 import { PROCESSED_EVENT_LIFETIME_SECONDS, processedLifetimeSeconds, type ProcessedKey } from '../core/processed-key';
@@ -194,8 +193,8 @@ export function dynamoConversationStore(
 }
 
 /** The conversation store on the stack's table (TABLE_NAME). */
-export function conversationStoreFor(config: RuntimeConfig): ConversationStore {
-  return dynamoConversationStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), required(config.tableName, Env.tableName), {
+export function conversationStoreFor(config: { tableName: string; pollBackfillMinutes: number }): ConversationStore {
+  return dynamoConversationStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), config.tableName, {
     // Polling's backfill re-reads DMs further back than X's replay window: their records live as long.
     processedTtlSeconds: processedLifetimeSeconds(config.pollBackfillMinutes * 60),
   });

@@ -8,6 +8,7 @@ import { json } from '../core/http-event';
 import { Metric } from '../core/metric-names';
 import { secretSourceFor, type SecretSource } from '../adapters/secrets';
 import { createObservability, type Observability } from '../observability';
+import { secretOf } from '../config';
 import { wireOnFirstCall } from '../wiring';
 
 export interface CrcDeps extends Observability {
@@ -58,6 +59,6 @@ export function createCrcHandler(deps: CrcDeps) {
   return middy(crc).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }
 
-export const handler = wireOnFirstCall((config) =>
-  createCrcHandler({ ...createObservability(config.tenant), secrets: secretSourceFor(config.secret) }),
+export const handler = wireOnFirstCall('crc', (config) =>
+  createCrcHandler({ ...createObservability(config.tenant), secrets: secretSourceFor(secretOf(config)) }),
 );

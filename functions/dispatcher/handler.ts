@@ -5,7 +5,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { processFifoBatch } from '../fifo-batch';
-import { Env, fourbizCallsPerRecord, RECORD_MARGIN_MS, required } from '../config';
+import { fourbizCallsPerRecord, RECORD_MARGIN_MS, retryOf, secretOf } from '../config';
 import { dispatchInbound } from '../core/dispatch';
 import { Metric } from '../core/metric-names';
 import { FourbizAuthError, InvalidQueueMessageError, PermanentError, RequestFinishedError, TransientError } from '../core/errors';
@@ -151,20 +151,20 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
   return middy(dispatcher).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }
 
-export const handler = wireOnFirstCall((config) => {
-  const fourbizSettings = required(config.fourbiz, Env.fourbiz);
-  const secrets = secretSourceFor(config.secret);
+export const handler = wireOnFirstCall('dispatcher', (config) => {
+  const fourbizSettings = config.fourbiz;
+  const secrets = secretSourceFor(secretOf(config));
   const media = createXMediaDownloader(secrets, { baseUrl: config.xApiBaseUrl, timeoutMs: fourbizSettings.timeoutMs });
   return createDispatcherHandler({
     ...createObservability(config.tenant),
     store: conversationStoreFor(config),
     fourbiz: createFourBizClient(fourbizSettings, secrets, { media }),
     queue: sqsQueueControl(new SQSClient({}), {
-      queueUrl: required(config.inboundQueueUrl, Env.inboundQueueUrl),
-      dlqUrl: required(config.inboundDlqUrl, Env.inboundDlqUrl),
+      queueUrl: config.inboundQueueUrl,
+      dlqUrl: config.inboundDlqUrl,
     }),
     idleMinutes: config.conversationIdleMinutes,
-    backoff: config.retry,
+    backoff: retryOf(config),
     maxAttempts: config.maxAttempts,
     processedLifetimeSeconds: processedLifetimeSeconds(config.pollBackfillMinutes * 60),
     reserveMs: fourbizCallsPerRecord(fourbizSettings.mode) * fourbizSettings.timeoutMs + RECORD_MARGIN_MS,

@@ -6,7 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { Env, required } from '../config';
+import { secretOf } from '../config';
 import { pollDmEvents, type DmPollResult } from '../core/dm-poll';
 import { TransientError } from '../core/errors';
 import { withLease, type LeaseStore } from '../core/lease';
@@ -138,17 +138,17 @@ export function createDmPollerHandler(deps: DmPollerDeps) {
   return middy(poller).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }
 
-export const handler = wireOnFirstCall((config) => {
-  const secrets = secretSourceFor(config.secret);
-  const tableName = required(config.tableName, Env.tableName);
+export const handler = wireOnFirstCall('dm-poller', (config) => {
+  const secrets = secretSourceFor(secretOf(config));
+  const { tableName } = config;
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
   return createDmPollerHandler({
     ...createObservability(config.tenant),
     source: createDmEventsSource(secrets, { baseUrl: config.xApiBaseUrl }),
-    queue: sqsInboundQueue(new SQSClient({}), required(config.inboundQueueUrl, Env.inboundQueueUrl)),
+    queue: sqsInboundQueue(new SQSClient({}), config.inboundQueueUrl),
     state: dynamoDmPollState(doc, tableName),
     leases: dynamoLeaseStore(doc, tableName),
-    companyId: required(config.xAccountId, Env.xAccountId),
+    companyId: config.xAccountId,
     backfillMinutes: config.pollBackfillMinutes,
   });
 });

@@ -7,7 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { Env, pollerTimeoutSeconds, required } from '../config';
+import { Env, pollerTimeoutSeconds, secretOf } from '../config';
 import { closeByFourbiz, type Conversation } from '../core/conversation';
 import { Metric } from '../core/metric-names';
 import { mergeSynced, planReplySync, syncedOccurrencesOf, type ReplySyncPlan } from '../core/reply-sync';
@@ -146,16 +146,16 @@ export function createPollerHandler(deps: PollerDeps) {
   return middy(poller).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }
 
-export const handler = wireOnFirstCall((config) => {
-  const settings = required(config.fourbiz, Env.fourbiz);
+export const handler = wireOnFirstCall('poller', (config) => {
+  const settings = config.fourbiz;
   if (settings.mode !== 'tickets') throw new ConfigurationError(`the poller runs in tickets mode only, ${Env.fourbiz} says "${settings.mode}"`);
   return createPollerHandler({
     ...createObservability(config.tenant),
     store: conversationStoreFor(config),
-    leases: dynamoLeaseStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), required(config.tableName, Env.tableName)),
+    leases: dynamoLeaseStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), config.tableName),
     leaseSeconds: pollerTimeoutSeconds(settings),
     closingMessage: settings.closingMessage,
-    fourbiz: createTicketsClient(settings, secretSourceFor(config.secret)),
-    queue: sqsOutboundQueue(new SQSClient({}), required(config.outboundQueueUrl, Env.outboundQueueUrl)),
+    fourbiz: createTicketsClient(settings, secretSourceFor(secretOf(config))),
+    queue: sqsOutboundQueue(new SQSClient({}), config.outboundQueueUrl),
   });
 });

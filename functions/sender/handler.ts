@@ -5,7 +5,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { processFifoBatch } from '../fifo-batch';
-import { Env, required } from '../config';
+import { retryOf, secretOf } from '../config';
 import { recordOutbound } from '../core/conversation';
 import { Metric } from '../core/metric-names';
 import { outboundMessageSchema, type OutboundMessage } from '../core/outbound-message';
@@ -134,16 +134,16 @@ export function createSenderHandler(deps: SenderDeps) {
   return middy(sender).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }
 
-export const handler = wireOnFirstCall((config) =>
+export const handler = wireOnFirstCall('sender', (config) =>
   createSenderHandler({
     ...createObservability(config.tenant),
     store: conversationStoreFor(config),
-    x: createXClient(secretSourceFor(config.secret), { baseUrl: config.xApiBaseUrl }),
+    x: createXClient(secretSourceFor(secretOf(config)), { baseUrl: config.xApiBaseUrl }),
     queue: sqsQueueControl(new SQSClient({}), {
-      queueUrl: required(config.outboundQueueUrl, Env.outboundQueueUrl),
-      dlqUrl: required(config.outboundDlqUrl, Env.outboundDlqUrl),
+      queueUrl: config.outboundQueueUrl,
+      dlqUrl: config.outboundDlqUrl,
     }),
-    backoff: config.retry,
+    backoff: retryOf(config),
     maxAttempts: config.maxAttempts,
   }),
 );

@@ -5,7 +5,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ScheduledEvent } from 'aws-lambda';
-import { Env, required, type TenantSecret } from '../config';
+import { secretOf, type TenantSecret } from '../config';
 import { Metric, type MetricName } from '../core/metric-names';
 import type { WebhookHealthStore, XWebhookApi } from '../core/ports';
 import { checkWebhookHealth, type WebhookHealth } from '../core/webhook-health';
@@ -92,12 +92,12 @@ export function createWebhookHealthHandler(deps: WebhookHealthHandlerDeps) {
   return middy(run).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }
 
-export const handler = wireOnFirstCall((config) =>
+export const handler = wireOnFirstCall('webhook-health', (config) =>
   createWebhookHealthHandler({
     ...createObservability(config.tenant),
-    secrets: secretSourceFor(config.secret),
+    secrets: secretSourceFor(secretOf(config)),
     xApi: (keys) => twitterWebhookApi(keys, config.xApiBaseUrl ?? 'https://api.x.com'),
-    store: dynamoWebhookHealthStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), required(config.tableName, Env.tableName)),
-    webhookUrl: required(config.webhookUrl, Env.webhookUrl),
+    store: dynamoWebhookHealthStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), config.tableName),
+    webhookUrl: config.webhookUrl,
   }),
 );

@@ -9,7 +9,7 @@ import { Metric } from '../core/metric-names';
 import { readDelivery, type DeliveryVerdict } from '../core/webhook-delivery';
 import type { DeliveryNotice } from '../core/xaa-events';
 import { PermanentError } from '../core/errors';
-import { Env, required } from '../config';
+import { secretOf } from '../config';
 import { sqsInboundQueue } from '../adapters/inbound-queue';
 import { secretSourceFor, type SecretSource } from '../adapters/secrets';
 import { createObservability, type Observability } from '../observability';
@@ -126,11 +126,11 @@ export function createWebhookHandler(deps: WebhookDeps) {
   return middy(webhook).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }
 
-export const handler = wireOnFirstCall((config) =>
+export const handler = wireOnFirstCall('webhook', (config) =>
   createWebhookHandler({
     ...createObservability(config.tenant),
-    secrets: secretSourceFor(config.secret),
-    queue: sqsInboundQueue(new SQSClient({}), required(config.inboundQueueUrl, Env.inboundQueueUrl)),
-    xAccountId: required(config.xAccountId, Env.xAccountId),
+    secrets: secretSourceFor(secretOf(config)),
+    queue: sqsInboundQueue(new SQSClient({}), config.inboundQueueUrl),
+    xAccountId: config.xAccountId,
   }),
 );

@@ -7,7 +7,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
-import { Env } from '../../functions/config';
+import { functionEnvironment, type FunctionEnvironmentValues, type FunctionName } from '../../functions/config';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../../functions/core/metric-names';
 import { TenantConfigError, type TenantConfig } from '../tenant-config';
 
@@ -51,23 +51,24 @@ export function logRetention(days: number): RetentionDays {
 
 export const functionsDir = join(__dirname, '..', '..', 'functions');
 
-export interface BridgeFunctionProps {
+export interface BridgeFunctionProps<F extends FunctionName> {
   tenant: TenantConfig;
   /** Folder under functions/ holding `handler.ts`. */
-  name: 'crc' | 'webhook' | 'dispatcher' | 'poller' | 'sender' | 'webhook-health' | 'dm-poller';
+  name: F;
   description: string;
   timeout: Duration;
   /** Every function reads the tenant secret (config.ts requires its ARN). */
   secret: ISecret;
-  environment?: Record<string, string>;
+  /** The function's own variables (tenant and secret are set here for all), as functions/config.ts types them. */
+  environment: Omit<FunctionEnvironmentValues<F>, 'tenant' | 'secretArn'>;
 }
 
 /** A bridge Lambda: the settings all functions share, its own log group and a role that can write only there. */
-export class BridgeFunction extends Construct {
+export class BridgeFunction<F extends FunctionName = FunctionName> extends Construct {
   readonly fn: NodejsFunction;
   readonly logGroup: LogGroup;
 
-  constructor(scope: Construct, id: string, props: BridgeFunctionProps) {
+  constructor(scope: Construct, id: string, props: BridgeFunctionProps<F>) {
     super(scope, id);
     this.logGroup = new LogGroup(this, 'LogGroup', { retention: logRetention(props.tenant.logRetentionDays) });
     // An own role instead of AWSLambdaBasicExecutionRole: logs go to this log group only.
@@ -88,14 +89,12 @@ export class BridgeFunction extends Construct {
       logGroup: this.logGroup,
       bundling,
       environment: {
-        [Env.tenant]: props.tenant.name,
-        [Env.secretArn]: props.secret.secretArn,
+        ...functionEnvironment(props.name, { ...props.environment, tenant: props.tenant.name, secretArn: props.secret.secretArn } as FunctionEnvironmentValues<F>),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: 'INFO',
         // Stack traces point into the TypeScript sources.
         NODE_OPTIONS: '--enable-source-maps',
-        ...props.environment,
       },
     });
     props.secret.grantRead(this.fn);

@@ -17,6 +17,7 @@ export class CrcFunction extends Construct {
       // X gives a CRC 3 s; a slower answer is a failure anyway.
       timeout: Duration.seconds(5),
       secret: props.secret,
+      environment: {},
     });
   }
 }

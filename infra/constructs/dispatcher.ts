@@ -2,7 +2,6 @@ import { Duration } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { Env } from '../../functions/config';
 import { dispatcherTimeoutSeconds, type TenantConfig } from '../tenant-config';
 import { BridgeFunction } from './bridge-function';
 import type { ConversationTable } from './conversation-table';
@@ -31,13 +30,13 @@ export class Dispatcher extends Construct {
       timeout: Duration.seconds(dispatcherTimeoutSeconds(tenant)),
       secret: props.secret,
       environment: {
-        [Env.tableName]: props.table.table.tableName,
-        [Env.fourbiz]: JSON.stringify(tenant.fourbiz),
-        [Env.conversationIdleMinutes]: String(tenant.conversationIdleMinutes),
-        [Env.inboundQueueUrl]: inboundQueue.queueUrl,
-        [Env.inboundDlqUrl]: inboundDlq.queueUrl,
+        tableName: props.table.table.tableName,
+        fourbiz: tenant.fourbiz,
+        conversationIdleMinutes: tenant.conversationIdleMinutes,
+        inboundQueueUrl: inboundQueue.queueUrl,
+        inboundDlqUrl: inboundDlq.queueUrl,
         // Polling's backfill: DMs that old are expected, and their processed records live as long.
-        ...(tenant.x.ingestion === 'poll' ? { [Env.pollBackfillMinutes]: String(tenant.x.pollBackfillMinutes) } : {}),
+        ...(tenant.x.ingestion === 'poll' ? { pollBackfillMinutes: tenant.x.pollBackfillMinutes } : {}),
       },
     });
     const fn = this.function.fn;

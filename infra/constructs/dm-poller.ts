@@ -5,7 +5,6 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { Env } from '../../functions/config';
 import type { TenantConfig } from '../tenant-config';
 import { BridgeFunction } from './bridge-function';
 import type { ConversationTable } from './conversation-table';
@@ -37,10 +36,10 @@ export class DmPoller extends Construct {
       timeout: Duration.seconds(Math.min(pollIntervalSeconds - 10, 900)),
       secret: props.secret,
       environment: {
-        [Env.tableName]: props.table.table.tableName,
-        [Env.inboundQueueUrl]: props.inboundQueue.queueUrl,
-        [Env.xAccountId]: tenant.xAccountId,
-        [Env.pollBackfillMinutes]: String(pollBackfillMinutes),
+        tableName: props.table.table.tableName,
+        inboundQueueUrl: props.inboundQueue.queueUrl,
+        xAccountId: tenant.xAccountId,
+        pollBackfillMinutes,
       },
     });
     const fn = this.function.fn;

@@ -4,7 +4,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { Env, pollerTimeoutSeconds, type TicketsSettings } from '../../functions/config';
+import { pollerTimeoutSeconds, type TicketsSettings } from '../../functions/config';
 import type { TenantConfig } from '../tenant-config';
 import { BridgeFunction } from './bridge-function';
 import type { ConversationTable } from './conversation-table';
@@ -33,10 +33,9 @@ export class Poller extends Construct {
       timeout: Duration.seconds(pollerTimeoutSeconds(settings)),
       secret: props.secret,
       environment: {
-        [Env.tableName]: props.table.table.tableName,
-        [Env.fourbiz]: JSON.stringify(settings),
-        [Env.conversationIdleMinutes]: String(tenant.conversationIdleMinutes),
-        [Env.outboundQueueUrl]: props.outboundQueue.queueUrl,
+        tableName: props.table.table.tableName,
+        fourbiz: settings,
+        outboundQueueUrl: props.outboundQueue.queueUrl,
       },
     });
     const fn = this.function.fn;

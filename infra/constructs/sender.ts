@@ -3,7 +3,6 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { Env } from '../../functions/config';
 import type { TenantConfig } from '../tenant-config';
 import { BridgeFunction } from './bridge-function';
 import type { ConversationTable } from './conversation-table';
@@ -31,9 +30,9 @@ export class Sender extends Construct {
       timeout: Duration.seconds(Math.floor(tenant.outbound.visibilityTimeoutSeconds / 6)),
       secret: props.secret,
       environment: {
-        [Env.tableName]: props.table.table.tableName,
-        [Env.outboundQueueUrl]: outboundQueue.queueUrl,
-        [Env.outboundDlqUrl]: props.outboundDlq.queueUrl,
+        tableName: props.table.table.tableName,
+        outboundQueueUrl: outboundQueue.queueUrl,
+        outboundDlqUrl: props.outboundDlq.queueUrl,
       },
     });
     const fn = this.function.fn;

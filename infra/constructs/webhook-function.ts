@@ -2,7 +2,6 @@ import { Duration } from 'aws-cdk-lib';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { Env } from '../../functions/config';
 import type { TenantConfig } from '../tenant-config';
 import { BridgeFunction } from './bridge-function';
 
@@ -18,7 +17,7 @@ export class WebhookFunction extends Construct {
       description: `X webhook deliveries to the inbound queue, tenant ${props.tenant.name}`,
       timeout: Duration.seconds(10),
       secret: props.secret,
-      environment: { [Env.inboundQueueUrl]: props.inboundQueue.queueUrl, [Env.xAccountId]: props.tenant.xAccountId },
+      environment: { inboundQueueUrl: props.inboundQueue.queueUrl, xAccountId: props.tenant.xAccountId },
     });
     props.inboundQueue.grantSendMessages(this.function.fn);
   }

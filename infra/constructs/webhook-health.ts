@@ -4,7 +4,6 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { Env } from '../../functions/config';
 import type { TenantConfig } from '../tenant-config';
 import { BridgeFunction } from './bridge-function';
 import type { ConversationTable } from './conversation-table';
@@ -39,8 +38,8 @@ export class WebhookHealth extends Construct {
       timeout: Duration.seconds(60),
       secret: props.secret,
       environment: {
-        [Env.tableName]: props.table.table.tableName,
-        [Env.webhookUrl]: props.webhookUrl,
+        tableName: props.table.table.tableName,
+        webhookUrl: props.webhookUrl,
       },
     });
     const fn = this.function.fn;

@@ -1,4 +1,4 @@
-import { fourbizSettingsSchema, Env, parseRuntimeConfig } from '../../functions/config';
+import { fourbizSettingsSchema, Env, parseFunctionConfig } from '../../functions/config';
 import { tenantConfigSchema } from '../../infra/tenant-config';
 
 const tenant = (over: Record<string, unknown>) => ({ name: 'acme', xAccountId: '1', fourbiz: { mode: 'relay', callbackUrl: 'https://4biz.example/cb' }, ...over });
@@ -36,9 +36,16 @@ describe('4biz URLs', () => {
   it.each(['https://empresa.4biz.one/cb', 'http://127.0.0.1:8080/cb', 'http://localhost:9/cb'])('takes %s', (url) => expect(relay(url)).toBe(true));
 
   it('takes plain http on loopback only in local mode', () => {
-    const env = { [Env.tenant]: 't', [Env.secretsFile]: '/tmp/s.json', [Env.fourbiz]: JSON.stringify({ mode: 'relay', callbackUrl: 'http://127.0.0.1:9/cb' }) };
-    expect(() => parseRuntimeConfig(env)).toThrow(/local mode/);
-    expect(parseRuntimeConfig({ ...env, [Env.localMode]: 'true' }).fourbiz).toMatchObject({ callbackUrl: 'http://127.0.0.1:9/cb' });
+    const env = {
+      [Env.tenant]: 't',
+      [Env.secretsFile]: '/tmp/s.json',
+      [Env.tableName]: 'conversations',
+      [Env.inboundQueueUrl]: 'http://127.0.0.1:9/q.fifo',
+      [Env.inboundDlqUrl]: 'http://127.0.0.1:9/q-dlq.fifo',
+      [Env.fourbiz]: JSON.stringify({ mode: 'relay', callbackUrl: 'http://127.0.0.1:9/cb' }),
+    };
+    expect(() => parseFunctionConfig('dispatcher', env)).toThrow(/local mode/);
+    expect(parseFunctionConfig('dispatcher', { ...env, [Env.localMode]: 'true' }).fourbiz).toMatchObject({ callbackUrl: 'http://127.0.0.1:9/cb' });
   });
 
   it('never deploys a plain-http 4biz URL', () => {

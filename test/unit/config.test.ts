@@ -1,16 +1,18 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseRuntimeConfig, ticketsSettingsSchema } from '../../functions/config';
+import { functionEnvironment, functionNames, parseFunctionConfig, ticketsSettingsSchema } from '../../functions/config';
 import { loadTenantConfig, tenantConfigSchema } from '../../infra/tenant-config';
 
-describe('runtime config', () => {
+describe('function config', () => {
   const base = { TENANT: 'acme', SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:x' };
 
-  it('parses the variables the stack sets', () => {
-    const config = parseRuntimeConfig({
+  it('parses the variables the stack sets for a function', () => {
+    const config = parseFunctionConfig('dispatcher', {
       ...base,
+      TABLE_NAME: 'conversations',
       INBOUND_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/q.fifo',
+      INBOUND_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/1/q-dlq.fifo',
       FOURBIZ_SETTINGS: JSON.stringify({ mode: 'relay', callbackUrl: 'https://4biz.example/cb' }),
       CONVERSATION_IDLE_MINUTES: '30',
     });
@@ -19,13 +21,47 @@ describe('runtime config', () => {
       inboundQueueUrl: 'https://sqs.us-east-1.amazonaws.com/1/q.fifo',
       fourbiz: { mode: 'relay', callbackUrl: 'https://4biz.example/cb', timeoutMs: 5000 },
       conversationIdleMinutes: 30,
+      // Defaults where the stack sets nothing.
+      retryBaseSeconds: 2,
+      retryMaxSeconds: 900,
+      pollBackfillMinutes: 0,
     });
   });
 
-  it('names the variable that is wrong', () => {
-    expect(() => parseRuntimeConfig({ TENANT: 'acme' })).toThrow('SECRET_ARN or SECRETS_FILE is required');
-    expect(() => parseRuntimeConfig({ ...base, FOURBIZ_SETTINGS: '{' })).toThrow('FOURBIZ_SETTINGS: not valid JSON');
-    expect(() => parseRuntimeConfig({ ...base, INBOUND_QUEUE_URL: 'nope' })).toThrow('INBOUND_QUEUE_URL');
+  it('names the variable that is wrong, and the one a function cannot run without', () => {
+    expect(() => parseFunctionConfig('crc', { TENANT: 'acme' })).toThrow('SECRET_ARN or SECRETS_FILE is required');
+    expect(() => parseFunctionConfig('dispatcher', { ...base, FOURBIZ_SETTINGS: '{' })).toThrow('FOURBIZ_SETTINGS: not valid JSON');
+    expect(() => parseFunctionConfig('webhook', { ...base, INBOUND_QUEUE_URL: 'nope', X_ACCOUNT_ID: '1' })).toThrow('INBOUND_QUEUE_URL');
+    expect(() => parseFunctionConfig('webhook', { ...base, INBOUND_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/q.fifo' })).toThrow(
+      'invalid webhook function configuration: X_ACCOUNT_ID: Required',
+    );
+  });
+
+  it('reads only its own variables: another function\'s are ignored', () => {
+    expect(parseFunctionConfig('crc', { ...base, TABLE_NAME: 'conversations' })).not.toHaveProperty('tableName');
+  });
+
+  it('writes exactly the variables each function parses back (one place for the stack and the local runner)', () => {
+    const values = {
+      tenant: 'acme',
+      secretArn: base.SECRET_ARN,
+      tableName: 'conversations',
+      inboundQueueUrl: 'https://sqs.us-east-1.amazonaws.com/1/in.fifo',
+      inboundDlqUrl: 'https://sqs.us-east-1.amazonaws.com/1/in-dlq.fifo',
+      outboundQueueUrl: 'https://sqs.us-east-1.amazonaws.com/1/out.fifo',
+      outboundDlqUrl: 'https://sqs.us-east-1.amazonaws.com/1/out-dlq.fifo',
+      fourbiz: { mode: 'relay' as const, callbackUrl: 'https://4biz.example/cb', timeoutMs: 5000 },
+      xAccountId: '1400000000000000001',
+      webhookUrl: 'https://api.example/webhooks/twitter',
+      conversationIdleMinutes: 45,
+      pollBackfillMinutes: 10,
+    };
+    for (const name of functionNames) {
+      const config: Record<string, unknown> = parseFunctionConfig(name, functionEnvironment(name, values));
+      for (const [key, value] of Object.entries(values)) if (key in config) expect([name, key, config[key]]).toEqual([name, key, value]);
+    }
+    expect(Object.keys(functionEnvironment('crc', values)).sort()).toEqual(['SECRET_ARN', 'TENANT']);
+    expect(functionEnvironment('dispatcher', values)).toMatchObject({ FOURBIZ_SETTINGS: JSON.stringify(values.fourbiz), CONVERSATION_IDLE_MINUTES: '45' });
   });
 });
 
