@@ -8,16 +8,19 @@ import { percentile, round } from './stats';
 /**
  * Each function bundled exactly as the stack bundles it (infra/constructs/bridge-function.ts), its
  * minified size, and its cold init: the time to load the bundle in a fresh Node process, median
- * of several processes. The AWS SDK stays external as on Lambda, where the runtime provides it;
- * here it loads from node_modules and is part of the measured time.
+ * of several processes. The AWS SDK is in the bundle, as deployed; for comparison each function
+ * is also built with the SDK left external (how it was deployed before), the SDK then loading
+ * from node_modules, which is part of the measured time.
  */
-export const functionNames = ['crc', 'webhook', 'dispatcher', 'poller', 'sender', 'dm-poller'] as const;
+export const functionNames = ['crc', 'webhook', 'dispatcher', 'webhook-health', 'poller', 'sender', 'dm-poller'] as const;
 
 export interface BundleResult {
   name: string;
   bytes: number;
   kb: number;
   coldInitMs: number;
+  /** The same function with @aws-sdk/* external (loaded from the runtime instead). */
+  sdkExternal: { kb: number; coldInitMs: number };
 }
 
 const outDir = join(__dirname, '.tmp');
@@ -35,15 +38,27 @@ function coldInitMs(bundle: string, runs: number): number {
   return percentile(samples, 50);
 }
 
+async function bundle(name: string, variant: string, external: string[]): Promise<string> {
+  const dir = join(outDir, variant, name);
+  mkdirSync(dir, { recursive: true });
+  const outfile = join(dir, 'index.js');
+  await build({ ...esbuildOptions, external, entryPoints: [join(functionsDir, name, 'handler.ts')], outfile, logLevel: 'silent' });
+  return outfile;
+}
+
 export async function measureBundles(runs = 5): Promise<BundleResult[]> {
   const results: BundleResult[] = [];
   for (const name of functionNames) {
-    const dir = join(outDir, name);
-    mkdirSync(dir, { recursive: true });
-    const outfile = join(dir, 'index.js');
-    await build({ ...esbuildOptions, external: [...esbuildOptions.external], entryPoints: [join(functionsDir, name, 'handler.ts')], outfile, logLevel: 'silent' });
-    const bytes = statSync(outfile).size;
-    results.push({ name, bytes, kb: round(bytes / 1024, 1), coldInitMs: round(coldInitMs(outfile, runs), 1) });
+    const deployed = await bundle(name, 'deployed', [...esbuildOptions.external]);
+    const external = await bundle(name, 'sdk-external', [...esbuildOptions.external, '@aws-sdk/*']);
+    const bytes = statSync(deployed).size;
+    results.push({
+      name,
+      bytes,
+      kb: round(bytes / 1024, 1),
+      coldInitMs: round(coldInitMs(deployed, runs), 1),
+      sdkExternal: { kb: round(statSync(external).size / 1024, 1), coldInitMs: round(coldInitMs(external, runs), 1) },
+    });
   }
   return results;
 }

@@ -8,6 +8,8 @@ import {
   StartMessageMoveTaskCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { z } from 'zod';
 import { resourceNames } from '../infra/resource-names';
 
 /**
@@ -164,3 +166,102 @@ export async function moveMessages(sqs: SQSClient, fromUrl: string, toUrl: strin
   }
   return moved;
 }
+
+/** One exported message per line of an export file (JSON Lines): what it takes to send it again. */
+interface ExportedMessage {
+  messageId: string;
+  groupId?: string;
+  body: string;
+  attributes?: Record<string, { DataType: string; StringValue?: string }>;
+  /** The queue it was taken from. */
+  queue: string;
+}
+
+/**
+ * Moves every message of a queue into a local file, to keep it across a `cdk destroy`: each batch
+ * is written and flushed to disk before it is deleted from the queue, so a crash loses nothing
+ * (at worst a batch is in the file and still in the queue). A FIFO queue hands out a group's next
+ * messages only once the earlier ones are deleted, so a copy that leaves them in place cannot
+ * read the whole queue. The file must not exist yet (holds DM texts: mode 0600).
+ */
+export async function exportMessages(sqs: SQSClient, from: QueueRef, file: string, print: Print): Promise<number> {
+  const fd = openSync(file, 'wx', 0o600);
+  let exported = 0;
+  try {
+    for (;;) {
+      const { Messages } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: from.url,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+          VisibilityTimeout: 60,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+      );
+      if (!Messages?.length) break;
+      const lines = Messages.map((m) => {
+        const line: ExportedMessage = {
+          messageId: m.MessageId ?? '',
+          groupId: m.Attributes?.MessageGroupId,
+          body: m.Body ?? '',
+          attributes: m.MessageAttributes as ExportedMessage['attributes'],
+          queue: from.name,
+        };
+        return `${JSON.stringify(line)}\n`;
+      });
+      writeSync(fd, lines.join(''));
+      fsyncSync(fd);
+      const out = await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: from.url, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
+      exported += Messages.length;
+      print(`${exported} exported`);
+      // Written but not deleted: they would come back and be written twice; stop and say so.
+      if (out.Failed?.length) throw new Error(`${out.Failed.length} exported message(s) could not be deleted from ${from.name}; they are in ${file} and still in the queue`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return exported;
+}
+
+/** Sends every message of an export file to a queue (same group, a dedup id from the original message id). */
+export async function importMessages(sqs: SQSClient, to: QueueRef, file: string, print: Print): Promise<number> {
+  const messages = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l, i) => {
+      try {
+        return exportedMessageSchema.parse(JSON.parse(l));
+      } catch {
+        throw new Error(`${file}:${i + 1} is not an exported message`);
+      }
+    });
+  let sent = 0;
+  for (let i = 0; i < messages.length; i += 10) {
+    const batch = messages.slice(i, i + 10);
+    const out = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: to.url,
+        Entries: batch.map((m, j) => ({
+          Id: String(j),
+          MessageBody: m.body,
+          MessageAttributes: m.attributes,
+          MessageGroupId: m.groupId,
+          MessageDeduplicationId: m.groupId ? `import-${m.messageId}` : undefined,
+        })),
+      }),
+    );
+    if (out.Failed?.length) throw new Error(`${sent} sent; ${to.name} refused ${out.Failed.length} of the next batch (${out.Failed.map((f) => f.Message).join('; ')}): run import again with the remaining lines`);
+    sent += batch.length;
+    print(`${sent} of ${messages.length} sent`);
+  }
+  return sent;
+}
+
+const exportedMessageSchema = z.object({
+  messageId: z.string().min(1),
+  groupId: z.string().min(1).optional(),
+  body: z.string(),
+  attributes: z.record(z.object({ DataType: z.string(), StringValue: z.string().optional() }).passthrough()).optional(),
+  queue: z.string(),
+});

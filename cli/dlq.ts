@@ -1,14 +1,20 @@
 import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { resourceNames } from '../infra/resource-names';
-import { countMessages, redrive, REDRIVE_ORDER_NOTE, tenantQueues, type QueueKind } from './dlq-commands';
+import { countMessages, exportMessages, importMessages, redrive, REDRIVE_ORDER_NOTE, tenantQueues, type QueueKind } from './dlq-commands';
 
-/** `npm run dlq -- <count|redrive> --tenant NAME [--queue inbound|outbound]`. */
+/** `npm run dlq -- <count|redrive|export|import> --tenant NAME [--queue inbound|outbound] …`. */
 const usage = `Usage: npm run dlq -- <count|redrive> --tenant NAME [--queue inbound|outbound]
+       npm run dlq -- export --tenant NAME [--queue inbound|outbound] [--from dlq|queue] --file FILE
+       npm run dlq -- import --tenant NAME [--queue inbound|outbound] [--to queue|dlq] --file FILE
 
   count     messages waiting in the queue and in its DLQ
   redrive   move every message in the DLQ back to its queue (SQS message-move task), and wait for it.
             ${REDRIVE_ORDER_NOTE}
+  export    move every message of the DLQ (or the queue) into FILE (JSON Lines, created, never
+            overwritten; it holds DM texts), e.g. before cdk destroy: each batch is on disk before
+            it leaves the queue
+  import    send the messages of FILE to the queue (or the DLQ), e.g. after a redeploy
 
 Queues: ${resourceNames('NAME').inboundQueue} and ${resourceNames('NAME').inboundDlq} (--queue inbound, the default),
 or the outbound pair (--queue outbound). AWS credentials and region as for the AWS CLI; for a local
@@ -24,7 +30,14 @@ export async function main(argv: string[], print: (line: string) => void = conso
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { tenant: { type: 'string' }, queue: { type: 'string', default: 'inbound' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        tenant: { type: 'string' },
+        queue: { type: 'string', default: 'inbound' },
+        from: { type: 'string', default: 'dlq' },
+        to: { type: 'string', default: 'queue' },
+        file: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (err) {
     print(`${(err as Error).message}\n\n${usage}`);
@@ -37,11 +50,30 @@ export async function main(argv: string[], print: (line: string) => void = conso
   }
   const command = positionals[0];
   const kind = values.queue as QueueKind;
-  if (!['count', 'redrive'].includes(command ?? '') || positionals.length > 1 || !values.tenant || !['inbound', 'outbound'].includes(kind)) {
+  const withFile = command === 'export' || command === 'import';
+  const side = command === 'export' ? values.from : values.to;
+  if (
+    !['count', 'redrive', 'export', 'import'].includes(command ?? '') ||
+    positionals.length > 1 ||
+    !values.tenant ||
+    !['inbound', 'outbound'].includes(kind) ||
+    (withFile && (!values.file || !['queue', 'dlq'].includes(side ?? '')))
+  ) {
     print(usage);
     return 1;
   }
   const pair = await tenantQueues(sqs, values.tenant, kind);
+  if (withFile) {
+    const queue = side === 'dlq' ? pair.dlq : pair.queue;
+    if (command === 'export') {
+      const n = await exportMessages(sqs, queue, values.file!, print);
+      print(`done: ${n} message(s) of ${queue.name} are in ${values.file} (and no longer in the queue)`);
+    } else {
+      const n = await importMessages(sqs, queue, values.file!, print);
+      print(`done: ${n} message(s) from ${values.file} sent to ${queue.name}`);
+    }
+    return 0;
+  }
   if (command === 'count') {
     const [queue, dlq] = await Promise.all([countMessages(sqs, pair.queue.url), countMessages(sqs, pair.dlq.url)]);
     print(`${pair.queue.name}: ${queue.visible} waiting, ${queue.inFlight} in flight`);

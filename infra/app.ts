@@ -16,10 +16,7 @@ try {
   }
   const tenant = loadTenantConfig(name);
   try {
-    new TenantStack(app, resourceNames(tenant.name).stack, {
-      tenant,
-      env: tenant.account || tenant.region ? { account: tenant.account, region: tenant.region } : undefined,
-    });
+    new TenantStack(app, resourceNames(tenant.name).stack, { tenant });
   } catch (err) {
     // The constructs reject settings AWS would reject at deploy time; point at the file to fix.
     if (err instanceof TenantConfigError) throw new TenantConfigError(`${join(tenantsDir, `${name}.json`)}: ${err.message}`);

@@ -13,6 +13,13 @@ export const resourceNames = (tenant: string) => {
     outboundQueue: `${prefix}-outbound.fifo`,
     outboundDlq: `${prefix}-outbound-dlq.fifo`,
     alarmTopic: `${prefix}-alarms`,
-    dashboard: `${prefix}`,
+    /** Dashboards are global per account: the region keeps the same tenant in two regions apart. */
+    dashboard: (region: string) => `${prefix}-${region}`,
+    httpApi: `${prefix}-webhook`,
+    /**
+     * Under /aws/vendedlogs/ so that API Gateway's log delivery does not add one entry per stage
+     * to the account's shared CloudWatch Logs resource policy (5,120 characters in all).
+     */
+    accessLogGroupPrefix: `/aws/vendedlogs/4biz-twitter-dm/${tenant}/webhook-api`,
   };
 };

@@ -3,6 +3,20 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { fourbizCallsPerRecord, fourbizSettingsSchema, isLoopbackHttp, RECORD_MARGIN_MS } from '../functions/config';
 
+/** Lambda's maximum timeout. */
+const lambdaMaxTimeoutSeconds = 900;
+
+/**
+ * A queue's visibility timeout, which is also its consumer's time budget: the consumer's Lambda
+ * timeout is a sixth of it (AWS's advice), so above 6 × 900 s the function could not be created.
+ */
+const visibilityTimeout = z
+  .number()
+  .int()
+  .min(60)
+  .max(6 * lambdaMaxTimeoutSeconds, `at most ${6 * lambdaMaxTimeoutSeconds} (6 × Lambda's ${lambdaMaxTimeoutSeconds} s maximum timeout, as the consumer's timeout is a sixth of it)`)
+  .default(180);
+
 /**
  * One source of truth for a tenant's configuration: `tenants/NAME.json`, validated here, read by
  * the CDK app (and by the local runner and the operator CLIs). Secrets never live in this file.
@@ -11,15 +25,18 @@ export const tenantConfigSchema = z
   .object({
     /** Lower-case letters, digits and dashes: it names the stack and its resources. */
     name: z.string().regex(/^[a-z][a-z0-9-]{1,30}$/, 'lower-case letters, digits and dashes, 2-31 chars'),
-    account: z.string().regex(/^\d{12}$/).optional(),
-    region: z.string().min(1).optional(),
+    /** Pins the stack to this account (12 digits); without it, the account of the operator's credentials. */
+    account: z.string().regex(/^\d{12}$/, '12 digits').optional(),
+    /** Required: the stack goes to this region, never to whatever the operator's CLI points at. */
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as sa-east-1'),
     /** The company's X account id (the `for_user_id` of its deliveries). */
     xAccountId: z.string().regex(/^\d+$/),
     logRetentionDays: z.number().int().positive().default(30),
     api: z
       .object({
-        throttlingRateLimit: z.number().positive().default(50),
-        throttlingBurstLimit: z.number().int().positive().default(100),
+        // API Gateway's default account-level limits per region: a stage cannot exceed them.
+        throttlingRateLimit: z.number().positive().max(10_000).default(50),
+        throttlingBurstLimit: z.number().int().positive().max(5_000).default(100),
       })
       .strict()
       .default({}),
@@ -31,7 +48,7 @@ export const tenantConfigSchema = z
          */
         maxReceiveCount: z.number().int().min(1).max(1000).default(100),
         /** Also the dispatcher's time budget: its Lambda timeout is a sixth of this (AWS's advice). */
-        visibilityTimeoutSeconds: z.number().int().min(60).max(43_200).default(180),
+        visibilityTimeoutSeconds: visibilityTimeout,
         batchSize: z.number().int().min(1).max(10).default(10),
         maxConcurrency: z.number().int().min(2).max(1000).default(10),
       })
@@ -41,7 +58,7 @@ export const tenantConfigSchema = z
       .object({
         /** A backstop only, as inbound: the sender decides the DLQ from a reply's own attempts. */
         maxReceiveCount: z.number().int().min(1).max(1000).default(100),
-        visibilityTimeoutSeconds: z.number().int().min(60).max(43_200).default(180),
+        visibilityTimeoutSeconds: visibilityTimeout,
       })
       .strict()
       .default({}),

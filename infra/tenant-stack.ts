@@ -17,14 +17,19 @@ import { WebhookApi } from './constructs/webhook-api';
 import { WebhookFunction } from './constructs/webhook-function';
 import { WebhookHealth } from './constructs/webhook-health';
 
-export interface TenantStackProps extends StackProps {
+export interface TenantStackProps extends Omit<StackProps, 'env'> {
   tenant: TenantConfig;
 }
 
 /** Everything one tenant runs on: composed from the constructs, no resources of its own. */
 export class TenantStack extends Stack {
   constructor(scope: Construct, id: string, props: TenantStackProps) {
-    super(scope, id, { description: `4biz-twitter-dm bridge of tenant ${props.tenant.name}`, ...props });
+    // The tenant file's region (required) and account (optional) are the stack's environment.
+    super(scope, id, {
+      description: `4biz-twitter-dm bridge of tenant ${props.tenant.name}`,
+      ...props,
+      env: { region: props.tenant.region, account: props.tenant.account },
+    });
     const { tenant } = props;
     const names = resourceNames(tenant.name);
 
@@ -54,6 +59,7 @@ export class TenantStack extends Stack {
     functions.dispatcher = dispatcher.function.fn;
 
     let outbound: FifoQueue | undefined;
+    let poller: Poller | undefined;
     if (tenant.fourbiz.mode === 'tickets') {
       outbound = new FifoQueue(this, 'Outbound', {
         queueName: names.outboundQueue,
@@ -61,17 +67,19 @@ export class TenantStack extends Stack {
         maxReceiveCount: tenant.outbound.maxReceiveCount,
         visibilityTimeoutSeconds: tenant.outbound.visibilityTimeoutSeconds,
       });
-      const poller = new Poller(this, 'Poller', { tenant, settings: tenant.fourbiz, secret, table, outboundQueue: outbound.queue });
+      poller = new Poller(this, 'Poller', { tenant, settings: tenant.fourbiz, secret, table, outboundQueue: outbound.queue });
       const sender = new Sender(this, 'Sender', { tenant, secret, table, outboundQueue: outbound.queue, outboundDlq: outbound.dlq });
       Object.assign(functions, { poller: poller.function.fn, sender: sender.function.fn });
     }
 
     const alarms = new Alarms(this, 'Alarms', {
       tenant,
+      api: api?.api,
       inboundQueue: inbound.queue,
       inboundDlq: inbound.dlq,
-      dispatcher: dispatcher.function.fn,
+      functions,
       outbound,
+      poller: poller && tenant.fourbiz.mode === 'tickets' ? { fn: poller.function.fn, scheduleMinutes: tenant.fourbiz.pollScheduleMinutes } : undefined,
     });
     const dashboard = new Dashboard(this, 'Dashboard', {
       tenant: tenant.name,

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { tenantSecretSchema, type TenantSecret } from '../config';
+import { SecretNotFilledError } from '../core/errors';
 
 /** The tenant's secret, read once per container and re-read when a caller saw it fail. */
 export interface SecretSource {
@@ -11,8 +12,12 @@ export interface SecretSource {
 
 export class SecretError extends Error {}
 
+/** The one hint for a secret nobody filled yet, whichever way it shows. */
+const notFilled = (where: string, cause?: unknown) =>
+  new SecretNotFilledError(`${where} is empty: fill it with the documented JSON shape (docs/deploy.md, "Filling the secret")`, { cause });
+
 function parseSecret(text: string | undefined, where: string): TenantSecret {
-  if (!text) throw new SecretError(`${where} is empty: fill it with the documented JSON shape (see README)`);
+  if (!text) throw notFilled(where);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -45,8 +50,17 @@ function cachedSource(load: () => Promise<TenantSecret>): SecretSource {
 
 export function secretsManagerSource(client: SecretsManagerClient, secretArn: string): SecretSource {
   return cachedSource(async () => {
-    const out = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
-    return parseSecret(out.SecretString, `secret ${secretArn}`);
+    const where = `secret ${secretArn}`;
+    let out;
+    try {
+      out = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
+    } catch (err) {
+      // A secret created empty has no AWSCURRENT version: Secrets Manager answers ResourceNotFoundException
+      // ("can't find the specified secret value for staging label: AWSCURRENT"), not an empty string.
+      if (err instanceof ResourceNotFoundException && /AWSCURRENT|staging label|secret value/i.test(err.message)) throw notFilled(where, err);
+      throw err;
+    }
+    return parseSecret(out.SecretString, where);
   });
 }
 

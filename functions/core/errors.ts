@@ -41,6 +41,9 @@ export class ConflictError extends BridgeError {}
 /** A function or CLI is configured wrongly: nothing to retry until someone fixes it. */
 export class ConfigurationError extends BridgeError {}
 
+/** The tenant secret exists but holds no value yet (a fresh deploy): the operator must fill it. */
+export class SecretNotFilledError extends ConfigurationError {}
+
 export type ErrorClass = 'permanent' | 'transient';
 
 /** Classifies an HTTP status from a downstream API. 2xx never reaches here. */

@@ -52,6 +52,7 @@ export const Metric = {
   DmPollRateLimited: 'DmPollRateLimited',
   DmPollLag: 'DmPollLag',
   DmEventInvalid: 'DmEventInvalid',
+  SecretUnavailable: 'SecretUnavailable',
 } as const;
 
 export type MetricName = (typeof Metric)[keyof typeof Metric];

@@ -5,6 +5,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { answerCrc } from '../core/crc';
 import { json } from '../core/http-event';
+import { SecretNotFilledError } from '../core/errors';
 import { Metric } from '../core/metric-names';
 import { secretSourceFor, type SecretSource } from '../adapters/secrets';
 import { createObservability, type Observability } from '../observability';
@@ -43,6 +44,7 @@ export function createCrcHandler(deps: CrcDeps) {
     } catch (err) {
       logger.error('cannot read the tenant secret to answer CRC', { error: (err as Error).message });
       metrics.addMetric(Metric.CrcFailed, MetricUnit.Count, 1);
+      if (err instanceof SecretNotFilledError) metrics.addMetric(Metric.SecretNotFilled, MetricUnit.Count, 1);
       return json(500, { error: 'secret unavailable' });
     }
     const result = answerCrc(secret, token);

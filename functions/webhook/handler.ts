@@ -5,6 +5,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { header, json, rawBody } from '../core/http-event';
+import { SecretNotFilledError } from '../core/errors';
 import { Metric } from '../core/metric-names';
 import { readDelivery, type DeliveryVerdict } from '../core/webhook-delivery';
 import type { DeliveryNotice } from '../core/xaa-events';
@@ -81,6 +82,7 @@ export function createWebhookHandler(deps: WebhookDeps) {
       verdict = await verify(rawBody(event), header(event, 'x-twitter-webhooks-signature'));
     } catch (err) {
       logger.error('cannot read the tenant secret to verify a delivery', { error: (err as Error).message });
+      metrics.addMetric(err instanceof SecretNotFilledError ? Metric.SecretNotFilled : Metric.SecretUnavailable, MetricUnit.Count, 1);
       return json(503, { error: 'secret unavailable' });
     }
     if (!verdict.accepted) {

@@ -1,4 +1,5 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   Alarm,
   ComparisonOperator,
@@ -8,7 +9,7 @@ import {
   type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -68,57 +69,82 @@ function webhookDown(tenant: string): MathExpression {
 
 export interface AlarmsProps {
   tenant: TenantConfig;
+  /** Webhook ingestion only: the HTTP API X calls. */
+  api?: HttpApi;
   inboundQueue: IQueue;
   inboundDlq: IQueue;
-  dispatcher: IFunction;
+  /** Every function of the tenant by label (crc, webhook, dispatcher, webhook-health, dm-poller, poller, sender): each gets an errors and a throttles alarm. */
+  functions: Record<string, IFunction>;
   /** tickets mode only. */
   outbound?: { dlq: IQueue };
+  /** tickets mode only: the scheduled 4biz poller, which must run every `scheduleMinutes`. */
+  poller?: { fn: IFunction; scheduleMinutes: number };
 }
 
-/** The tenant's alarms and the SNS topic (KMS-encrypted, TLS only) that e-mails the operators. */
+export interface AlarmOptions {
+  operator?: ComparisonOperator;
+  evaluationPeriods?: number;
+  treatMissingData?: TreatMissingData;
+}
+
+/** `webhook-health` → `WebhookHealth`: the alarm id of a function label. */
+const pascalCase = (label: string) => label.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+
+/**
+ * The tenant's alarms and the SNS topic (KMS-encrypted, TLS only) that e-mails the operators.
+ * Every alarm is named `STACK-Id`, notifies the topic when it fires and when it clears; only
+ * this account's alarms of this stack may publish to the topic and use its key.
+ */
 export class Alarms extends Construct {
   readonly topic: Topic;
   readonly alarms: Alarm[] = [];
+  private readonly prefix: string;
 
   constructor(scope: Construct, id: string, props: AlarmsProps) {
     super(scope, id);
     const { tenant } = props;
+    this.prefix = Stack.of(this).stackName;
+    const cloudwatch = new ServicePrincipal('cloudwatch.amazonaws.com');
+    // Confused-deputy guard: CloudWatch acts for this account's alarms of this stack only.
+    const onlyOurAlarms = {
+      StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+      ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:${this.prefix}-*` },
+    };
     const key = new Key(this, 'TopicKey', {
       description: `Alarm topic of 4biz-twitter-dm tenant ${tenant.name}`,
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    // CloudWatch must encrypt what it publishes to the topic.
-    key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    // CloudWatch must encrypt what it publishes to the encrypted topic.
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AlarmsOfThisStackEncryptForTheTopic',
+        principals: [cloudwatch],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: onlyOurAlarms,
+      }),
+    );
     this.topic = new Topic(this, 'Topic', {
       topicName: resourceNames(tenant.name).alarmTopic,
       displayName: `4biz-twitter-dm ${tenant.name} alarms`,
       masterKey: key,
       enforceSSL: true,
     });
+    // The topic policy replaces SNS's default one: without this statement no alarm could notify.
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AlarmsOfThisStackPublish',
+        principals: [cloudwatch],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: onlyOurAlarms,
+      }),
+    );
     for (const email of tenant.alarms.emails) this.topic.addSubscription(new EmailSubscription(email));
 
-    const prefix = Stack.of(this).stackName;
-    const add = (
-      id: string,
-      description: string,
-      metric: IMetric,
-      threshold: number,
-      opts: { operator?: ComparisonOperator; evaluationPeriods?: number; treatMissingData?: TreatMissingData } = {},
-    ) => {
-      const alarm = new Alarm(this, id, {
-        alarmName: `${prefix}-${id}`,
-        alarmDescription: description,
-        metric,
-        threshold,
-        comparisonOperator: opts.operator ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: opts.evaluationPeriods ?? 1,
-        treatMissingData: opts.treatMissingData ?? TreatMissingData.NOT_BREACHING,
-      });
-      alarm.addAlarmAction(new SnsAction(this.topic));
-      alarm.addOkAction(new SnsAction(this.topic));
-      this.alarms.push(alarm);
-    };
+    const add = this.add.bind(this);
+    const custom = (name: Name) => tenantMetric(tenant.name, name);
     const dlqDepth = (q: IQueue) => q.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1) });
 
     add(
@@ -186,17 +212,83 @@ export class Alarms extends Construct {
         tenantMetric(tenant.name, MetricName.XAccessRevoked),
         1,
       );
+      add(
+        'SecretNotFilled',
+        'The tenant secret has no value yet: fill it (docs/deploy.md, "Filling the secret"); until then X\'s CRC checks and deliveries fail.',
+        custom(MetricName.SecretNotFilled),
+        1,
+      );
+      add(
+        'SecretUnavailable',
+        'The webhook could not read the tenant secret and answered X with 503 (X retries): check the secret exists, holds the documented JSON, and the function may read it.',
+        custom(MetricName.SecretUnavailable),
+        1,
+      );
     }
     add(
-      'DispatcherErrors',
-      'The dispatcher function failed (not a single message): check its logs; inbound DMs stay queued meanwhile.',
-      props.dispatcher.metricErrors({ statistic: 'Sum', period: fiveMinutes }),
+      'EnqueueFailed',
+      'A queue refused messages (webhook or dm-poller: inbound DMs, retried by X or the next poll; tickets poller: replies, read again next poll): check SQS in this region and those functions\' logs.',
+      custom(MetricName.EnqueueFailed),
+      1,
+    );
+    if (props.api) {
+      add(
+        'WebhookApiServerErrors',
+        'The webhook API answered X with 5xx: X retries, then gives up; check the webhook and crc alarms and logs.',
+        props.api.metricServerError({ statistic: 'Sum', period: fiveMinutes }),
+        1,
+      );
+    }
+    for (const [label, fn] of Object.entries(props.functions)) this.addFunctionAlarms(label, fn);
+    if (props.poller) {
+      // The schedule fires every scheduleMinutes: no invocation in three intervals (at least 5 min) means it stopped.
+      const period = Duration.minutes(Math.max(5, 3 * props.poller.scheduleMinutes));
+      add(
+        'PollerNotRunning',
+        `The poller did not run for ${period.toMinutes()} min: 4biz replies are not read. Check the EventBridge schedule rule is enabled and the poller's logs.`,
+        props.poller.fn.metricInvocations({ statistic: 'Sum', period }),
+        1,
+        { operator: ComparisonOperator.LESS_THAN_THRESHOLD, treatMissingData: TreatMissingData.BREACHING },
+      );
+    }
+  }
+
+  /** An alarm that notifies the topic when it fires and when it clears; no data is not a failure unless said. */
+  add(id: string, description: string, metric: IMetric, threshold: number, opts: AlarmOptions = {}): Alarm {
+    const alarm = new Alarm(this, id, {
+      alarmName: `${this.prefix}-${id}`,
+      alarmDescription: description,
+      metric,
+      threshold,
+      comparisonOperator: opts.operator ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: opts.evaluationPeriods ?? 1,
+      treatMissingData: opts.treatMissingData ?? TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new SnsAction(this.topic));
+    alarm.addOkAction(new SnsAction(this.topic));
+    this.alarms.push(alarm);
+    return alarm;
+  }
+
+  /** `LabelErrors` and `LabelThrottles`: the function failed as a whole, or Lambda refused to run it. */
+  private addFunctionAlarms(label: string, fn: IFunction): void {
+    const name = pascalCase(label);
+    this.add(
+      `${name}Errors`,
+      `The ${label} function failed (timeout, crash, bad configuration or secret), not a single message: read its logs. Queued messages stay queued and are retried.`,
+      fn.metricErrors({ statistic: 'Sum', period: fiveMinutes }),
+      1,
+    );
+    this.add(
+      `${name}Throttles`,
+      `Lambda throttled the ${label} function: the account's concurrency is exhausted (npm run doctor shows the quota). Request a higher quota or lower inbound.maxConcurrency.`,
+      fn.metricThrottles({ statistic: 'Sum', period: fiveMinutes }),
       1,
     );
   }
 
   /** Polling mode: the poller failing, throttled, late, or not running at all. */
-  private addDmPollAlarms(tenant: TenantConfig, add: (id: string, description: string, metric: IMetric, threshold: number, opts?: { operator?: ComparisonOperator; evaluationPeriods?: number; treatMissingData?: TreatMissingData }) => void): void {
+  private addDmPollAlarms(tenant: TenantConfig, add: (id: string, description: string, metric: IMetric, threshold: number, opts?: AlarmOptions) => void): void {
     const interval = tenant.x.pollIntervalSeconds;
     const metric = (name: Name, statistic: string, period: Duration) => tenantMetric(tenant.name, name, statistic).with({ period });
     const quarterHour = Duration.minutes(15);

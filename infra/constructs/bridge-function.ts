@@ -13,14 +13,16 @@ import { TenantConfigError, type TenantConfig } from '../tenant-config';
 
 /**
  * How every function is bundled. Exported so the bundle-size benchmark builds exactly what we
- * deploy: the Node 22 runtime ships AWS SDK v3, so it stays out of the bundle.
+ * deploy. Nothing is external, the AWS SDK included: the SDK the Lambda runtime ships changes
+ * version without notice and may lack packages we use (@aws-sdk/lib-dynamodb is not documented
+ * as included), so the functions run the SDK versions the tests ran with.
  */
 export const bundling = {
   minify: true,
   sourceMap: true,
   target: 'node22',
   format: OutputFormat.CJS,
-  externalModules: ['@aws-sdk/*'],
+  externalModules: [],
 } as const satisfies BundlingOptions;
 
 /** The same bundling as esbuild `build()` options (what NodejsFunction passes to esbuild). */

@@ -106,6 +106,13 @@ export class Dashboard extends Construct {
       [
         graph('Function duration p99 (ms)', perFunction((fn) => fn.metricDuration({ statistic: 'p99' }))),
         graph('DMs in', [custom(MetricName.DmReceived), custom(MetricName.EchoDropped), custom(MetricName.DeliveredTo4biz)]),
+        graph('Webhook and CRC failures', [
+          custom(MetricName.CrcFailed),
+          custom(MetricName.WebhookRejected),
+          custom(MetricName.EnqueueFailed),
+          custom(MetricName.SecretNotFilled),
+          custom(MetricName.SecretUnavailable),
+        ]),
         graph('4biz latency (ms)', [
           custom(MetricName.FourbizLatency, 'p50').with({ label: 'p50' }),
           custom(MetricName.FourbizLatency, 'p99').with({ label: 'p99' }),
@@ -150,9 +157,9 @@ export class Dashboard extends Construct {
       ],
     ];
 
-    const dashboardName = resourceNames(tenant).dashboard;
-    this.dashboard = new CwDashboard(this, 'Dashboard', { dashboardName, widgets });
     const region = Stack.of(this).region;
+    const dashboardName = resourceNames(tenant).dashboard(region);
+    this.dashboard = new CwDashboard(this, 'Dashboard', { dashboardName, widgets });
     this.url = `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=${dashboardName}`;
   }
 }

@@ -1,3 +1,4 @@
+import { Aws, Fn } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -5,6 +6,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import { resourceNames } from '../resource-names';
 import type { TenantConfig } from '../tenant-config';
 import { logRetention } from './bridge-function';
 
@@ -26,7 +28,9 @@ export class WebhookApi extends Construct {
 
   constructor(scope: Construct, id: string, props: WebhookApiProps) {
     super(scope, id);
+    const names = resourceNames(props.tenant.name);
     this.api = new HttpApi(this, 'Api', {
+      apiName: names.httpApi,
       description: `X webhook of tenant ${props.tenant.name}`,
       createDefaultStage: false,
     });
@@ -40,7 +44,12 @@ export class WebhookApi extends Construct {
       methods: [HttpMethod.POST],
       integration: new HttpLambdaIntegration('Webhook', props.webhookFunction),
     });
-    this.accessLogGroup = new LogGroup(this, 'AccessLogs', { retention: logRetention(props.tenant.logRetentionDays) });
+    this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
+      // The stack id's unique part ends the name: the group is kept when the stack is deleted, and a
+      // redeployed stack must not collide with it.
+      logGroupName: Fn.join('/', [names.accessLogGroupPrefix, Fn.select(2, Fn.split('/', Aws.STACK_ID))]),
+      retention: logRetention(props.tenant.logRetentionDays),
+    });
     this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.api,
       stageName: '$default',

@@ -1,12 +1,17 @@
 import { App, Aspects } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { TenantStack } from '../../infra/tenant-stack';
 import { loadTenantConfig, tenantConfigSchema, type TenantConfig } from '../../infra/tenant-config';
 
-/** Builds a tenant's stack as `cdk synth` does (cdk-nag included), without esbuild bundling. */
+/** The context of cdk.json (feature flags such as template validation warnings as errors), as `cdk synth` reads it. */
+export const cdkJsonContext: Record<string, unknown> = JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')).context;
+
+/** Builds a tenant's stack as `cdk synth` does (cdk.json context and cdk-nag included), without esbuild bundling. */
 export function buildStack(tenant: TenantConfig) {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ context: { ...cdkJsonContext, 'aws:cdk:bundling-stacks': [] } });
   Aspects.of(app).add(new AwsSolutionsChecks());
   const stack = new TenantStack(app, `FourBizTwitterDm-${tenant.name}`, { tenant });
   const template = Template.fromStack(stack);
@@ -20,6 +25,7 @@ export const exampleTickets = () => loadTenantConfig('example-tickets');
 export function tenantWith(overrides: Record<string, unknown> = {}): TenantConfig {
   return tenantConfigSchema.parse({
     name: 'edge',
+    region: 'sa-east-1',
     xAccountId: '1400000000000000001',
     fourbiz: { mode: 'relay', callbackUrl: 'https://empresa.4biz.one/omnichannel/twitter/callback/abc' },
     ...overrides,

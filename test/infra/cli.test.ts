@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -42,5 +42,22 @@ describe('cdk synth', () => {
     const { status, stderr } = synth('-c', 'tenant=example');
     expect({ status, stderr: stderr.split('\n').filter((l) => /error|AwsSolutions/i.test(l)) }).toEqual({ status: 0, stderr: [] });
     expect(existsSync(join(outDir, 'FourBizTwitterDm-example.template.json'))).toBe(true);
+  }, 100_000);
+
+  it('refuses a tenant whose visibility timeout would give a Lambda timeout above 900 s, in one line naming the field', () => {
+    const name = `oversized-${process.pid}`;
+    const file = join(root, 'tenants', `${name}.json`);
+    const example = JSON.parse(readFileSync(join(root, 'tenants', 'example.json'), 'utf8'));
+    writeFileSync(file, JSON.stringify({ ...example, name, inbound: { ...example.inbound, visibilityTimeoutSeconds: 43_200 } }));
+    try {
+      const { status, stderr } = synth('-c', `tenant=${name}`);
+      expect(status).not.toBe(0);
+      expect(stderr.split('\n').filter((l) => l.includes(`${name}.json`))).toEqual([
+        expect.stringMatching(new RegExp(`^error: .*tenants/${name}\\.json: inbound\\.visibilityTimeoutSeconds: at most 5400 `)),
+      ]);
+      expect(stderr).not.toMatch(/^\s+at /m);
+    } finally {
+      rmSync(file, { force: true });
+    }
   }, 100_000);
 });

@@ -53,25 +53,36 @@ describe('alarm topic', () => {
 });
 
 describe('alarms', () => {
-  it('relay mode: inbound DLQ, oldest message age, 4biz error rate and auth failures, CRC failures, dispatcher errors, webhook invalid, X access revoked', () => {
-    expect(Object.keys(alarmsOf(relayTemplate, 'FourBizTwitterDm-example')).sort()).toEqual(
-      ['CrcFailed', 'DispatcherErrors', 'FourbizAuthFailure', 'FourbizErrorRate', 'InboundDlqNotEmpty', 'InboundOldestMessageAge', 'WebhookInvalid', 'XAccessRevoked'].sort(),
-    );
+  const relayAlarms = [
+    'CrcFailed',
+    'FourbizAuthFailure',
+    'FourbizErrorRate',
+    'InboundDlqNotEmpty',
+    'InboundOldestMessageAge',
+    'SecretNotFilled',
+    'SecretUnavailable',
+    'EnqueueFailed',
+    'WebhookApiServerErrors',
+    'WebhookInvalid',
+    'XAccessRevoked',
+    ...['Crc', 'Webhook', 'Dispatcher', 'WebhookHealth'].flatMap((f) => [`${f}Errors`, `${f}Throttles`]),
+  ];
+
+  it('relay mode: DLQ, oldest message age, 4biz error rate and auth failures, CRC, secret, webhook invalid, X access revoked, enqueue, API 5xx, errors and throttles of every function', () => {
+    expect(Object.keys(alarmsOf(relayTemplate, 'FourBizTwitterDm-example')).sort()).toEqual(relayAlarms.sort());
   });
 
-  it('tickets mode adds the outbound DLQ and X auth failures', () => {
+  it('tickets mode adds the outbound DLQ, X auth failures, the poller and sender functions, and a poller that stopped', () => {
     expect(Object.keys(alarmsOf(ticketsTemplate, 'FourBizTwitterDm-example-tickets')).sort()).toEqual(
       [
-        'CrcFailed',
-        'DispatcherErrors',
-        'FourbizAuthFailure',
-        'FourbizErrorRate',
-        'InboundDlqNotEmpty',
-        'InboundOldestMessageAge',
+        ...relayAlarms,
         'OutboundDlqNotEmpty',
-        'WebhookInvalid',
-        'XAccessRevoked',
         'XAuthFailure',
+        'PollerErrors',
+        'PollerThrottles',
+        'SenderErrors',
+        'SenderThrottles',
+        'PollerNotRunning',
       ].sort(),
     );
   });
@@ -185,7 +196,7 @@ describe('dashboard', () => {
 
   it('is named after the tenant and shows the alarms', () => {
     const { name, body } = bodyOf(relayTemplate);
-    expect(name).toBe(resourceNames('example').dashboard);
+    expect(name).toBe(resourceNames('example').dashboard('sa-east-1'));
     expect(body).toContain('\\"type\\":\\"alarm\\"');
     const alarmIds = Object.keys(relayTemplate.findResources('AWS::CloudWatch::Alarm'));
     for (const id of alarmIds) expect(body).toContain(`"${id}"`);

@@ -1,7 +1,7 @@
 import { fourbizSettingsSchema, Env, parseFunctionConfig } from '../../functions/config';
 import { tenantConfigSchema } from '../../infra/tenant-config';
 
-const tenant = (over: Record<string, unknown>) => ({ name: 'acme', xAccountId: '1', fourbiz: { mode: 'relay', callbackUrl: 'https://4biz.example/cb' }, ...over });
+const tenant = (over: Record<string, unknown>) => ({ name: 'acme', region: 'sa-east-1', xAccountId: '1', fourbiz: { mode: 'relay', callbackUrl: 'https://4biz.example/cb' }, ...over });
 
 /** Issue 8 §5: time budgets that cannot deadlock. */
 describe('tenant time budget', () => {

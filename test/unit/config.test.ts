@@ -74,7 +74,7 @@ describe('tenant file', () => {
   });
 
   it('fills documented defaults', () => {
-    const t = tenantConfigSchema.parse({ name: 'acme', xAccountId: '1', fourbiz: { mode: 'relay', callbackUrl: 'https://x.example/cb' } });
+    const t = tenantConfigSchema.parse({ name: 'acme', region: 'sa-east-1', xAccountId: '1', fourbiz: { mode: 'relay', callbackUrl: 'https://x.example/cb' } });
     expect(t.inbound).toEqual({ maxReceiveCount: 100, visibilityTimeoutSeconds: 180, batchSize: 10, maxConcurrency: 10 });
     expect(t.conversationIdleMinutes).toBe(60);
   });
@@ -82,6 +82,7 @@ describe('tenant file', () => {
   it('refuses a batching window, which Lambda does not support on FIFO queues', () => {
     const parsed = tenantConfigSchema.safeParse({
       name: 'acme',
+      region: 'sa-east-1',
       xAccountId: '1',
       fourbiz: { mode: 'relay', callbackUrl: 'https://x.example/cb' },
       inbound: { maxBatchingWindowSeconds: 5 },
@@ -94,7 +95,7 @@ describe('tenant file', () => {
   });
 
   it('fails naming the file and the field when it is invalid', () => {
-    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ name: 'bad', xAccountId: 'abc', fourbiz: { mode: 'relay', callbackUrl: 'nope' } }));
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ name: 'bad', region: 'sa-east-1', xAccountId: 'abc', fourbiz: { mode: 'relay', callbackUrl: 'nope' } }));
     let err: Error | undefined;
     try {
       loadTenantConfig('bad', dir);
@@ -109,7 +110,7 @@ describe('tenant file', () => {
 
   it('names the new tickets fields when it meets the old ones, one line each', () => {
     const old = { mode: 'tickets', baseUrl: 'https://empresa.4biz.one/4biz', contractId: 1, activityId: 10, groupId: 5, unitId: 2, originId: 7 };
-    writeFileSync(join(dir, 'old-tickets.json'), JSON.stringify({ name: 'old-tickets', xAccountId: '1', fourbiz: old }));
+    writeFileSync(join(dir, 'old-tickets.json'), JSON.stringify({ name: 'old-tickets', region: 'sa-east-1', xAccountId: '1', fourbiz: old }));
     let err: Error | undefined;
     try {
       loadTenantConfig('old-tickets', dir);
@@ -129,6 +130,6 @@ describe('tenant file', () => {
   });
 
   it('rejects unknown fields (a typo must not be silently ignored)', () => {
-    expect(() => tenantConfigSchema.parse({ name: 'acme', xAccountId: '1', fourbiz: { mode: 'relay', callbackUrl: 'https://x.example' }, conversationIdleMinute: 5 })).toThrow();
+    expect(() => tenantConfigSchema.parse({ name: 'acme', region: 'sa-east-1', xAccountId: '1', fourbiz: { mode: 'relay', callbackUrl: 'https://x.example' }, conversationIdleMinute: 5 })).toThrow();
   });
 });

@@ -30,7 +30,7 @@ function dm(sender: string, eventId: string, atMs: number): InboundMessage {
 /** Issue 8 §4 acceptance: the real dispatcher on a model of SQS FIFO + Lambda's event source. */
 describe('a failing DM on SQS FIFO (model of AWS behaviour)', () => {
   // The tenant defaults, as the stack deploys them.
-  const tenant = tenantConfigSchema.parse({ name: 'model', xAccountId: '1', fourbiz: { mode: 'relay', callbackUrl: 'https://4biz.example/cb' } });
+  const tenant = tenantConfigSchema.parse({ name: 'model', region: 'sa-east-1', xAccountId: '1', fourbiz: { mode: 'relay', callbackUrl: 'https://4biz.example/cb' } });
 
   it('moves the failing DM to the DLQ alone after its own attempts; the two DMs behind it are delivered afterwards, in order', async () => {
     const model = fifoModel({

@@ -86,6 +86,8 @@ const anything = z.unknown();
 
 export interface TicketsClient extends FourBizClient {
   readonly mode: 'tickets';
+  /** Logs the integration user in (a new session): `npm run doctor` checks the credentials with it. */
+  verifyLogin(): Promise<void>;
   getRequest(requestNumber: string): Promise<FourbizRequest>;
   /** The request's occurrences, oldest first. */
   listOccurrences(requestNumber: string): Promise<FourbizOccurrence[]>;
@@ -386,6 +388,10 @@ export function createTicketsClient(settings: TicketsSettings, secrets: SecretSo
 
   return {
     mode: 'tickets',
+
+    async verifyLogin() {
+      await login();
+    },
 
     async deliver(message, conversation, context = { retried: false }): Promise<DeliveryResult> {
       const media = await download(message);
