@@ -76,7 +76,8 @@ async function checkStack(deps: DoctorDeps): Promise<{ result: CheckResult; outp
   }
   if (!stack) return { result: fail('stack', `stack ${stackName} not found in ${tenant.region}`, deploy) };
   const outputs = Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
-  const wanted = ['WebhookUrl', 'SecretArn', 'AlarmTopicArn', 'InboundQueueUrl', 'InboundDlqUrl', 'TableName', 'DashboardUrl'];
+  // Polling mode has no webhook, so no WebhookUrl.
+  const wanted = [...(tenant.x.ingestion === 'webhook' ? ['WebhookUrl'] : []), 'SecretArn', 'AlarmTopicArn', 'InboundQueueUrl', 'InboundDlqUrl', 'TableName', 'DashboardUrl'];
   if (tenant.fourbiz.mode === 'tickets') wanted.push('OutboundQueueUrl', 'OutboundDlqUrl');
   const missing = wanted.filter((k) => !outputs[k]);
   if (!healthyStackStates.has(stack.StackStatus ?? '')) {
@@ -263,13 +264,16 @@ async function runChecks(deps: DoctorDeps): Promise<{ results: CheckResult[]; se
 
   const webhookUrl = outputs.WebhookUrl;
   const needs = (name: string, what: string, fix: string) => fail(name, `needs ${what}`, fix);
-  if (webhookUrl && secret) {
-    results.push(await checkCrc(deps, webhookUrl, secret));
-    results.push(...(await checkXWebhook(deps, webhookUrl, secret)));
-  } else {
-    const what = !webhookUrl ? 'the stack output WebhookUrl (stack check)' : 'a filled secret (secret check)';
-    const fix = 'fix the checks above first';
-    results.push(needs('crc', what, fix), needs('x-webhook', what, fix), needs('x-subscription', what, fix));
+  // Polling mode (x.ingestion "poll") has no webhook: no CRC, webhook or subscription to check.
+  if (deps.tenant.x.ingestion === 'webhook') {
+    if (webhookUrl && secret) {
+      results.push(await checkCrc(deps, webhookUrl, secret));
+      results.push(...(await checkXWebhook(deps, webhookUrl, secret)));
+    } else {
+      const what = !webhookUrl ? 'the stack output WebhookUrl (stack check)' : 'a filled secret (secret check)';
+      const fix = 'fix the checks above first';
+      results.push(needs('crc', what, fix), needs('x-webhook', what, fix), needs('x-subscription', what, fix));
+    }
   }
   results.push(secret ? await checkFourbiz(deps, secret) : needs('4biz', 'a filled secret (secret check)', 'fix the checks above first'));
   results.push(

@@ -168,6 +168,18 @@ describe('npm run doctor: a healthy tenant', () => {
     expect(code).toBe(0);
   });
 
+  it('polling mode: no webhook output needed, no CRC, webhook or subscription check', async () => {
+    await healthy();
+    cfn.on(DescribeStacksCommand).resolves({
+      Stacks: [{ StackName: 'x', StackStatus: 'CREATE_COMPLETE', CreationTime: new Date(), Outputs: stackOutputs().filter((o) => o.OutputKey !== 'WebhookUrl') }],
+    });
+    const { code, output } = await doctor({ ...relayTenant(), x: { ...relayTenant().x, ingestion: 'poll' } });
+    expect(lineOf(output, 'stack')).toMatch(/^OK/);
+    for (const check of ['crc', 'x-webhook', 'x-subscription']) expect(lineOf(output, check)).toBe('');
+    expect(output).toContain('all 5 checks passed');
+    expect(code).toBe(0);
+  });
+
   it('tickets: the integration user logs in', async () => {
     await healthy(true);
     const { code, output } = await doctor(ticketsTenant());
