@@ -79,10 +79,14 @@ describe('poll-mode stack', () => {
     expect(alarmNames(template)).toEqual(
       [
         'DispatcherErrors',
+        'DispatcherThrottles',
         'DmPollFailed',
         'DmPollLag',
         'DmPollRateLimited',
+        'DmPollerErrors',
         'DmPollerStopped',
+        'DmPollerThrottles',
+        'EnqueueFailed',
         'FourbizAuthFailure',
         'FourbizErrorRate',
         'InboundDlqNotEmpty',
