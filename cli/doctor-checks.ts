@@ -11,7 +11,9 @@ import { resourceNames } from '../infra/resource-names';
 import type { TenantConfig } from '../infra/tenant-config';
 import type { XWebhookApi } from '../functions/core/ports';
 import { webhookFor } from '../functions/core/x-webhook-api';
-import { crcSelfCheck, describeXError, redactor } from './x-commands';
+import { crcSelfCheck } from '../functions/adapters/crc-probe';
+import { describeXError } from '../functions/adapters/x-webhooks';
+import { redactor } from './x-commands';
 import type { XKeys } from './x-config';
 
 /**

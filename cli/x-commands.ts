@@ -251,7 +251,7 @@ const commands: Record<CommandName, (ctx: CommandContext) => Promise<boolean>> =
 };
 
 /** Replaces any key value that would appear in a line: the last guard against printing a secret. */
-function redactor(keys: XKeys): (line: string) => string {
+export function redactor(keys: XKeys): (line: string) => string {
   const values = Object.values(keys).filter((v): v is string => typeof v === 'string' && v.length >= 4);
   return (line) => values.reduce((l, v) => l.split(v).join('***'), line);
 }

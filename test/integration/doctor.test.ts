@@ -6,7 +6,7 @@ import { GetAccountSettingsCommand, LambdaClient } from '@aws-sdk/client-lambda'
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { concurrencyNeeded, report, runDoctor, type DoctorDeps } from '../../cli/doctor-checks';
-import { crcSelfCheck } from '../../cli/x-commands';
+import { crcSelfCheck } from '../../functions/adapters/crc-probe';
 import { twitterWebhookApi } from '../../functions/adapters/x-webhooks';
 import { createCrcHandler } from '../../functions/crc/handler';
 import { resourceNames } from '../../infra/resource-names';
