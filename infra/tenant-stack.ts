@@ -34,7 +34,7 @@ export class TenantStack extends Stack {
     const names = resourceNames(tenant.name);
 
     const { secret } = new TenantSecret(this, 'TenantSecret', { tenant: tenant.name });
-    const table = new ConversationTable(this, 'Conversations', { tenant: tenant.name });
+    const table = new ConversationTable(this, 'Conversations', { tenant });
     const inbound = new FifoQueue(this, 'Inbound', {
       queueName: names.inboundQueue,
       dlqName: names.inboundDlq,
@@ -49,14 +49,14 @@ export class TenantStack extends Stack {
     if (tenant.x.ingestion === 'webhook') {
       const crc = new CrcFunction(this, 'Crc', { tenant, secret });
       const webhook = new WebhookFunction(this, 'Webhook', { tenant, secret, inboundQueue: inbound.queue });
-      api = new WebhookApi(this, 'WebhookApi', { tenant, crcFunction: crc.function.fn, webhookFunction: webhook.function.fn });
+      api = new WebhookApi(this, 'WebhookApi', { tenant, crcFunction: crc.fn, webhookFunction: webhook.fn });
       const health = new WebhookHealth(this, 'Health', { tenant, secret, table, webhookUrl: api.webhookUrl });
-      Object.assign(functions, { crc: crc.function.fn, webhook: webhook.function.fn, 'webhook-health': health.function.fn });
+      Object.assign(functions, { crc: crc.fn, webhook: webhook.fn, 'webhook-health': health.fn });
     } else {
       const dmPoller = new DmPoller(this, 'DmPoller', { tenant, secret, table, inboundQueue: inbound.queue });
-      functions['dm-poller'] = dmPoller.function.fn;
+      functions['dm-poller'] = dmPoller.fn;
     }
-    functions.dispatcher = dispatcher.function.fn;
+    functions.dispatcher = dispatcher.fn;
 
     let outbound: FifoQueue | undefined;
     let poller: Poller | undefined;
@@ -69,7 +69,7 @@ export class TenantStack extends Stack {
       });
       poller = new Poller(this, 'Poller', { tenant, settings: tenant.fourbiz, secret, table, outboundQueue: outbound.queue });
       const sender = new Sender(this, 'Sender', { tenant, secret, table, outboundQueue: outbound.queue, outboundDlq: outbound.dlq });
-      Object.assign(functions, { poller: poller.function.fn, sender: sender.function.fn });
+      Object.assign(functions, { poller: poller.fn, sender: sender.fn });
     }
 
     const alarms = new Alarms(this, 'Alarms', {
@@ -79,7 +79,7 @@ export class TenantStack extends Stack {
       inboundDlq: inbound.dlq,
       functions,
       outbound,
-      poller: poller && tenant.fourbiz.mode === 'tickets' ? { fn: poller.function.fn, scheduleMinutes: tenant.fourbiz.pollScheduleMinutes } : undefined,
+      poller: poller && tenant.fourbiz.mode === 'tickets' ? { fn: poller.fn, scheduleMinutes: tenant.fourbiz.pollScheduleMinutes } : undefined,
     });
     const dashboard = new Dashboard(this, 'Dashboard', {
       tenant: tenant.name,
@@ -101,7 +101,7 @@ export class TenantStack extends Stack {
       output('OutboundQueueUrl', outbound.queue.queueUrl, '4biz replies waiting to be sent to X');
       output('OutboundDlqUrl', outbound.dlq.queueUrl, '4biz replies that could not be sent to X');
     }
-    output('TableName', table.table.tableName, 'Conversation state');
+    output('TableName', table.tableName, 'Conversation state');
     output('AlarmTopicArn', alarms.topic.topicArn, 'Alarm notifications; subscribe more endpoints here');
     output('DashboardUrl', dashboard.url, 'CloudWatch dashboard');
   }

@@ -1,3 +1,4 @@
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Duration } from 'aws-cdk-lib';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -6,11 +7,12 @@ import { BridgeFunction } from './bridge-function';
 
 /** Answers X's CRC challenge with the consumer secret; reads the secret and nothing else. */
 export class CrcFunction extends Construct {
-  readonly function: BridgeFunction;
+  /** The Lambda function this construct builds. */
+  readonly fn: NodejsFunction;
 
   constructor(scope: Construct, id: string, props: { tenant: TenantConfig; secret: ISecret }) {
     super(scope, id);
-    this.function = new BridgeFunction(this, 'Crc', {
+    this.fn = new BridgeFunction(this, 'Crc', {
       tenant: props.tenant,
       name: 'crc',
       description: `X CRC answer, tenant ${props.tenant.name}`,
@@ -18,6 +20,6 @@ export class CrcFunction extends Construct {
       timeout: Duration.seconds(5),
       secret: props.secret,
       environment: {},
-    });
+    }).fn;
   }
 }

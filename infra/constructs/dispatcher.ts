@@ -1,3 +1,4 @@
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Duration } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -16,13 +17,14 @@ export interface DispatcherProps {
 
 /** Delivers inbound messages to 4biz, one SQS batch at a time, reporting per-message failures. */
 export class Dispatcher extends Construct {
-  readonly function: BridgeFunction;
+  /** The Lambda function this construct builds. */
+  readonly fn: NodejsFunction;
 
   constructor(scope: Construct, id: string, props: DispatcherProps) {
     super(scope, id);
     const { tenant } = props;
     const { queue: inboundQueue, dlq: inboundDlq } = props.inbound;
-    this.function = new BridgeFunction(this, 'Dispatcher', {
+    this.fn = new BridgeFunction(this, 'Dispatcher', {
       tenant,
       name: 'dispatcher',
       description: `Inbound messages to 4biz (${tenant.fourbiz.mode}), tenant ${tenant.name}`,
@@ -30,7 +32,7 @@ export class Dispatcher extends Construct {
       timeout: Duration.seconds(dispatcherTimeoutSeconds(tenant)),
       secret: props.secret,
       environment: {
-        tableName: props.table.table.tableName,
+        tableName: props.table.tableName,
         fourbiz: tenant.fourbiz,
         conversationIdleMinutes: tenant.conversationIdleMinutes,
         inboundQueueUrl: inboundQueue.queueUrl,
@@ -38,8 +40,8 @@ export class Dispatcher extends Construct {
         // Polling's backfill: DMs that old are expected, and their processed records live as long.
         ...(tenant.x.ingestion === 'poll' ? { pollBackfillMinutes: tenant.x.pollBackfillMinutes } : {}),
       },
-    });
-    const fn = this.function.fn;
+    }).fn;
+    const fn = this.fn;
     fn.addEventSource(
       new SqsEventSource(inboundQueue, {
         batchSize: tenant.inbound.batchSize,

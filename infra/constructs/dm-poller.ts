@@ -1,7 +1,7 @@
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Duration } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -21,14 +21,15 @@ export interface DmPollerProps {
  * queues the new ones on the inbound queue. One run at a time through a lease in the table.
  */
 export class DmPoller extends Construct {
-  readonly function: BridgeFunction;
+  /** The Lambda function this construct builds. */
+  readonly fn: NodejsFunction;
   readonly rule: Rule;
 
   constructor(scope: Construct, id: string, props: DmPollerProps) {
     super(scope, id);
     const { tenant } = props;
     const { pollIntervalSeconds, pollBackfillMinutes } = tenant.x;
-    this.function = new BridgeFunction(this, 'DmPoller', {
+    this.fn = new BridgeFunction(this, 'DmPoller', {
       tenant,
       name: 'dm-poller',
       description: `X DM lookup to the inbound queue, tenant ${tenant.name}`,
@@ -36,13 +37,13 @@ export class DmPoller extends Construct {
       timeout: Duration.seconds(Math.min(pollIntervalSeconds - 10, 900)),
       secret: props.secret,
       environment: {
-        tableName: props.table.table.tableName,
+        tableName: props.table.tableName,
         inboundQueueUrl: props.inboundQueue.queueUrl,
         xAccountId: tenant.xAccountId,
         pollBackfillMinutes,
       },
-    });
-    const fn = this.function.fn;
+    }).fn;
+    const fn = this.fn;
     // A failed run is not retried: the next scheduled run starts where it stopped.
     fn.configureAsyncInvoke({ retryAttempts: 0 });
     this.rule = new Rule(this, 'Schedule', {
@@ -51,10 +52,7 @@ export class DmPoller extends Construct {
       targets: [new LambdaFunction(fn, { retryAttempts: 0 })],
     });
     // The cursor and the lease: single items, no index queries.
-    // (Table.grant would add the table's indexes too, which the poller never reads.)
-    fn.addToRolePolicy(
-      new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], resources: [props.table.table.tableArn] }),
-    );
+    props.table.grantActions(fn, ['GetItem', 'PutItem', 'DeleteItem']);
     props.inboundQueue.grantSendMessages(fn);
   }
 }

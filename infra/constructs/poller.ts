@@ -1,3 +1,4 @@
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Duration } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -19,13 +20,14 @@ export interface PollerProps {
 
 /** tickets mode: reads 4biz occurrences of open conversations on a schedule and queues the replies. */
 export class Poller extends Construct {
-  readonly function: BridgeFunction;
+  /** The Lambda function this construct builds. */
+  readonly fn: NodejsFunction;
   readonly rule: Rule;
 
   constructor(scope: Construct, id: string, props: PollerProps) {
     super(scope, id);
     const { tenant, settings } = props;
-    this.function = new BridgeFunction(this, 'Poller', {
+    this.fn = new BridgeFunction(this, 'Poller', {
       tenant,
       name: 'poller',
       description: `4biz replies to the outbound queue, tenant ${tenant.name}`,
@@ -33,12 +35,12 @@ export class Poller extends Construct {
       timeout: Duration.seconds(pollerTimeoutSeconds(settings)),
       secret: props.secret,
       environment: {
-        tableName: props.table.table.tableName,
+        tableName: props.table.tableName,
         fourbiz: settings,
         outboundQueueUrl: props.outboundQueue.queueUrl,
       },
-    });
-    const fn = this.function.fn;
+    }).fn;
+    const fn = this.fn;
     // A failed poll is not retried: the next scheduled poll reads the same occurrences again.
     fn.configureAsyncInvoke({ retryAttempts: 0 });
     this.rule = new Rule(this, 'Schedule', {

@@ -1,3 +1,4 @@
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Duration } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -17,12 +18,13 @@ export interface SenderProps {
 
 /** tickets mode: sends outbound messages as X DMs, waiting out rate limits instead of dropping. */
 export class Sender extends Construct {
-  readonly function: BridgeFunction;
+  /** The Lambda function this construct builds. */
+  readonly fn: NodejsFunction;
 
   constructor(scope: Construct, id: string, props: SenderProps) {
     super(scope, id);
     const { tenant, outboundQueue } = props;
-    this.function = new BridgeFunction(this, 'Sender', {
+    this.fn = new BridgeFunction(this, 'Sender', {
       tenant,
       name: 'sender',
       description: `Outbound messages to X DMs, tenant ${tenant.name}`,
@@ -30,12 +32,12 @@ export class Sender extends Construct {
       timeout: Duration.seconds(Math.floor(tenant.outbound.visibilityTimeoutSeconds / 6)),
       secret: props.secret,
       environment: {
-        tableName: props.table.table.tableName,
+        tableName: props.table.tableName,
         outboundQueueUrl: outboundQueue.queueUrl,
         outboundDlqUrl: props.outboundDlq.queueUrl,
       },
-    });
-    const fn = this.function.fn;
+    }).fn;
+    const fn = this.fn;
     fn.addEventSource(
       new SqsEventSource(outboundQueue, {
         batchSize: 10,

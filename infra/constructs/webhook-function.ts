@@ -1,3 +1,4 @@
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Duration } from 'aws-cdk-lib';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -7,18 +8,19 @@ import { BridgeFunction } from './bridge-function';
 
 /** Verifies X's signed deliveries and enqueues each DM on the inbound queue. */
 export class WebhookFunction extends Construct {
-  readonly function: BridgeFunction;
+  /** The Lambda function this construct builds. */
+  readonly fn: NodejsFunction;
 
   constructor(scope: Construct, id: string, props: { tenant: TenantConfig; secret: ISecret; inboundQueue: IQueue }) {
     super(scope, id);
-    this.function = new BridgeFunction(this, 'Webhook', {
+    this.fn = new BridgeFunction(this, 'Webhook', {
       tenant: props.tenant,
       name: 'webhook',
       description: `X webhook deliveries to the inbound queue, tenant ${props.tenant.name}`,
       timeout: Duration.seconds(10),
       secret: props.secret,
       environment: { inboundQueueUrl: props.inboundQueue.queueUrl, xAccountId: props.tenant.xAccountId },
-    });
-    props.inboundQueue.grantSendMessages(this.function.fn);
+    }).fn;
+    props.inboundQueue.grantSendMessages(this.fn);
   }
 }

@@ -1,7 +1,7 @@
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Duration } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { TenantConfig } from '../tenant-config';
@@ -24,13 +24,14 @@ export interface WebhookHealthProps {
  * it, checks our endpoint answers CRC, and asks X to replay the gap once it is good again.
  */
 export class WebhookHealth extends Construct {
-  readonly function: BridgeFunction;
+  /** The Lambda function this construct builds. */
+  readonly fn: NodejsFunction;
   readonly rule: Rule;
 
   constructor(scope: Construct, id: string, props: WebhookHealthProps) {
     super(scope, id);
     const { tenant } = props;
-    this.function = new BridgeFunction(this, 'WebhookHealth', {
+    this.fn = new BridgeFunction(this, 'WebhookHealth', {
       tenant,
       name: 'webhook-health',
       description: `X webhook health: re-validate and replay missed deliveries, tenant ${tenant.name}`,
@@ -38,11 +39,11 @@ export class WebhookHealth extends Construct {
       timeout: Duration.seconds(60),
       secret: props.secret,
       environment: {
-        tableName: props.table.table.tableName,
+        tableName: props.table.tableName,
         webhookUrl: props.webhookUrl,
       },
-    });
-    const fn = this.function.fn;
+    }).fn;
+    const fn = this.fn;
     // A failed run is not retried: the next scheduled run starts over from the stored state.
     fn.configureAsyncInvoke({ retryAttempts: 0 });
     this.rule = new Rule(this, 'Schedule', {
@@ -51,6 +52,6 @@ export class WebhookHealth extends Construct {
       targets: [new LambdaFunction(fn, { retryAttempts: 0 })],
     });
     // Its one state item only: no scans, no index, no conversation writes needed beyond Get/Put.
-    fn.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [props.table.table.tableArn] }));
+    props.table.grantActions(fn, ['GetItem', 'PutItem']);
   }
 }
