@@ -11,9 +11,9 @@ import { Env, functionEnvironment, type FourbizSettings, type TenantSecret } fro
 import { createConversationTable } from '../functions/adapters/conversation-table';
 import { resourceNames } from '../infra/resource-names';
 import { loadTenantConfig, type TenantConfig } from '../infra/tenant-config';
-import { startXApiSimulator, simulatorCredentials, type XApiSimulator } from '../test/simulators/x-api';
-import { startOmnichannelSimulator, type OmnichannelSimulator } from '../test/simulators/fourbiz-omnichannel';
-import { startFourBizSimulator, type FourBizSimulator } from '../test/simulators/fourbiz-rest';
+import { startXApiSimulator, simulatorCredentials, type XApiSimulator } from '../simulators/x-api';
+import { startOmnichannelSimulator, type OmnichannelSimulator } from '../simulators/fourbiz-omnichannel';
+import { startFourBizSimulator, type FourBizSimulator } from '../simulators/fourbiz-rest';
 import { startDynamoDbLocal, startFauxqs, type Emulator } from './emulators';
 import { startHttpGateway, lambdaContext, type HttpGateway } from './http-gateway';
 import { environmentWithDotEnv, parseLocalSettings, type LocalSettings } from './local-config';

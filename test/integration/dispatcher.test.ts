@@ -14,7 +14,7 @@ import { createDispatcherHandler } from '../../functions/dispatcher/handler';
 import { createObservability } from '../../functions/observability';
 import { createWebhookHandler } from '../../functions/webhook/handler';
 import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-source';
-import { startOmnichannelSimulator, type OmnichannelSimulator } from '../simulators/fourbiz-omnichannel';
+import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simulators/fourbiz-omnichannel';
 import { createFifoQueueWithDlq, createTestTable, testDynamoClient, testSqsClient, type FifoQueues } from '../support/aws';
 import { fixtureAccountId, fixtureBytes, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
 import type { ConversationStore } from '../../functions/core/ports';

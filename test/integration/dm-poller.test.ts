@@ -18,9 +18,9 @@ import { createDmPollerHandler, DM_POLLER_LEASE, type DmPollSummary } from '../.
 import { createWebhookHandler } from '../../functions/webhook/handler';
 import { signPayload } from '../../functions/core/x-signature';
 import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-source';
-import { startFourBizSimulator, type FourBizSimulator } from '../simulators/fourbiz-rest';
-import { startOmnichannelSimulator, type OmnichannelSimulator } from '../simulators/fourbiz-omnichannel';
-import { startXApiSimulator, type XApiSimulator } from '../simulators/x-api';
+import { startFourBizSimulator, type FourBizSimulator } from '../../simulators/fourbiz-rest';
+import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simulators/fourbiz-omnichannel';
+import { startXApiSimulator, type XApiSimulator } from '../../simulators/x-api';
 import { createFifoQueueWithDlq, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
 import { testObservability } from '../support/observability';
 import { httpEvent, lambdaContext } from '../support/x-fixtures';

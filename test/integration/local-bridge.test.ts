@@ -3,10 +3,10 @@ import { signPayload, verifySignature } from '../../functions/core/x-signature';
 import { twitterWebhookApi } from '../../functions/adapters/x-webhooks';
 import { LOCAL_PUBLIC_ORIGIN, WEBHOOK_PATH, type LocalBridge, type LocalBridgeOptions } from '../../local/start';
 import { sampleDelivery } from '../../local/demo';
-import { startOmnichannelSimulator, type OmnichannelSimulator } from '../simulators/fourbiz-omnichannel';
-import { simulatorCredentials } from '../simulators/x-api';
+import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simulators/fourbiz-omnichannel';
+import { simulatorCredentials } from '../../simulators/x-api';
 import { aaaFixtureNames, fixtureBytes } from '../support/x-fixtures';
-import { startFourBizSimulator, type FourBizSimulator } from '../simulators/fourbiz-rest';
+import { startFourBizSimulator, type FourBizSimulator } from '../../simulators/fourbiz-rest';
 
 /**
  * `npm start` in-process: the real handlers behind the local HTTP API, the test emulators, the

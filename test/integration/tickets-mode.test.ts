@@ -21,8 +21,8 @@ import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-
 import { createFifoQueueWithDlq, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
 import { testObservability } from '../support/observability';
 import { fixtureBytes, lambdaContext } from '../support/x-fixtures';
-import { startFourBizSimulator, type FourBizSimulator } from '../simulators/fourbiz-rest';
-import { startXApiSimulator, type XApiSimulator } from '../simulators/x-api';
+import { startFourBizSimulator, type FourBizSimulator } from '../../simulators/fourbiz-rest';
+import { startXApiSimulator, type XApiSimulator } from '../../simulators/x-api';
 import type { ConversationStore } from '../../functions/core/ports';
 
 /**

@@ -16,8 +16,8 @@ import { createWebhookHealthHandler } from '../../functions/webhook-health/handl
 import { createWebhookHandler } from '../../functions/webhook/handler';
 import { startHttpGateway, type HttpGateway } from '../../local/http-gateway';
 import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-source';
-import { startOmnichannelSimulator, type OmnichannelSimulator } from '../simulators/fourbiz-omnichannel';
-import { simulatorCredentials, startXApiSimulator, type XApiSimulator } from '../simulators/x-api';
+import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simulators/fourbiz-omnichannel';
+import { simulatorCredentials, startXApiSimulator, type XApiSimulator } from '../../simulators/x-api';
 import { createFifoQueueWithDlq, createTestTable, testDynamoClient, testSqsClient, type FifoQueues } from '../support/aws';
 import { testObservability } from '../support/observability';
 import { fixtureBytes, lambdaContext, vectors } from '../support/x-fixtures';
