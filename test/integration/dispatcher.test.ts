@@ -15,7 +15,8 @@ import { createObservability } from '../../functions/observability';
 import { createWebhookHandler } from '../../functions/webhook/handler';
 import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-source';
 import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simulators/fourbiz-omnichannel';
-import { createFifoQueueWithDlq, createTestTable, testDynamoClient, testSqsClient, type FifoQueues } from '../support/aws';
+import { createTestQueuePair, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
+import type { FifoQueuePair } from '../../local/resources';
 import { fixtureAccountId, fixtureBytes, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
 import type { ConversationStore } from '../../functions/core/ports';
 
@@ -53,7 +54,7 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
 
 interface Bridge {
   sim: OmnichannelSimulator;
-  queues: FifoQueues;
+  queues: FifoQueuePair;
   store: ConversationStore;
   source: SqsEventSource;
   /** X POSTs a signed delivery to the webhook. */
@@ -77,7 +78,7 @@ describe('dispatcher: inbound queue → 4biz Omnichannel callback (relay mode)',
 
   async function bridge(opts: { maxReceiveCount?: number; idleMinutes?: number; seed?: number; concurrency?: number } = {}): Promise<Bridge> {
     const [queues, table, sim] = await Promise.all([
-      createFifoQueueWithDlq(sqs, 'dispatch', { maxReceiveCount: opts.maxReceiveCount ?? 10, visibilityTimeoutSeconds: 2 }),
+      createTestQueuePair(sqs, 'dispatch', { maxReceiveCount: opts.maxReceiveCount ?? 10, visibilityTimeoutSeconds: 2 }),
       createTestTable(dynamo),
       startOmnichannelSimulator({ consumerSecret: testSecret.consumerSecret, seed: opts.seed }),
     ]);

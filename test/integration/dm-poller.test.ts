@@ -21,7 +21,7 @@ import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-
 import { startFourBizSimulator, type FourBizSimulator } from '../../simulators/fourbiz-rest';
 import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simulators/fourbiz-omnichannel';
 import { startXApiSimulator, type XApiSimulator } from '../../simulators/x-api';
-import { createFifoQueueWithDlq, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
+import { createTestQueuePair, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
 import { testObservability } from '../support/observability';
 import { httpEvent, lambdaContext } from '../support/x-fixtures';
 
@@ -67,7 +67,7 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
 
   /** A tenant's polling bridge on fresh queues and table; `now` is the poller's clock. */
   async function bridge(fourbiz: FourBizClient, opts: { backfillMinutes?: number; wrapSource?: (s: ReturnType<typeof createDmEventsSource>) => ReturnType<typeof createDmEventsSource> } = {}) {
-    const [queues, table] = await Promise.all([createFifoQueueWithDlq(sqs, 'dm-poll', { visibilityTimeoutSeconds: 2 }), createTestTable(dynamo)]);
+    const [queues, table] = await Promise.all([createTestQueuePair(sqs, 'dm-poll', { visibilityTimeoutSeconds: 2 }), createTestTable(dynamo)]);
     const store = dynamoConversationStore(doc, table);
     const { consumerKey, consumerSecret, accessToken, accessTokenSecret } = x.credentials;
     const secrets = staticSecretSource({ consumerKey, consumerSecret, accessToken, accessTokenSecret });

@@ -1,7 +1,7 @@
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { startSqsEventSource } from '../../local/sqs-event-source';
-import { createFifoQueueWithDlq, testSqsClient } from '../support/aws';
+import { createTestQueuePair, testSqsClient } from '../support/aws';
 
 async function visibleAndInFlight(client: SQSClient, queueUrl: string): Promise<number> {
   const out = await client.send(
@@ -32,7 +32,7 @@ describe('local SQS event source (Lambda event source mapping semantics)', () =>
   afterAll(() => client.destroy());
 
   it('hands the handler a real SQSEvent with FIFO attributes and deletes what succeeded', async () => {
-    const { queueUrl } = await createFifoQueueWithDlq(client, 'esm-ok', { visibilityTimeoutSeconds: 1 });
+    const { queueUrl } = await createTestQueuePair(client, 'esm-ok', { visibilityTimeoutSeconds: 1 });
     await send(client, queueUrl, 'user-1', 'a');
     const seen: SQSRecord[] = [];
     const source = startSqsEventSource({
@@ -57,7 +57,7 @@ describe('local SQS event source (Lambda event source mapping semantics)', () =>
   });
 
   it('keeps reported failures (they come back with a higher receive count), deletes the rest', async () => {
-    const { queueUrl } = await createFifoQueueWithDlq(client, 'esm-partial', { visibilityTimeoutSeconds: 1 });
+    const { queueUrl } = await createTestQueuePair(client, 'esm-partial', { visibilityTimeoutSeconds: 1 });
     await send(client, queueUrl, 'user-1', 'bad');
     await send(client, queueUrl, 'user-2', 'good');
     const receives: Record<string, string[]> = {};
@@ -78,7 +78,7 @@ describe('local SQS event source (Lambda event source mapping semantics)', () =>
   });
 
   it('fails the whole batch when the handler throws, and the redrive policy moves it to the DLQ', async () => {
-    const { queueUrl, dlqUrl } = await createFifoQueueWithDlq(client, 'esm-throw', { visibilityTimeoutSeconds: 1, maxReceiveCount: 2 });
+    const { queueUrl, dlqUrl } = await createTestQueuePair(client, 'esm-throw', { visibilityTimeoutSeconds: 1, maxReceiveCount: 2 });
     await send(client, queueUrl, 'user-1', 'x');
     let calls = 0;
     const errors: unknown[] = [];

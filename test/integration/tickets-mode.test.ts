@@ -18,7 +18,7 @@ import { createDispatcherHandler } from '../../functions/dispatcher/handler';
 import { createPollerHandler } from '../../functions/poller/handler';
 import { createSenderHandler } from '../../functions/sender/handler';
 import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-source';
-import { createFifoQueueWithDlq, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
+import { createTestQueuePair, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
 import { testObservability } from '../support/observability';
 import { fixtureBytes, lambdaContext } from '../support/x-fixtures';
 import { startFourBizSimulator, type FourBizSimulator } from '../../simulators/fourbiz-rest';
@@ -83,8 +83,8 @@ describe('tickets mode: DMs become a 4biz request, agents\' replies and the solu
     const table = await createTestTable(dynamo);
     store = dynamoConversationStore(DynamoDBDocumentClient.from(dynamo), table);
     const [inbound, outbound] = await Promise.all([
-      createFifoQueueWithDlq(sqs, 'tickets-inbound', { visibilityTimeoutSeconds: 5 }),
-      createFifoQueueWithDlq(sqs, 'tickets-outbound', { visibilityTimeoutSeconds: 5, maxReceiveCount: 10 }),
+      createTestQueuePair(sqs, 'tickets-inbound', { visibilityTimeoutSeconds: 5 }),
+      createTestQueuePair(sqs, 'tickets-outbound', { visibilityTimeoutSeconds: 5, maxReceiveCount: 10 }),
     ]);
     const { consumerKey, consumerSecret, accessToken, accessTokenSecret } = x.credentials;
     const secrets = staticSecretSource({ consumerKey, consumerSecret, accessToken, accessTokenSecret, fourbizUser: fourbiz.userName, fourbizPassword: fourbiz.password });

@@ -18,7 +18,8 @@ import { startHttpGateway, type HttpGateway } from '../../local/http-gateway';
 import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-source';
 import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simulators/fourbiz-omnichannel';
 import { simulatorCredentials, startXApiSimulator, type XApiSimulator } from '../../simulators/x-api';
-import { createFifoQueueWithDlq, createTestTable, testDynamoClient, testSqsClient, type FifoQueues } from '../support/aws';
+import { createTestQueuePair, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
+import type { FifoQueuePair } from '../../local/resources';
 import { testObservability } from '../support/observability';
 import { fixtureBytes, lambdaContext, vectors } from '../support/x-fixtures';
 
@@ -47,7 +48,7 @@ describe('X Activity API deliveries and webhook health, end to end', () => {
   let x: XApiSimulator;
   let gateway: HttpGateway;
   let omnichannel: OmnichannelSimulator;
-  let queues: FifoQueues;
+  let queues: FifoQueuePair;
   let table: string;
   let source: SqsEventSource;
   /** The bridge's CRC answer is down (a broken deploy): X's re-validation fails. */
@@ -56,7 +57,7 @@ describe('X Activity API deliveries and webhook health, end to end', () => {
 
   beforeAll(async () => {
     [queues, table, omnichannel] = await Promise.all([
-      createFifoQueueWithDlq(sqs, 'xaa', { visibilityTimeoutSeconds: 2 }),
+      createTestQueuePair(sqs, 'xaa', { visibilityTimeoutSeconds: 2 }),
       createTestTable(dynamo),
       startOmnichannelSimulator({ consumerSecret: keys.consumerSecret }),
     ]);
