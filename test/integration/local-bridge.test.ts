@@ -1,7 +1,9 @@
 import '../support/test-env';
 import { signPayload, verifySignature } from '../../functions/core/x-signature';
 import { twitterWebhookApi } from '../../functions/adapters/x-webhooks';
-import { LOCAL_PUBLIC_ORIGIN, WEBHOOK_PATH, type LocalBridge, type LocalBridgeOptions } from '../../local/start';
+import type { LocalBridge, LocalBridgeOptions } from '../../local/start';
+import { LOCAL_PUBLIC_ORIGIN } from '../../local/external-services';
+import { WEBHOOK_PATH } from '../../local/function-wiring';
 import { sampleDelivery } from '../../local/demo';
 import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simulators/fourbiz-omnichannel';
 import { simulatorCredentials } from '../../simulators/x-api';
