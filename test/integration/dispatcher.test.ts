@@ -19,6 +19,7 @@ import { createTestQueuePair, createTestTable, testDynamoClient, testSqsClient }
 import type { FifoQueuePair } from '../../local/resources';
 import { fixtureAccountId, fixtureBytes, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
 import type { ConversationStore } from '../../functions/core/ports';
+import { until } from '../support/until';
 
 const COMPANY = '1400000000000000001';
 const secrets = staticSecretSource(testSecret);
@@ -42,14 +43,6 @@ function dmPayload(senderId: string, eventId: string, createdMs: number, text = 
       },
     }),
   );
-}
-
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 interface Bridge {

@@ -2,6 +2,7 @@ import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { startSqsEventSource } from '../../local/sqs-event-source';
 import { createTestQueuePair, testSqsClient } from '../support/aws';
+import { until } from '../support/until';
 
 async function visibleAndInFlight(client: SQSClient, queueUrl: string): Promise<number> {
   const out = await client.send(
@@ -17,14 +18,6 @@ async function send(client: SQSClient, queueUrl: string, group: string, id: stri
   await client.send(
     new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ id }), MessageGroupId: group, MessageDeduplicationId: id }),
   );
-}
-
-async function until(check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('local SQS event source (Lambda event source mapping semantics)', () => {
@@ -71,7 +64,7 @@ describe('local SQS event source (Lambda event source mapping semantics)', () =>
       },
     });
     source.start();
-    await until(() => (receives.bad?.length ?? 0) >= 2);
+    await until('the failing batch received twice', () => (receives.bad?.length ?? 0) >= 2, 10_000);
     await source.stop();
     expect(receives.good).toEqual(['1']);
     expect(receives.bad.slice(0, 2)).toEqual(['1', '2']);
@@ -93,7 +86,7 @@ describe('local SQS event source (Lambda event source mapping semantics)', () =>
       },
     });
     source.start();
-    await until(async () => (await visibleAndInFlight(client, dlqUrl)) === 1);
+    await until('the message in the DLQ', async () => (await visibleAndInFlight(client, dlqUrl)) === 1, 10_000);
     await source.stop();
     expect(calls).toBe(2);
     expect(errors).toHaveLength(2);

@@ -22,6 +22,7 @@ import { createTestQueuePair, createTestTable, testDynamoClient, testSqsClient }
 import type { FifoQueuePair } from '../../local/resources';
 import { testObservability } from '../support/observability';
 import { fixtureBytes, lambdaContext, vectors } from '../support/x-fixtures';
+import { until } from '../support/until';
 
 /**
  * X Activity API deliveries and webhook health end to end: the X simulator posts signed deliveries
@@ -32,14 +33,6 @@ const COMPANY = '1400000000000000001';
 const WEBHOOK_URL = 'https://bridge.localhost/webhooks/twitter';
 const keys = { ...simulatorCredentials, consumerSecret: vectors.consumerSecret };
 const secrets = staticSecretSource(keys);
-
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('X Activity API deliveries and webhook health, end to end', () => {
   const sqs: SQSClient = testSqsClient();
