@@ -7,8 +7,8 @@ import { readDmEventsPage } from '../functions/core/dm-events';
 import type { DmPollState } from '../functions/core/dm-poll';
 import type { LeaseStore } from '../functions/core/lease';
 import { createDmPollerHandler, type DmPollSummary } from '../functions/dm-poller/handler';
-import { startXApiSimulator } from '../test/simulators/x-api';
-import { createFifoQueueWithDlq } from '../test/support/aws';
+import { startXApiSimulator } from '../simulators/x-api';
+import { createTestQueuePair } from '../test/support/aws';
 import { testObservability } from '../test/support/observability';
 import { lambdaContext } from '../test/support/x-fixtures';
 import { round, summarise, type Summary } from './stats';
@@ -39,7 +39,7 @@ export async function measureDmPoller(sqsEndpoint: string, runs = 30): Promise<D
   const x = await startXApiSimulator({ accountId: '1400000000000000001', rateLimits: { 'GET /2/dm_events': { limit: 100_000, windowSeconds: 900 } } });
   const sqs = new SQSClient({ endpoint: sqsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
   try {
-    const { queueUrl } = await createFifoQueueWithDlq(sqs, 'bench-dm-poll');
+    const { queueUrl } = await createTestQueuePair(sqs, 'bench-dm-poll');
     const queue = sqsInboundQueue(sqs, queueUrl);
     const secrets = staticSecretSource({ ...x.credentials });
     const source = createDmEventsSource(secrets, { baseUrl: x.url });

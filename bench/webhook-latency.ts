@@ -3,7 +3,7 @@ import { createWebhookHandler } from '../functions/webhook/handler';
 import { sqsInboundQueue } from '../functions/adapters/inbound-queue';
 import { staticSecretSource } from '../functions/adapters/secrets';
 import { signPayload, verifySignature } from '../functions/core/x-signature';
-import { createFifoQueueWithDlq } from '../test/support/aws';
+import { createTestQueuePair } from '../test/support/aws';
 import { testObservability } from '../test/support/observability';
 import { fixtureAccountId, fixtureBytes, httpEvent, lambdaContext, testSecret } from '../test/support/x-fixtures';
 import { summarise, type Summary } from './stats';
@@ -31,7 +31,7 @@ function uniqueDeliveries(n: number): Buffer[] {
 
 export async function measureWebhookLatency(sqsEndpoint: string, deliveries = 1000): Promise<WebhookLatency> {
   const sqs = new SQSClient({ endpoint: sqsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
-  const { queueUrl } = await createFifoQueueWithDlq(sqs, 'bench-inbound');
+  const { queueUrl } = await createTestQueuePair(sqs, 'bench-inbound');
   const handler = createWebhookHandler({ ...testObservability('bench'), secrets: staticSecretSource(testSecret), queue: sqsInboundQueue(sqs, queueUrl), xAccountId: fixtureAccountId });
   const bodies = uniqueDeliveries(deliveries);
   const events = bodies.map((body) =>

@@ -3,13 +3,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { readBody } from './http';
+import { lambdaContext } from './lambda-context';
 
 /**
  * A local stand-in for API Gateway (HTTP API, payload format 2.0): turns requests into the events
  * the real crc and webhook handlers get in AWS (raw body, base64 when not text, lower-case headers,
  * queryStringParameters) and their results back into HTTP answers.
  */
-export type HttpApiHandler = (
+type HttpApiHandler = (
   event: APIGatewayProxyEventV2,
   context: Context,
 ) => Promise<APIGatewayProxyStructuredResultV2 | string | object | void>;
@@ -54,7 +55,7 @@ function isLoopbackHost(host: string | undefined): boolean {
 const textTypes = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
 
 
-export function toHttpApiEvent(req: IncomingMessage, body: Buffer, url: URL, routeKey: string): APIGatewayProxyEventV2 {
+function toHttpApiEvent(req: IncomingMessage, body: Buffer, url: URL, routeKey: string): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   const cookies: string[] = [];
   for (const [name, value] of Object.entries(req.headers)) {
@@ -95,24 +96,6 @@ export function toHttpApiEvent(req: IncomingMessage, body: Buffer, url: URL, rou
     },
     body: body.length ? body.toString(isText ? 'utf8' : 'base64') : undefined,
     isBase64Encoded: body.length > 0 && !isText,
-  };
-}
-
-export function lambdaContext(functionName: string, timeoutMs: number): Context {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
   };
 }
 

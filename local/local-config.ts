@@ -8,7 +8,7 @@ import { z } from 'zod';
  */
 
 /** KEY=VALUE lines; `#` comments, blank lines, `export ` prefixes and matching quotes allowed. */
-export function parseDotEnv(text: string): Record<string, string> {
+function parseDotEnv(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();

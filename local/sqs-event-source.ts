@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
@@ -7,6 +6,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+import { lambdaContext } from './lambda-context';
 
 /**
  * What Lambda's SQS event source mapping does, for `npm start`, the integration tests and the
@@ -15,7 +15,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSReco
  * timeout (and reach the DLQ through the queue's redrive policy). A thrown error, or a failure
  * report naming an unknown record, fails the whole batch, as Lambda does.
  */
-export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
+type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
 
 export interface SqsEventSourceOptions {
   client: SQSClient;
@@ -58,7 +58,7 @@ function toMessageAttributes(message: Message): SQSMessageAttributes {
   );
 }
 
-export function toSqsRecord(message: Message, eventSourceARN: string, awsRegion: string): SQSRecord {
+function toSqsRecord(message: Message, eventSourceARN: string, awsRegion: string): SQSRecord {
   const a = message.Attributes ?? {};
   return {
     messageId: message.MessageId!,
@@ -82,26 +82,8 @@ export function toSqsRecord(message: Message, eventSourceARN: string, awsRegion:
   };
 }
 
-function lambdaContext(functionName: string, timeoutMs: number): Context {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
 /** The receipt handles to delete after an invocation: all but the reported failures, or none. */
-export function recordsToDelete(records: SQSRecord[], outcome: SQSBatchResponse | void | Error): SQSRecord[] {
+function recordsToDelete(records: SQSRecord[], outcome: SQSBatchResponse | void | Error): SQSRecord[] {
   if (outcome instanceof Error) return [];
   const failures = outcome?.batchItemFailures ?? [];
   const ids = new Set(records.map((r) => r.messageId));

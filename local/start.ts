@@ -1,39 +1,32 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, ScheduledEvent } from 'aws-lambda';
-import { z } from 'zod';
-import { Env, functionEnvironment, type FourbizSettings, type TenantSecret } from '../functions/config';
-import { createConversationTable } from '../functions/adapters/conversation-table';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { Env, type FourbizSettings, type TenantSecret } from '../functions/config';
 import { resourceNames } from '../infra/resource-names';
 import { loadTenantConfig, type TenantConfig } from '../infra/tenant-config';
-import { startXApiSimulator, simulatorCredentials, type XApiSimulator } from '../test/simulators/x-api';
-import { startOmnichannelSimulator, type OmnichannelSimulator } from '../test/simulators/fourbiz-omnichannel';
-import { startFourBizSimulator, type FourBizSimulator } from '../test/simulators/fourbiz-rest';
-import { startDynamoDbLocal, startFauxqs, type Emulator } from './emulators';
-import { startHttpGateway, lambdaContext, type HttpGateway } from './http-gateway';
+import type { XApiSimulator } from '../simulators/x-api';
+import type { OmnichannelSimulator } from '../simulators/fourbiz-omnichannel';
+import type { FourBizSimulator } from '../simulators/fourbiz-rest';
+import { startEmulators } from './emulators';
+import { LOCAL_PUBLIC_ORIGIN, startExternalServices } from './external-services';
+import { localAws, WEBHOOK_PATH, wireFunctions } from './function-wiring';
+import { startHttpGateway } from './http-gateway';
 import { environmentWithDotEnv, parseLocalSettings, type LocalSettings } from './local-config';
-import { resolveLocalhostSubdomains } from './localhost-dns';
-import { startSqsEventSource, type SqsEventSource } from './sqs-event-source';
-import { readBody } from './http';
+import { localRoutes } from './local-routes';
+import { createFifoQueuePair, ensureConversationTable, writeSecretsFile } from './resources';
 
 /**
- * `npm start`: the whole bridge on this machine, offline. The real handlers (imported below,
- * wired from the environment exactly as in Lambda) behind a local HTTP API, DynamoDB Local and
- * fauxqs with the tenant's table and FIFO queues, the dispatcher (and in tickets mode the poller
- * and sender) fed as Lambda would feed them, and by default the X and 4biz simulators.
+ * `npm start`: the whole bridge on this machine, offline. The parts, started in this order and
+ * stopped in reverse: the outside world (X and 4biz simulators, ./external-services.ts), the
+ * tenant secret file, the emulators with the tenant's table and FIFO queues (./emulators.ts,
+ * ./resources.ts), the real handlers wired as Lambda runs them (./function-wiring.ts), and the
+ * local HTTP API with the webhook and the `/_local/*` endpoints (./http-gateway.ts,
+ * ./local-routes.ts).
  */
 
-export const WEBHOOK_PATH = '/webhooks/twitter';
-/**
- * The webhook URL to register with the X simulator: X accepts only https URLs without a port, so
- * the simulator maps this origin to the local API (X's CRC checks and deliveries reach it there).
- */
-export const LOCAL_PUBLIC_ORIGIN = 'https://bridge.localhost';
 const root = join(__dirname, '..');
 
 export interface LocalBridgeOptions extends Partial<LocalSettings> {
@@ -72,29 +65,6 @@ export interface LocalBridge {
   stop(): Promise<void>;
 }
 
-/** t.co links of a DM added with POST /_local/x-dm, as `{url, expandedUrl}`. */
-const urlsSchema = z.array(z.object({ url: z.string().url(), expandedUrl: z.string().url() })).max(10);
-
-const dummyAws = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
-
-async function createQueuePair(sqs: SQSClient, name: string, dlqName: string, maxReceiveCount: number, visibilityTimeoutSeconds: number) {
-  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: dlqName, Attributes: { FifoQueue: 'true' } }));
-  const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl!, AttributeNames: ['QueueArn'] }));
-  const queue = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: name,
-      Attributes: {
-        FifoQueue: 'true',
-        DeduplicationScope: 'messageGroup',
-        FifoThroughputLimit: 'perMessageGroupId',
-        VisibilityTimeout: String(visibilityTimeoutSeconds),
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: attrs.Attributes!.QueueArn!, maxReceiveCount }),
-      },
-    }),
-  );
-  return { queueUrl: queue.QueueUrl!, dlqUrl: dlq.QueueUrl! };
-}
-
 function chooseTenant(settings: Partial<LocalSettings>): TenantConfig {
   const name = settings.tenant ?? (settings.fourbizMode === 'tickets' ? 'example-tickets' : 'example');
   const tenant = loadTenantConfig(name);
@@ -104,287 +74,92 @@ function chooseTenant(settings: Partial<LocalSettings>): TenantConfig {
   return tenant;
 }
 
-function sendJson(res: ServerResponse, body: unknown): true {
-  res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body, null, 2));
-  return true;
-}
-
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const raw = await readBody(req);
-  try {
-    return JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>;
-  } catch {
-    return {};
-  }
-}
-
 export async function startLocalBridge(options: LocalBridgeOptions = {}): Promise<LocalBridge> {
   const log = options.log ?? (() => undefined);
   const tenant = chooseTenant(options);
   const mode = tenant.fourbiz.mode;
   const ingestion = options.xIngestion ?? tenant.x.ingestion;
+  const xPollIntervalMs = options.xPollIntervalMs ?? 5000;
   const suffix = options.uniqueNames ? `-${randomUUID().slice(0, 8)}` : '';
+  // Whatever has started is stopped again, in reverse order, on stop() and when the start fails half-way.
   const stops: Array<() => Promise<void>> = [];
+  const started = (stop: () => Promise<void>) => void stops.push(stop);
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
 
   try {
-    // The outside world: real endpoints when configured, simulators otherwise.
-    const xKeys = options.x ?? simulatorCredentials;
-    let xApi: XApiSimulator | undefined;
     // Set once the local API listens; X only calls the webhook after someone registered it.
     let localApiUrl = '';
-    if (!options.xApiBaseUrl) {
-      xApi = await startXApiSimulator({
-        credentials: xKeys,
-        accountId: tenant.xAccountId,
-        // Locally the dm-poller runs every few seconds (X_POLL_INTERVAL_SECONDS): X's 15 lookups per 15 minutes would stop it within a minute.
-        rateLimits: { 'GET /2/dm_events': { limit: 100_000, windowSeconds: 900 } },
-        resolveWebhookUrl: (url) => (url.startsWith(`${LOCAL_PUBLIC_ORIGIN}/`) ? localApiUrl + url.slice(LOCAL_PUBLIC_ORIGIN.length) : url),
-      });
-      stops.push(() => xApi!.close());
-    }
-    const xApiBaseUrl = options.xApiBaseUrl ?? xApi!.url;
-
-    let omnichannel: OmnichannelSimulator | undefined;
-    let fourbizRest: FourBizSimulator | undefined;
-    let fourbizSettings: FourbizSettings;
-    let fourbizUser: string | undefined;
-    let fourbizPassword: string | undefined;
-    if (tenant.fourbiz.mode === 'relay') {
-      if (!options.fourbizCallbackUrl) {
-        omnichannel = await startOmnichannelSimulator({ consumerSecret: xKeys.consumerSecret });
-        stops.push(() => omnichannel!.stop());
-      }
-      fourbizSettings = { ...tenant.fourbiz, callbackUrl: options.fourbizCallbackUrl ?? omnichannel!.url };
-    } else {
-      if (!options.fourbizBaseUrl) {
-        fourbizRest = await startFourBizSimulator();
-        stops.push(() => fourbizRest!.close());
-      }
-      fourbizSettings = { ...tenant.fourbiz, baseUrl: options.fourbizBaseUrl ?? fourbizRest!.baseUrl };
-      fourbizUser = options.fourbizUser ?? fourbizRest?.userName;
-      fourbizPassword = options.fourbizPassword ?? fourbizRest?.password;
-    }
+    const services = await startExternalServices(tenant, options, () => localApiUrl, started);
 
     // The tenant secret, as a git-ignored file (Secrets Manager's stand-in).
-    const secret: TenantSecret = { ...xKeys, ...(fourbizUser ? { fourbizUser, fourbizPassword } : {}) };
+    const secret: TenantSecret = { ...services.xKeys, ...(services.fourbizUser ? { fourbizUser: services.fourbizUser, fourbizPassword: services.fourbizPassword } : {}) };
     let secretsFile = options.secretsFile ?? join(root, '.local', 'secrets.json');
     if (!options.secretsFile && options.uniqueNames) {
       const dir = mkdtempSync(join(tmpdir(), '4biz-dm-local-'));
       secretsFile = join(dir, 'secrets.json');
-      stops.push(async () => rmSync(dir, { recursive: true, force: true }));
+      started(async () => rmSync(dir, { recursive: true, force: true }));
     }
-    mkdirSync(join(secretsFile, '..'), { recursive: true });
-    writeFileSync(secretsFile, `${JSON.stringify(secret, null, 2)}\n`, { mode: 0o600 });
-    chmodSync(secretsFile, 0o600);
+    writeSecretsFile(secretsFile, secret);
 
     // Emulators, table and queues, named as the stack names them.
     let endpoints = options.emulators;
     if (!endpoints) {
       log('starting DynamoDB Local and fauxqs…');
-      const [dynamo, sqs]: Emulator[] = await Promise.all([startDynamoDbLocal(), startFauxqs()]);
-      stops.push(() => Promise.all([dynamo!.stop(), sqs!.stop()]).then(() => undefined));
-      endpoints = { dynamoEndpoint: dynamo!.endpoint, sqsEndpoint: sqs!.endpoint };
+      const emulators = await startEmulators();
+      started(() => emulators.stop());
+      endpoints = emulators;
     }
-    const credentials = { accessKeyId: dummyAws.AWS_ACCESS_KEY_ID, secretAccessKey: dummyAws.AWS_SECRET_ACCESS_KEY };
-    const sqs = new SQSClient({ endpoint: endpoints.sqsEndpoint, region: dummyAws.AWS_REGION, credentials });
-    const dynamo = new DynamoDBClient({ endpoint: endpoints.dynamoEndpoint, region: dummyAws.AWS_REGION, credentials });
-    stops.push(async () => {
+    const sqs = new SQSClient({ endpoint: endpoints.sqsEndpoint, ...localAws });
+    const dynamo = new DynamoDBClient({ endpoint: endpoints.dynamoEndpoint, ...localAws });
+    started(async () => {
       sqs.destroy();
       dynamo.destroy();
     });
     const rn = resourceNames(tenant.name);
     const fifo = (name: string) => name.replace(/\.fifo$/, `${suffix}.fifo`);
     const table = `${rn.table}${suffix}`;
-    try {
-      await createConversationTable(dynamo, table);
-    } catch (err) {
-      if (!(err instanceof ResourceInUseException)) throw err;
-    }
-    const inbound = await createQueuePair(sqs, fifo(rn.inboundQueue), fifo(rn.inboundDlq), tenant.inbound.maxReceiveCount, tenant.inbound.visibilityTimeoutSeconds);
-    const outbound =
-      mode === 'tickets'
-        ? await createQueuePair(sqs, fifo(rn.outboundQueue), fifo(rn.outboundDlq), tenant.outbound.maxReceiveCount, tenant.outbound.visibilityTimeoutSeconds)
-        : undefined;
-
-    // The functions' environment, as the stack sets it; the SDK picks the emulator endpoints up itself.
-    // The SQS endpoint is the queue URLs' own origin, which the SQS client would otherwise switch to, warning each call.
-    // One process runs every function: each parses its own variables out of the union (functions/config.ts).
-    const values = {
-      tenant: tenant.name,
-      secretsFile,
-      inboundQueueUrl: inbound.queueUrl,
-      inboundDlqUrl: inbound.dlqUrl,
-      tableName: table,
-      fourbiz: fourbizSettings,
-      conversationIdleMinutes: tenant.conversationIdleMinutes,
-      xApiBaseUrl,
-      xAccountId: tenant.xAccountId,
-      localMode: true as const,
-      pollBackfillMinutes: tenant.x.pollBackfillMinutes,
-      ...(outbound ? { outboundQueueUrl: outbound.queueUrl, outboundDlqUrl: outbound.dlqUrl } : {}),
-    };
-    Object.assign(
-      process.env,
-      dummyAws,
-      { AWS_ENDPOINT_URL_SQS: new URL(inbound.queueUrl).origin, AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamoEndpoint },
-      ...(['crc', 'webhook', 'dispatcher', 'dm-poller'] as const).map((name) => functionEnvironment(name, values)),
-      ...(outbound ? [functionEnvironment('poller', { ...values, outboundQueueUrl: outbound.queueUrl }), functionEnvironment('sender', { ...values, outboundQueueUrl: outbound.queueUrl, outboundDlqUrl: outbound.dlqUrl })] : []),
-    );
-    delete process.env[Env.secretArn];
-    resolveLocalhostSubdomains();
-    process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-    process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1';
-
-    // Imported only now: nothing in them reads the environment before their first invocation.
-    const [crc, webhook, dispatcher] = await Promise.all([
-      import('../functions/crc/handler'),
-      import('../functions/webhook/handler'),
-      import('../functions/dispatcher/handler'),
-    ]);
+    await ensureConversationTable(dynamo, table);
+    const inbound = await createFifoQueuePair(sqs, { queue: fifo(rn.inboundQueue), dlq: fifo(rn.inboundDlq) }, tenant.inbound);
+    const outbound = mode === 'tickets' ? await createFifoQueuePair(sqs, { queue: fifo(rn.outboundQueue), dlq: fifo(rn.outboundDlq) }, tenant.outbound) : undefined;
 
     const onError = (what: string) => (err: unknown) => log(`${what}: ${(err as Error).message}`);
-    const scheduled = (): ScheduledEvent => ({
-      version: '0',
-      id: randomUUID(),
-      'detail-type': 'Scheduled Event',
-      source: 'aws.events',
-      account: '000000000000',
-      time: new Date().toISOString(),
-      region: dummyAws.AWS_REGION,
-      resources: [],
-      detail: {},
+    const functions = await wireFunctions({
+      tenant,
+      secretsFile,
+      table,
+      inbound,
+      outbound,
+      fourbizSettings: services.fourbizSettings,
+      xApiBaseUrl: services.xApiBaseUrl,
+      dynamoEndpoint: endpoints.dynamoEndpoint,
+      sqs,
+      ingestion,
+      pollIntervalMs: options.pollIntervalMs ?? 3000,
+      xPollIntervalMs,
+      onError,
+      onStarted: started,
     });
-    /** A scheduled function as EventBridge runs it: every `intervalMs`, plus on demand; one run at a time here too. */
-    const schedule = (name: string, run: (event: ScheduledEvent, context: Context) => Promise<unknown>, intervalMs: number) => {
-      let running: Promise<void> | undefined;
-      const now = () =>
-        (running ??= (async () => {
-          try {
-            await run(scheduled(), lambdaContext(name, 60_000));
-          } catch (err) {
-            onError(name)(err);
-          } finally {
-            running = undefined;
-          }
-        })());
-      const timer = setInterval(() => void now(), intervalMs);
-      stops.push(async () => {
-        clearInterval(timer);
-        await running;
-      });
-      return now;
-    };
-    const sources: SqsEventSource[] = [];
-    sources.push(
-      startSqsEventSource({
-        client: sqs,
-        queueUrl: inbound.queueUrl,
-        handler: dispatcher.handler,
-        batchSize: tenant.inbound.batchSize,
-        waitTimeSeconds: 1,
-        concurrency: tenant.inbound.maxConcurrency,
-        functionName: 'dispatcher',
-        onError: onError('dispatcher'),
-      }),
-    );
 
-    let pollNow: (() => Promise<void>) | undefined;
-    if (outbound) {
-      const [poller, sender] = await Promise.all([import('../functions/poller/handler'), import('../functions/sender/handler')]);
-      sources.push(
-        startSqsEventSource({
-          client: sqs,
-          queueUrl: outbound.queueUrl,
-          handler: sender.handler as never,
-          batchSize: 10,
-          waitTimeSeconds: 1,
-          functionName: 'sender',
-          onError: onError('sender'),
-        }),
-      );
-      pollNow = schedule('poller', poller.handler, options.pollIntervalMs ?? 3000);
-    }
-
-    let pollDmsNow: (() => Promise<void>) | undefined;
-    const xPollIntervalMs = options.xPollIntervalMs ?? 5000;
-    if (ingestion === 'poll') {
-      const dmPoller = await import('../functions/dm-poller/handler');
-      pollDmsNow = schedule('dm-poller', dmPoller.handler, xPollIntervalMs);
-      // The first run sets the cursor at once, so a DM sent right after start-up is new, not history.
-      void pollDmsNow();
-    }
-    for (const s of sources) s.start();
-    stops.push(() => Promise.all(sources.map((s) => s.stop())).then(() => undefined));
-
-    const gateway: HttpGateway = await startHttpGateway({
+    const gateway = await startHttpGateway({
       port: options.port ?? 3000,
       host: '127.0.0.1',
       onError: (routeKey, err) => onError(routeKey)(err),
-      // Polling mode has no webhook (as its stack has no API): the path answers 404.
-      routes:
-        ingestion === 'webhook'
-          ? [
-              { method: 'GET', path: WEBHOOK_PATH, handler: crc.handler },
-              { method: 'POST', path: WEBHOOK_PATH, handler: webhook.handler },
-            ]
-          : [],
-      extra: async (req, res, url) => {
-        if (req.method === 'GET' && url.pathname === '/_local/status') {
-          return sendJson(res, {
-            tenant: tenant.name,
-            mode,
-            ingestion,
-            ...(ingestion === 'poll' ? { xPollIntervalMs } : {}),
-            webhookUrl: `${gatewayUrl()}${WEBHOOK_PATH}`,
-            xApi: xApi ? 'simulator' : xApiBaseUrl,
-            fourbiz: mode === 'relay' ? (omnichannel ? 'simulator' : fourbizSettings.mode === 'relay' && fourbizSettings.callbackUrl) : fourbizRest ? 'simulator' : options.fourbizBaseUrl,
-            xAccountId: tenant.xAccountId,
-            secretsFile,
-          });
-        }
-        if (req.method === 'GET' && url.pathname === '/_local/deliveries') {
-          if (omnichannel) return sendJson(res, omnichannel.deliveries.map((d) => ({ eventId: d.eventId, senderId: d.senderId, signature: d.signature, body: d.body })));
-          if (fourbizRest) return sendJson(res, fourbizRest.requests);
-          return sendJson(res, []);
-        }
-        if (req.method === 'GET' && url.pathname === '/_local/dms') return sendJson(res, xApi?.dms ?? []);
-        if (req.method === 'POST' && url.pathname === '/_local/x-dm' && xApi && pollDmsNow) {
-          // Plays a person writing to the company: the DM lands in the X simulator's DM events, then a poll runs at once.
-          const body = await readJson(req);
-          const senderId = typeof body.senderId === 'string' && /^\d{1,32}$/.test(body.senderId) ? body.senderId : '2900000000000000042';
-          const eventId = xApi.addDmEvent({
-            senderId,
-            username: typeof body.username === 'string' ? body.username : 'maria_souza',
-            name: typeof body.name === 'string' ? body.name : 'Maria Souza',
-            text: typeof body.text === 'string' ? body.text : 'Olá, preciso de ajuda com meu pedido',
-            urls: urlsSchema.safeParse(body.urls).data,
-          });
-          void pollDmsNow();
-          return sendJson(res, { eventId, senderId });
-        }
-        if (req.method === 'POST' && url.pathname === '/_local/agent-reply' && fourbizRest) {
-          // Plays the 4biz agent: writes on the request, then polls at once instead of waiting for the schedule.
-          const body = await readJson(req);
-          const request = fourbizRest.requests.find((r) => r.numberOrigin === body.numberOrigin) ?? fourbizRest.requests.at(-1);
-          if (!request) {
-            res.writeHead(404, { 'content-type': 'application/json' });
-            res.end(JSON.stringify({ message: 'no 4biz request yet' }));
-            return true;
-          }
-          const occurrence = fourbizRest.addAgentOccurrence(request.number, typeof body.text === 'string' ? body.text : 'Olá! Já estamos verificando.');
-          void pollNow?.();
-          return sendJson(res, { requestNumber: request.number, occurrence });
-        }
-        return false;
-      },
+      routes: functions.routes,
+      extra: localRoutes({
+        tenant,
+        ingestion,
+        xPollIntervalMs,
+        webhookUrl: () => `${localApiUrl}${WEBHOOK_PATH}`,
+        services,
+        secretsFile,
+        pollNow: functions.pollNow,
+        pollDmsNow: functions.pollDmsNow,
+      }),
     });
-    const gatewayUrl = () => gateway.url;
     localApiUrl = gateway.url;
-    stops.push(() => gateway.close());
+    started(() => gateway.close());
 
     const names = { table, inboundQueueUrl: inbound.queueUrl, inboundDlqUrl: inbound.dlqUrl, outboundQueueUrl: outbound?.queueUrl, outboundDlqUrl: outbound?.dlqUrl };
     let stopped: Promise<void> | undefined;
@@ -395,15 +170,15 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
       mode,
       ingestion,
       ...(ingestion === 'poll' ? { xPollIntervalMs } : {}),
-      consumerSecret: xKeys.consumerSecret,
+      consumerSecret: services.xKeys.consumerSecret,
       secretsFile,
-      xApi,
-      omnichannel,
-      fourbizRest,
-      fourbizSettings,
+      xApi: services.xApi,
+      omnichannel: services.omnichannel,
+      fourbizRest: services.fourbizRest,
+      fourbizSettings: services.fourbizSettings,
       names,
-      pollNow,
-      pollDmsNow,
+      pollNow: functions.pollNow,
+      pollDmsNow: functions.pollDmsNow,
       stop: () => (stopped ??= stopAll()),
     };
   } catch (err) {

@@ -14,10 +14,12 @@ import { createDispatcherHandler } from '../../functions/dispatcher/handler';
 import { createObservability } from '../../functions/observability';
 import { createWebhookHandler } from '../../functions/webhook/handler';
 import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-source';
-import { startOmnichannelSimulator, type OmnichannelSimulator } from '../simulators/fourbiz-omnichannel';
-import { createFifoQueueWithDlq, createTestTable, testDynamoClient, testSqsClient, type FifoQueues } from '../support/aws';
+import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simulators/fourbiz-omnichannel';
+import { createTestQueuePair, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
+import type { FifoQueuePair } from '../../local/resources';
 import { fixtureAccountId, fixtureBytes, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
 import type { ConversationStore } from '../../functions/core/ports';
+import { until } from '../support/until';
 
 const COMPANY = '1400000000000000001';
 const secrets = staticSecretSource(testSecret);
@@ -43,17 +45,9 @@ function dmPayload(senderId: string, eventId: string, createdMs: number, text = 
   );
 }
 
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 interface Bridge {
   sim: OmnichannelSimulator;
-  queues: FifoQueues;
+  queues: FifoQueuePair;
   store: ConversationStore;
   source: SqsEventSource;
   /** X POSTs a signed delivery to the webhook. */
@@ -77,7 +71,7 @@ describe('dispatcher: inbound queue → 4biz Omnichannel callback (relay mode)',
 
   async function bridge(opts: { maxReceiveCount?: number; idleMinutes?: number; seed?: number; concurrency?: number } = {}): Promise<Bridge> {
     const [queues, table, sim] = await Promise.all([
-      createFifoQueueWithDlq(sqs, 'dispatch', { maxReceiveCount: opts.maxReceiveCount ?? 10, visibilityTimeoutSeconds: 2 }),
+      createTestQueuePair(sqs, 'dispatch', { maxReceiveCount: opts.maxReceiveCount ?? 10, visibilityTimeoutSeconds: 2 }),
       createTestTable(dynamo),
       startOmnichannelSimulator({ consumerSecret: testSecret.consumerSecret, seed: opts.seed }),
     ]);

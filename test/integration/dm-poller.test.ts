@@ -18,12 +18,13 @@ import { createDmPollerHandler, DM_POLLER_LEASE, type DmPollSummary } from '../.
 import { createWebhookHandler } from '../../functions/webhook/handler';
 import { signPayload } from '../../functions/core/x-signature';
 import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-source';
-import { startFourBizSimulator, type FourBizSimulator } from '../simulators/fourbiz-rest';
-import { startOmnichannelSimulator, type OmnichannelSimulator } from '../simulators/fourbiz-omnichannel';
-import { startXApiSimulator, type XApiSimulator } from '../simulators/x-api';
-import { createFifoQueueWithDlq, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
+import { startFourBizSimulator, type FourBizSimulator } from '../../simulators/fourbiz-rest';
+import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simulators/fourbiz-omnichannel';
+import { startXApiSimulator, type XApiSimulator } from '../../simulators/x-api';
+import { createTestQueuePair, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
 import { testObservability } from '../support/observability';
 import { httpEvent, lambdaContext } from '../support/x-fixtures';
+import { until } from '../support/until';
 
 /**
  * Polling mode end to end: X simulator (GET /2/dm_events) → dm-poller → inbound FIFO (fauxqs) →
@@ -35,14 +36,6 @@ jest.setTimeout(60_000);
 const COMPANY = '1400000000000000001';
 const scheduled = { 'detail-type': 'Scheduled Event', source: 'aws.events' } as ScheduledEvent;
 const person = (n: number) => `29000000000000001${String(n).padStart(2, '0')}`;
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
   const sqs = testSqsClient();
@@ -67,7 +60,7 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
 
   /** A tenant's polling bridge on fresh queues and table; `now` is the poller's clock. */
   async function bridge(fourbiz: FourBizClient, opts: { backfillMinutes?: number; wrapSource?: (s: ReturnType<typeof createDmEventsSource>) => ReturnType<typeof createDmEventsSource> } = {}) {
-    const [queues, table] = await Promise.all([createFifoQueueWithDlq(sqs, 'dm-poll', { visibilityTimeoutSeconds: 2 }), createTestTable(dynamo)]);
+    const [queues, table] = await Promise.all([createTestQueuePair(sqs, 'dm-poll', { visibilityTimeoutSeconds: 2 }), createTestTable(dynamo)]);
     const store = dynamoConversationStore(doc, table);
     const { consumerKey, consumerSecret, accessToken, accessTokenSecret } = x.credentials;
     const secrets = staticSecretSource({ consumerKey, consumerSecret, accessToken, accessTokenSecret });
@@ -146,7 +139,7 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
 
       const id = x.addDmEvent({ senderId: person(2), username: 'ana_lima', name: 'Ana Lima', text: 'Meu pedido não chegou https://t.co/p1', urls: [{ url: 'https://t.co/p1', expandedUrl: 'https://example.com/pedido/1' }] });
       expect(await b.poll()).toMatchObject({ outcome: 'caught-up', queued: 1 });
-      await until('the DM at 4biz', () => omni.deliveries.length === 1);
+      await until('the DM at 4biz', () => omni.deliveries.length === 1, 30_000);
       const [d] = omni.deliveries;
       expect(d!.eventId).toBe(id);
       expect(verifySignature(x.credentials.consumerSecret, d!.raw, d!.signature)).toBe(true);
@@ -175,7 +168,7 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
       const recent = x.addDmEvent({ senderId: person(1), text: 'há 10 minutos', createdAt: new Date(Date.now() - 600_000) });
       const b = await bridge(relay(), { backfillMinutes: 30 });
       await b.poll();
-      await until('the recent DM', () => omni.deliveries.length === 1);
+      await until('the recent DM', () => omni.deliveries.length === 1, 30_000);
       expect(delivered()).toEqual([recent]);
     });
 
@@ -193,7 +186,7 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
       x.addDmEvent({ senderId: person(3), eventType: 'ParticipantsJoin', conversationId: '1861000000000009999' });
       const out = await b.poll();
       expect(out).toMatchObject({ outcome: 'caught-up', pages: 3, queued: 25, skipped: 2 });
-      await until('25 DMs at 4biz', () => omni.deliveries.length >= 25);
+      await until('25 DMs at 4biz', () => omni.deliveries.length >= 25, 30_000);
       await new Promise((r) => setTimeout(r, 300));
       expect(omni.deliveries).toHaveLength(25);
       for (const [who, ids] of Object.entries(sent)) expect(omni.deliveries.filter((d) => d.senderId === who).map((d) => d.eventId)).toEqual(ids);
@@ -231,7 +224,7 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
       // The older part first (m0…m19, read from the resume point), then the newer part from the top.
       expect(await b.poll()).toMatchObject({ outcome: 'caught-up', queued: 20 });
       expect(await b.poll()).toMatchObject({ outcome: 'caught-up', queued: 10 });
-      await until('30 DMs', () => omni.deliveries.length >= 30);
+      await until('30 DMs', () => omni.deliveries.length >= 30, 30_000);
       await new Promise((r) => setTimeout(r, 300));
       expect([...delivered()].sort()).toEqual([...ids].sort());
       for (const who of [person(0), person(1)]) {
@@ -246,7 +239,7 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
       const ids = [x.addDmEvent({ senderId: person(3), text: 'um' }), x.addDmEvent({ senderId: person(3), text: 'dois' })];
       const before = await b.state.load();
       await b.poll();
-      await until('two DMs', () => omni.deliveries.length === 2);
+      await until('two DMs', () => omni.deliveries.length === 2, 30_000);
       // As if the run had died after the queue accepted and before the cursor moved.
       await b.state.save(before!);
       await b.poll();
@@ -301,7 +294,7 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
       expect(b.obs.published()).toMatchObject({ XAuthFailure: 1, DmPollFailed: 1 });
       expect(await b.state.load()).toEqual(cursor);
       await b.poll();
-      await until('the DM after the keys work again', () => omni.deliveries.length === 1);
+      await until('the DM after the keys work again', () => omni.deliveries.length === 1, 30_000);
     });
 
     it('runs one at a time: while another run holds the lease, a run does not call X', async () => {
@@ -329,7 +322,7 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
       await b.poll();
       x.addDmEvent({ senderId: person(5), username: 'maria', name: 'Maria Souza', text: 'Minha impressora parou' });
       await b.poll();
-      await until('the 4biz request', () => fourbiz.requests.length === 1);
+      await until('the 4biz request', () => fourbiz.requests.length === 1, 30_000);
       expect(fourbiz.requests[0]).toMatchObject({
         numberOrigin: expect.stringMatching(new RegExp(`^${person(5)}`)),
         source: expect.objectContaining({ description: expect.stringContaining('Minha impressora parou') }),

@@ -12,9 +12,9 @@ import { createCrcHandler } from '../../functions/crc/handler';
 import { resourceNames } from '../../infra/resource-names';
 import { tenantConfigSchema, type TenantConfig } from '../../infra/tenant-config';
 import { startHttpGateway, type HttpGateway } from '../../local/http-gateway';
-import { startOmnichannelSimulator, type OmnichannelSimulator } from '../simulators/fourbiz-omnichannel';
-import { startFourBizSimulator, type FourBizSimulator } from '../simulators/fourbiz-rest';
-import { startXApiSimulator, type XApiSimulator } from '../simulators/x-api';
+import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simulators/fourbiz-omnichannel';
+import { startFourBizSimulator, type FourBizSimulator } from '../../simulators/fourbiz-rest';
+import { startXApiSimulator, type XApiSimulator } from '../../simulators/x-api';
 import { testObservability } from '../support/observability';
 
 /**

@@ -1,12 +1,15 @@
 import '../support/test-env';
 import { signPayload, verifySignature } from '../../functions/core/x-signature';
 import { twitterWebhookApi } from '../../functions/adapters/x-webhooks';
-import { LOCAL_PUBLIC_ORIGIN, WEBHOOK_PATH, type LocalBridge, type LocalBridgeOptions } from '../../local/start';
+import type { LocalBridge, LocalBridgeOptions } from '../../local/start';
+import { LOCAL_PUBLIC_ORIGIN } from '../../local/external-services';
+import { WEBHOOK_PATH } from '../../local/function-wiring';
 import { sampleDelivery } from '../../local/demo';
-import { startOmnichannelSimulator, type OmnichannelSimulator } from '../simulators/fourbiz-omnichannel';
-import { simulatorCredentials } from '../simulators/x-api';
+import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simulators/fourbiz-omnichannel';
+import { simulatorCredentials } from '../../simulators/x-api';
 import { aaaFixtureNames, fixtureBytes } from '../support/x-fixtures';
-import { startFourBizSimulator, type FourBizSimulator } from '../simulators/fourbiz-rest';
+import { startFourBizSimulator, type FourBizSimulator } from '../../simulators/fourbiz-rest';
+import { until } from '../support/until';
 
 /**
  * `npm start` in-process: the real handlers behind the local HTTP API, the test emulators, the
@@ -22,16 +25,6 @@ async function startIsolated(options: LocalBridgeOptions): Promise<LocalBridge> 
     bridge = await startLocalBridge({ port: 0, emulators: emulators(), uniqueNames: true, ...options });
   });
   return bridge!;
-}
-
-async function eventually<T>(probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`nothing within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function postDm(bridge: LocalBridge, body: Buffer, secret = bridge.consumerSecret): Promise<Response> {
@@ -61,7 +54,7 @@ describe('local bridge with its simulators (relay mode)', () => {
     const res = await postDm(bridge, dm.body);
     expect(res.status).toBe(200);
 
-    const delivery = await eventually(() => bridge.omnichannel!.deliveries.find((d) => d.eventId === dm.eventId));
+    const delivery = await until('the delivery at 4biz', () => bridge.omnichannel!.deliveries.find((d) => d.eventId === dm.eventId), 10_000);
     expect(delivery.senderId).toBe(dm.senderId);
     expect(delivery.body.for_user_id).toBe(bridge.tenant.xAccountId);
     expect(delivery.body.direct_message_events?.[0]?.message_create?.message_data?.text).toBe(dm.text);
@@ -77,7 +70,7 @@ describe('local bridge with its simulators (relay mode)', () => {
     await api.createActivitySubscription({ eventType: 'dm.received', userId: bridge.tenant.xAccountId, webhookId: hook.id, tag: 'local' });
     const { eventId, deliveries } = await x.receiveDm({ senderId: '2900000000000000061', username: 'carla_dias', name: 'Carla Dias', text: 'via XAA' });
     expect(deliveries.map((d) => d.status)).toEqual([200]);
-    const delivery = await eventually(() => bridge.omnichannel!.deliveries.find((d) => d.eventId === eventId));
+    const delivery = await until('the delivery at 4biz', () => bridge.omnichannel!.deliveries.find((d) => d.eventId === eventId), 10_000);
     expect(delivery.body.for_user_id).toBe(bridge.tenant.xAccountId);
     expect(delivery.body.users?.['2900000000000000061']).toMatchObject({ screen_name: 'carla_dias', name: 'Carla Dias' });
   });
@@ -122,7 +115,7 @@ describe('local bridge: only X gets in, genuine DMs reach 4biz once (issue 8)', 
     // A genuine DM sent after them arrives; by then anything queued before it would have too.
     const genuine = sampleDelivery(bridge.tenant.xAccountId);
     expect((await postDm(bridge, genuine.body)).status).toBe(200);
-    await eventually(() => relayed(genuine.eventId)[0]);
+    await until('the genuine DM relayed', () => relayed(genuine.eventId)[0], 10_000);
     expect(relayed(foreign.direct_message_events[0].id)).toEqual([]);
     expect(relayed(hostile.eventId)).toEqual([]);
     expect(bridge.omnichannel!.deliveries.some((d) => d.body.users?.[hostile.senderId]?.name === 'I am your CEO')).toBe(false);
@@ -139,11 +132,11 @@ describe('local bridge: only X gets in, genuine DMs reach 4biz once (issue 8)', 
       expect((await postDm(bridge, body)).status).toBe(200);
     }
     expect(expected.length).toBeGreaterThan(3);
-    for (const id of expected) await eventually(() => relayed(id)[0]);
+    for (const id of expected) await until(`DM ${id} relayed`, () => relayed(id)[0], 10_000);
     // A last DM as a marker: once it is through, nothing earlier is still on its way.
     const marker = sampleDelivery(bridge.tenant.xAccountId);
     await postDm(bridge, marker.body);
-    await eventually(() => relayed(marker.eventId)[0]);
+    await until('the marker DM relayed', () => relayed(marker.eventId)[0], 10_000);
     for (const id of expected) {
       expect(relayed(id)).toHaveLength(1);
       expect(relayed(id)[0].idempotencyKey).toBe(id);
@@ -168,7 +161,7 @@ describe('local bridge pointed at an external 4biz callback URL (FOURBIZ_CALLBAC
     const dm = sampleDelivery(bridge.tenant.xAccountId);
     expect((await postDm(bridge, dm.body)).status).toBe(200);
 
-    const delivery = await eventually(() => external.deliveries.find((d) => d.eventId === dm.eventId));
+    const delivery = await until('the delivery at the external callback', () => external.deliveries.find((d) => d.eventId === dm.eventId), 10_000);
     expect(verifySignature(simulatorCredentials.consumerSecret, delivery.raw, delivery.signature)).toBe(true);
     expect(delivery.body.direct_message_events).toHaveLength(1);
     expect(Object.keys(delivery.body.users ?? {})).toContain(dm.senderId);
@@ -185,7 +178,7 @@ describe('local bridge in tickets mode (FOURBIZ_MODE=tickets)', () => {
   it('opens a 4biz request for a DM, and an agent answer comes back to the user as a DM through X', async () => {
     const dm = sampleDelivery(bridge.tenant.xAccountId);
     expect((await postDm(bridge, dm.body)).status).toBe(200);
-    const request = await eventually(() => bridge.fourbizRest!.requests.find((r) => r.numberOrigin.startsWith(dm.senderId)));
+    const request = await until('the 4biz request', () => bridge.fourbizRest!.requests.find((r) => r.numberOrigin.startsWith(dm.senderId)), 10_000);
 
     const res = await fetch(`${bridge.url}/_local/agent-reply`, {
       method: 'POST',
@@ -194,7 +187,7 @@ describe('local bridge in tickets mode (FOURBIZ_MODE=tickets)', () => {
     });
     expect(res.status).toBe(200);
 
-    const reply = await eventually(() => bridge.xApi!.dms.find((d) => d.participantId === dm.senderId));
+    const reply = await until('the reply DM', () => bridge.xApi!.dms.find((d) => d.participantId === dm.senderId), 10_000);
     expect(reply.text).toContain('Pode reiniciar a impressora?');
   });
 });
@@ -218,13 +211,13 @@ describe('local bridge in tickets mode pointed at an external 4biz REST server (
     const dm = sampleDelivery(bridge.tenant.xAccountId);
     expect((await postDm(bridge, dm.body)).status).toBe(200);
 
-    const request = await eventually(() => external.requests.find((r) => r.numberOrigin.startsWith(dm.senderId)));
+    const request = await until('the request at the external 4biz', () => external.requests.find((r) => r.numberOrigin.startsWith(dm.senderId)), 10_000);
     expect(request.source).toMatchObject({ type: 'R', groupId: 'N1-ATENDIMENTO', service: { code: 'ATENDIMENTO-X' } });
     expect(String(request.source.description)).toContain('Minha impressora parou de funcionar');
 
     external.addAgentOccurrence(request.number, '<p>Olá! Pode reiniciar a impressora?</p>');
     await bridge.pollNow!();
-    const reply = await eventually(() => bridge.xApi!.dms.find((d) => d.participantId === dm.senderId));
+    const reply = await until('the reply DM', () => bridge.xApi!.dms.find((d) => d.participantId === dm.senderId), 10_000);
     expect(reply.text).toBe('Olá! Pode reiniciar a impressora?');
     expect(external.calls.some((c) => c.status === 412)).toBe(true);
   });

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { LocalBridge } from '../../local/start';
 import { parseLocalSettings } from '../../local/local-config';
+import { until } from '../support/until';
 
 /**
  * `npm start` with X_INGESTION=poll, in-process on the test emulators: no webhook, the DM poller
@@ -11,16 +12,6 @@ import { parseLocalSettings } from '../../local/local-config';
 jest.setTimeout(60_000);
 const root = join(__dirname, '..', '..');
 const emulators = () => ({ dynamoEndpoint: process.env.TEST_DYNAMODB_ENDPOINT!, sqsEndpoint: process.env.TEST_SQS_ENDPOINT! });
-
-async function eventually<T>(probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`nothing within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('local bridge polling X (X_INGESTION=poll)', () => {
   let bridge: LocalBridge;
@@ -44,9 +35,9 @@ describe('local bridge polling X (X_INGESTION=poll)', () => {
   });
 
   it('relays a DM added to the X simulator on its own schedule, as a signed Account Activity payload', async () => {
-    await eventually(() => (bridge.xApi!.requests.some((r) => r.path === '/2/dm_events') ? true : undefined));
+    await until('the first GET /2/dm_events', () => bridge.xApi!.requests.some((r) => r.path === '/2/dm_events'), 15_000);
     const eventId = bridge.xApi!.addDmEvent({ senderId: '2900000000000000077', username: 'joao', name: 'João', text: 'Olá pelo polling' });
-    const delivery = await eventually(() => bridge.omnichannel!.deliveries.find((d) => d.eventId === eventId));
+    const delivery = await until('the DM at 4biz', () => bridge.omnichannel!.deliveries.find((d) => d.eventId === eventId), 15_000);
     expect(delivery.body).toMatchObject({
       for_user_id: bridge.tenant.xAccountId,
       direct_message_events: [{ id: eventId, message_create: { sender_id: '2900000000000000077', target: { recipient_id: bridge.tenant.xAccountId }, message_data: { text: 'Olá pelo polling' } } }],

@@ -1,7 +1,8 @@
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { startSqsEventSource } from '../../local/sqs-event-source';
-import { createFifoQueueWithDlq, testSqsClient } from '../support/aws';
+import { createTestQueuePair, testSqsClient } from '../support/aws';
+import { until } from '../support/until';
 
 async function visibleAndInFlight(client: SQSClient, queueUrl: string): Promise<number> {
   const out = await client.send(
@@ -19,20 +20,12 @@ async function send(client: SQSClient, queueUrl: string, group: string, id: stri
   );
 }
 
-async function until(check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('local SQS event source (Lambda event source mapping semantics)', () => {
   const client = testSqsClient();
   afterAll(() => client.destroy());
 
   it('hands the handler a real SQSEvent with FIFO attributes and deletes what succeeded', async () => {
-    const { queueUrl } = await createFifoQueueWithDlq(client, 'esm-ok', { visibilityTimeoutSeconds: 1 });
+    const { queueUrl } = await createTestQueuePair(client, 'esm-ok', { visibilityTimeoutSeconds: 1 });
     await send(client, queueUrl, 'user-1', 'a');
     const seen: SQSRecord[] = [];
     const source = startSqsEventSource({
@@ -57,7 +50,7 @@ describe('local SQS event source (Lambda event source mapping semantics)', () =>
   });
 
   it('keeps reported failures (they come back with a higher receive count), deletes the rest', async () => {
-    const { queueUrl } = await createFifoQueueWithDlq(client, 'esm-partial', { visibilityTimeoutSeconds: 1 });
+    const { queueUrl } = await createTestQueuePair(client, 'esm-partial', { visibilityTimeoutSeconds: 1 });
     await send(client, queueUrl, 'user-1', 'bad');
     await send(client, queueUrl, 'user-2', 'good');
     const receives: Record<string, string[]> = {};
@@ -71,14 +64,14 @@ describe('local SQS event source (Lambda event source mapping semantics)', () =>
       },
     });
     source.start();
-    await until(() => (receives.bad?.length ?? 0) >= 2);
+    await until('the failing batch received twice', () => (receives.bad?.length ?? 0) >= 2, 10_000);
     await source.stop();
     expect(receives.good).toEqual(['1']);
     expect(receives.bad.slice(0, 2)).toEqual(['1', '2']);
   });
 
   it('fails the whole batch when the handler throws, and the redrive policy moves it to the DLQ', async () => {
-    const { queueUrl, dlqUrl } = await createFifoQueueWithDlq(client, 'esm-throw', { visibilityTimeoutSeconds: 1, maxReceiveCount: 2 });
+    const { queueUrl, dlqUrl } = await createTestQueuePair(client, 'esm-throw', { visibilityTimeoutSeconds: 1, maxReceiveCount: 2 });
     await send(client, queueUrl, 'user-1', 'x');
     let calls = 0;
     const errors: unknown[] = [];
@@ -93,7 +86,7 @@ describe('local SQS event source (Lambda event source mapping semantics)', () =>
       },
     });
     source.start();
-    await until(async () => (await visibleAndInFlight(client, dlqUrl)) === 1);
+    await until('the message in the DLQ', async () => (await visibleAndInFlight(client, dlqUrl)) === 1, 10_000);
     await source.stop();
     expect(calls).toBe(2);
     expect(errors).toHaveLength(2);

@@ -18,12 +18,13 @@ import { createDispatcherHandler } from '../../functions/dispatcher/handler';
 import { createPollerHandler } from '../../functions/poller/handler';
 import { createSenderHandler } from '../../functions/sender/handler';
 import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-source';
-import { createFifoQueueWithDlq, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
+import { createTestQueuePair, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
 import { testObservability } from '../support/observability';
 import { fixtureBytes, lambdaContext } from '../support/x-fixtures';
-import { startFourBizSimulator, type FourBizSimulator } from '../simulators/fourbiz-rest';
-import { startXApiSimulator, type XApiSimulator } from '../simulators/x-api';
+import { startFourBizSimulator, type FourBizSimulator } from '../../simulators/fourbiz-rest';
+import { startXApiSimulator, type XApiSimulator } from '../../simulators/x-api';
 import type { ConversationStore } from '../../functions/core/ports';
+import { until } from '../support/until';
 
 /**
  * tickets mode end to end: inbound FIFO → dispatcher → 4biz REST simulator; poller → outbound
@@ -32,16 +33,6 @@ import type { ConversationStore } from '../../functions/core/ports';
  * calls throughout.
  */
 jest.setTimeout(30_000);
-
-async function until<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 12_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const fixture = (name: string): InboundMessage =>
   normaliseDelivery(accountActivitySchema.parse(JSON.parse(fixtureBytes(name).toString('utf8')))).messages[0];
@@ -83,8 +74,8 @@ describe('tickets mode: DMs become a 4biz request, agents\' replies and the solu
     const table = await createTestTable(dynamo);
     store = dynamoConversationStore(DynamoDBDocumentClient.from(dynamo), table);
     const [inbound, outbound] = await Promise.all([
-      createFifoQueueWithDlq(sqs, 'tickets-inbound', { visibilityTimeoutSeconds: 5 }),
-      createFifoQueueWithDlq(sqs, 'tickets-outbound', { visibilityTimeoutSeconds: 5, maxReceiveCount: 10 }),
+      createTestQueuePair(sqs, 'tickets-inbound', { visibilityTimeoutSeconds: 5 }),
+      createTestQueuePair(sqs, 'tickets-outbound', { visibilityTimeoutSeconds: 5, maxReceiveCount: 10 }),
     ]);
     const { consumerKey, consumerSecret, accessToken, accessTokenSecret } = x.credentials;
     const secrets = staticSecretSource({ consumerKey, consumerSecret, accessToken, accessTokenSecret, fourbizUser: fourbiz.userName, fourbizPassword: fourbiz.password });
@@ -138,36 +129,36 @@ describe('tickets mode: DMs become a 4biz request, agents\' replies and the solu
   it('opens one request, adds occurrences in order, sends agent replies and the solution, then opens a new request', async () => {
     const maria = '2900000000000000101';
     await send([dm(maria, 'Minha impressora parou')]);
-    const request = await until(() => requestOf(maria), 'the request');
+    const request = await until('the request', () => requestOf(maria));
     expect(request.numberOrigin).toBe((await store.get(maria))!.conversationId);
 
     await send([dm(maria, 'Modelo HP 400'), dm(maria, 'Está piscando uma luz laranja')]);
-    await until(() => request.occurrences.length === 2, 'two occurrences');
+    await until('two occurrences', () => request.occurrences.length === 2);
     expect(request.occurrences.map((o) => o.description)).toEqual(['Modelo HP 400', 'Está piscando uma luz laranja']);
     expect(fourbiz.requests.filter((r) => r.numberOrigin.startsWith(maria))).toHaveLength(1);
 
     fourbiz.addAgentOccurrence(request.number, '<p>Olá Maria, pode desligar e ligar de novo?</p>');
     await poll();
-    await until(() => dmsTo(maria).length === 1, 'the agent reply as a DM');
+    await until('the agent reply as a DM', () => dmsTo(maria).length === 1);
     expect(dmsTo(maria)).toEqual(['Olá Maria, pode desligar e ligar de novo?']);
     expect(obs.published()).toMatchObject({ RepliesQueued: 1, ConversationsPolled: expect.any(Number) });
 
     await poll();
     fourbiz.resolve(request.number, 'Equipamento reiniciado, funcionando.');
     await poll();
-    await until(() => dmsTo(maria).length === 2, 'the solution as a DM');
+    await until('the solution as a DM', () => dmsTo(maria).length === 2);
     expect(dmsTo(maria)[1]).toContain(`Sua solicitação nº ${request.number} foi concluída.`);
     expect(dmsTo(maria)[1]).toContain('Equipamento reiniciado, funcionando.');
     const closed = await store.get(maria);
     expect(closed).toMatchObject({ status: 'CLOSED', requestNumber: String(request.number) });
-    await until(async () => (await store.get(maria))?.messagesOut === 2, 'both replies counted in the conversation');
+    await until('both replies counted in the conversation', async () => (await store.get(maria))?.messagesOut === 2);
 
     await poll();
     await send([dm(maria, 'Agora é o scanner')]);
-    const next = await until(async () => {
+    const next = await until('a new request', async () => {
       const c = await store.get(maria);
       return c?.status === 'OPEN' && c.requestNumber && c.requestNumber !== String(request.number) ? c : undefined;
-    }, 'a new request');
+    });
     expect(fourbiz.request(next.requestNumber!).source.description).toContain('Agora é o scanner');
     expect(next.conversationId).not.toBe(closed!.conversationId);
     // Nothing was sent twice across all those polls.
@@ -177,11 +168,11 @@ describe('tickets mode: DMs become a 4biz request, agents\' replies and the solu
   it('logs in once more when the 4biz session expires mid-run, losing no call', async () => {
     const joao = '2900000000000000102';
     await send([dm(joao, 'Primeira')]);
-    const request = await until(() => requestOf(joao), 'the request');
+    const request = await until('the request', () => requestOf(joao));
     const logins = fourbiz.logins();
     fourbiz.expireSessions();
     await send([dm(joao, 'Depois da expiração')]);
-    await until(() => request.occurrences.length === 1, 'the occurrence');
+    await until('the occurrence', () => request.occurrences.length === 1);
     expect(request.occurrences[0].description).toBe('Depois da expiração');
     // At most one login per expired session (the simulator also expires every few calls).
     expect(fourbiz.logins() - logins).toBeGreaterThanOrEqual(1);
@@ -191,26 +182,26 @@ describe('tickets mode: DMs become a 4biz request, agents\' replies and the solu
   it('keeps DMs waiting while 4biz is down and delivers them, in order, once it is back', async () => {
     const ana = '2900000000000000103';
     await send([dm(ana, 'Abrir chamado')]);
-    const request = await until(() => requestOf(ana), 'the request');
+    const request = await until('the request', () => requestOf(ana));
     fourbiz.setDown(true);
     const refusedBefore = fourbiz.calls.filter((c) => c.status === 503).length;
     await send([dm(ana, 'Um'), dm(ana, 'Dois')]);
-    await until(() => fourbiz.calls.filter((c) => c.status === 503).length > refusedBefore, 'a refused attempt');
+    await until('a refused attempt', () => fourbiz.calls.filter((c) => c.status === 503).length > refusedBefore);
     expect(request.occurrences).toHaveLength(0);
     fourbiz.setDown(false);
-    await until(() => request.occurrences.length === 2, 'both occurrences after 4biz is back');
+    await until('both occurrences after 4biz is back', () => request.occurrences.length === 2);
     expect(request.occurrences.map((o) => o.description)).toEqual(['Um', 'Dois']);
   });
 
   it('waits for the X rate-limit reset and then sends every reply once, in order', async () => {
     const bia = '2900000000000000104';
     await send([dm(bia, 'Oi')]);
-    const request = await until(() => requestOf(bia), 'the request');
+    const request = await until('the request', () => requestOf(bia));
     for (const n of [1, 2, 3]) fourbiz.addAgentOccurrence(request.number, `Resposta ${n}`);
     const resetAt = Math.floor(Date.now() / 1000) + 2;
     x.failNext(3, { status: 429, resetAt }, 'dm');
     await poll();
-    await until(() => dmsTo(bia).length === 3, 'all three replies', 15_000);
+    await until('all three replies', () => dmsTo(bia).length === 3, 15_000);
     expect(dmsTo(bia)).toEqual(['Resposta 1', 'Resposta 2', 'Resposta 3']);
     expect(x.dms.filter((d) => d.participantId === bia).every((d) => d.at.getTime() >= resetAt * 1000 - 1000)).toBe(true);
     expect(obs.published().XRateLimited).toBeGreaterThanOrEqual(1);
@@ -226,13 +217,13 @@ describe('tickets mode: DMs become a 4biz request, agents\' replies and the solu
     const long = repeated + '.'.repeat(DM_MAX_CHARS - repeated.length);
     expect(long).toHaveLength(DM_MAX_CHARS);
     await send([dm(caio, long)]);
-    const request = await until(() => requestOf(caio), 'the request');
+    const request = await until('the request', () => requestOf(caio));
     expect(String(request.source.description).includes(long)).toBe(true);
 
     const media = fixture('dm-with-media.json');
     const quick = fixture('dm-quick-reply.json');
     await send([dm(caio, media.text, media), dm(caio, quick.text, quick)]);
-    await until(() => request.occurrences.length === 2, 'the media and quick-reply occurrences');
+    await until('the media and quick-reply occurrences', () => request.occurrences.length === 2);
     expect(request.occurrences[0].description).toContain(media.attachments[0].url!);
     expect(request.occurrences[0].description).toContain('https://twitter.com/messages/media/1861000000000000103');
     // The photo itself is attached to the request: the very bytes X served.
@@ -246,7 +237,7 @@ describe('tickets mode: DMs become a 4biz request, agents\' replies and the solu
     fourbiz.addAgentOccurrence(request.number, long);
     fourbiz.addAgentOccurrence(request.number, longer);
     await poll();
-    await until(() => dmsTo(caio).length === 3, 'the long replies');
+    await until('the long replies', () => dmsTo(caio).length === 3);
     const [one, ...split] = dmsTo(caio);
     // Compared without printing 10,000 characters on failure.
     expect([one.length, one === long]).toEqual([long.length, true]);
@@ -259,7 +250,7 @@ describe('tickets mode: DMs become a 4biz request, agents\' replies and the solu
     const leo = '2900000000000000106';
     fourbiz.answerLate('/services/request/create', 1500);
     await send([dm(leo, 'Criado mas respondido tarde')]);
-    const request = await until(() => requestOf(leo), 'the request', 15_000);
+    const request = await until('the request', () => requestOf(leo), 15_000);
     expect(fourbiz.requests.filter((r) => r.numberOrigin.startsWith(leo))).toHaveLength(1);
     expect(String(request.source.description)).toContain('Criado mas respondido tarde');
   });
@@ -267,10 +258,10 @@ describe('tickets mode: DMs become a 4biz request, agents\' replies and the solu
   it('an occurrence 4biz applied but answered after the timeout is not repeated', async () => {
     const rui = '2900000000000000107';
     await send([dm(rui, 'Abrir')]);
-    const request = await until(() => requestOf(rui), 'the request');
+    const request = await until('the request', () => requestOf(rui));
     fourbiz.answerLate('/services/request/createOccurrence', 1500);
     await send([dm(rui, 'Uma vez só'), dm(rui, 'Depois')]);
-    await until(() => request.occurrences.length === 2, 'both occurrences', 15_000);
+    await until('both occurrences', () => request.occurrences.length === 2, 15_000);
     await new Promise((r) => setTimeout(r, 300));
     expect(request.occurrences.map((o) => o.description)).toEqual(['Uma vez só', 'Depois']);
   });
@@ -278,14 +269,14 @@ describe('tickets mode: DMs become a 4biz request, agents\' replies and the solu
   it('sends an agent occurrence that appears late with a number below ones already synced, once', async () => {
     const eva = '2900000000000000108';
     await send([dm(eva, 'Olá')]);
-    const request = await until(() => requestOf(eva), 'the request');
+    const request = await until('the request', () => requestOf(eva));
     const reserved = fourbiz.reserveOccurrenceNumber();
     fourbiz.addAgentOccurrence(request.number, 'Escrita depois, número maior');
     await poll();
-    await until(() => dmsTo(eva).length === 1, 'the first reply');
+    await until('the first reply', () => dmsTo(eva).length === 1);
     fourbiz.addAgentOccurrence(request.number, 'Escrita antes, visível só agora', { number: reserved });
     await poll();
-    await until(() => dmsTo(eva).length === 2, 'the late reply');
+    await until('the late reply', () => dmsTo(eva).length === 2);
     await poll();
     await new Promise((r) => setTimeout(r, 300));
     expect(dmsTo(eva)).toEqual(['Escrita depois, número maior', 'Escrita antes, visível só agora']);
@@ -294,22 +285,22 @@ describe('tickets mode: DMs become a 4biz request, agents\' replies and the solu
   it('on resolution: pending answers, then the closing message, once each; a DM sent before the poll opens the next request', async () => {
     const ivo = '2900000000000000109';
     await send([dm(ivo, 'Primeiro pedido')]);
-    const first = await until(() => requestOf(ivo), 'the request');
+    const first = await until('the request', () => requestOf(ivo));
     fourbiz.addAgentOccurrence(first.number, 'Resolvi por aqui.');
     fourbiz.resolve(first.number);
     // Sent after 4biz finished the request, before the poller noticed.
     await send([dm(ivo, 'Mais uma coisa')]);
-    await until(() => fourbiz.calls.some((c) => c.path === '/services/request/getById' && String(c.body.number) === String(first.number)), 'the dispatcher seeing the request finished');
+    await until('the dispatcher seeing the request finished', () => fourbiz.calls.some((c) => c.path === '/services/request/getById' && String(c.body.number) === String(first.number)));
     await new Promise((r) => setTimeout(r, 500));
     expect(first.occurrences.map((o) => o.description)).toEqual(['Resolvi por aqui.']);
 
     await poll();
-    await until(() => dmsTo(ivo).length === 2, 'the answer and the closing message');
+    await until('the answer and the closing message', () => dmsTo(ivo).length === 2);
     expect(dmsTo(ivo)).toEqual(['Resolvi por aqui.', `Atendimento nº ${first.number} encerrado. Obrigado!`]);
-    const next = await until(async () => {
+    const next = await until('the next request', async () => {
       const c = await store.get(ivo);
       return c?.status === 'OPEN' && c.requestNumber && c.requestNumber !== String(first.number) ? c : undefined;
-    }, 'the next request', 15_000);
+    }, 15_000);
     expect(String(fourbiz.request(next.requestNumber!).source.description)).toContain('Mais uma coisa');
     expect(first.occurrences.map((o) => o.description)).toEqual(['Resolvi por aqui.']);
     await poll();

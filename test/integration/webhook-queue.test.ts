@@ -3,7 +3,7 @@ import { createWebhookHandler } from '../../functions/webhook/handler';
 import { sqsInboundQueue } from '../../functions/adapters/inbound-queue';
 import { staticSecretSource } from '../../functions/adapters/secrets';
 import { inboundMessageSchema } from '../../functions/core/x-events';
-import { createFifoQueueWithDlq, testSqsClient } from '../support/aws';
+import { createTestQueuePair, testSqsClient } from '../support/aws';
 import { testObservability } from '../support/observability';
 import { fixtureAccountId, fixtureBytes, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
 
@@ -34,7 +34,7 @@ describe('webhook → inbound FIFO queue (fauxqs)', () => {
   let handler: ReturnType<typeof createWebhookHandler>;
 
   beforeEach(async () => {
-    ({ queueUrl } = await createFifoQueueWithDlq(sqs, 'inbound'));
+    ({ queueUrl } = await createTestQueuePair(sqs, 'inbound'));
     handler = createWebhookHandler({ ...testObservability(), secrets: staticSecretSource(testSecret), queue: sqsInboundQueue(sqs, queueUrl), xAccountId: fixtureAccountId });
   });
 

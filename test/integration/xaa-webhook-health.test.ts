@@ -16,11 +16,13 @@ import { createWebhookHealthHandler } from '../../functions/webhook-health/handl
 import { createWebhookHandler } from '../../functions/webhook/handler';
 import { startHttpGateway, type HttpGateway } from '../../local/http-gateway';
 import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-source';
-import { startOmnichannelSimulator, type OmnichannelSimulator } from '../simulators/fourbiz-omnichannel';
-import { simulatorCredentials, startXApiSimulator, type XApiSimulator } from '../simulators/x-api';
-import { createFifoQueueWithDlq, createTestTable, testDynamoClient, testSqsClient, type FifoQueues } from '../support/aws';
+import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simulators/fourbiz-omnichannel';
+import { simulatorCredentials, startXApiSimulator, type XApiSimulator } from '../../simulators/x-api';
+import { createTestQueuePair, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
+import type { FifoQueuePair } from '../../local/resources';
 import { testObservability } from '../support/observability';
 import { fixtureBytes, lambdaContext, vectors } from '../support/x-fixtures';
+import { until } from '../support/until';
 
 /**
  * X Activity API deliveries and webhook health end to end: the X simulator posts signed deliveries
@@ -32,14 +34,6 @@ const WEBHOOK_URL = 'https://bridge.localhost/webhooks/twitter';
 const keys = { ...simulatorCredentials, consumerSecret: vectors.consumerSecret };
 const secrets = staticSecretSource(keys);
 
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('X Activity API deliveries and webhook health, end to end', () => {
   const sqs: SQSClient = testSqsClient();
   const dynamo = testDynamoClient();
@@ -47,7 +41,7 @@ describe('X Activity API deliveries and webhook health, end to end', () => {
   let x: XApiSimulator;
   let gateway: HttpGateway;
   let omnichannel: OmnichannelSimulator;
-  let queues: FifoQueues;
+  let queues: FifoQueuePair;
   let table: string;
   let source: SqsEventSource;
   /** The bridge's CRC answer is down (a broken deploy): X's re-validation fails. */
@@ -56,7 +50,7 @@ describe('X Activity API deliveries and webhook health, end to end', () => {
 
   beforeAll(async () => {
     [queues, table, omnichannel] = await Promise.all([
-      createFifoQueueWithDlq(sqs, 'xaa', { visibilityTimeoutSeconds: 2 }),
+      createTestQueuePair(sqs, 'xaa', { visibilityTimeoutSeconds: 2 }),
       createTestTable(dynamo),
       startOmnichannelSimulator({ consumerSecret: keys.consumerSecret }),
     ]);

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { createConversationTable } from '../../functions/adapters/conversation-table';
+import { createFifoQueuePair, type FifoQueuePair } from '../../local/resources';
 
 /** Clients pointed at the emulators started by global-setup, and per-test resources. */
 function endpoint(name: 'TEST_DYNAMODB_ENDPOINT' | 'TEST_SQS_ENDPOINT'): string {
@@ -30,36 +31,16 @@ export async function createTestTable(client: DynamoDBClient, prefix = 'conversa
   return name;
 }
 
-export interface FifoQueues {
-  queueUrl: string;
-  dlqUrl: string;
-  dlqArn: string;
-}
-
-/** A FIFO queue with its FIFO DLQ, as the stack creates them. */
-export async function createFifoQueueWithDlq(
+/** A FIFO queue with its FIFO DLQ, as the stack creates them, uniquely named after `prefix`. */
+export async function createTestQueuePair(
   client: SQSClient,
   prefix: string,
   opts: { maxReceiveCount?: number; visibilityTimeoutSeconds?: number } = {},
-): Promise<FifoQueues> {
+): Promise<FifoQueuePair> {
   const base = uniqueName(prefix);
-  const dlq = await client.send(
-    new CreateQueueCommand({ QueueName: `${base}-dlq.fifo`, Attributes: { FifoQueue: 'true' } }),
+  return createFifoQueuePair(
+    client,
+    { queue: `${base}.fifo`, dlq: `${base}-dlq.fifo` },
+    { maxReceiveCount: opts.maxReceiveCount ?? 5, visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? 30 },
   );
-  const dlqUrl = dlq.QueueUrl!;
-  const attrs = await client.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));
-  const dlqArn = attrs.Attributes!.QueueArn!;
-  const q = await client.send(
-    new CreateQueueCommand({
-      QueueName: `${base}.fifo`,
-      Attributes: {
-        FifoQueue: 'true',
-        DeduplicationScope: 'messageGroup',
-        FifoThroughputLimit: 'perMessageGroupId',
-        VisibilityTimeout: String(opts.visibilityTimeoutSeconds ?? 30),
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: opts.maxReceiveCount ?? 5 }),
-      },
-    }),
-  );
-  return { queueUrl: q.QueueUrl!, dlqUrl, dlqArn };
 }

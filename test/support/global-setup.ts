@@ -1,4 +1,4 @@
-import { startDynamoDbLocal, startFauxqs, type Emulator } from '../../local/emulators';
+import { startEmulators, type Emulators } from '../../local/emulators';
 
 /**
  * Starts DynamoDB Local and fauxqs once for the integration suite. Test files create their own
@@ -6,14 +6,14 @@ import { startDynamoDbLocal, startFauxqs, type Emulator } from '../../local/emul
  * through the environment.
  */
 declare global {
-  var __emulators__: Emulator[] | undefined;
+  var __emulators__: Emulators | undefined;
 }
 
 export default async function globalSetup(): Promise<void> {
-  const [dynamo, sqs] = await Promise.all([startDynamoDbLocal(), startFauxqs()]);
-  globalThis.__emulators__ = [dynamo, sqs];
-  process.env.TEST_DYNAMODB_ENDPOINT = dynamo.endpoint;
-  process.env.TEST_SQS_ENDPOINT = sqs.endpoint;
+  const emulators = await startEmulators();
+  globalThis.__emulators__ = emulators;
+  process.env.TEST_DYNAMODB_ENDPOINT = emulators.dynamoEndpoint;
+  process.env.TEST_SQS_ENDPOINT = emulators.sqsEndpoint;
   process.env.AWS_REGION = 'us-east-1';
   process.env.AWS_ACCESS_KEY_ID = 'test';
   process.env.AWS_SECRET_ACCESS_KEY = 'test';

@@ -1,21 +1,31 @@
 import type { ConversationStore, DeadLetter, QueueControl } from '../../functions/core/ports';
 import type { Conversation } from '../../functions/core/conversation';
 import { ConflictError } from '../../functions/core/errors';
-import type { ProcessedKey } from '../../functions/core/processed-key';
+import { PROCESSED_EVENT_LIFETIME_SECONDS, type ProcessedKey } from '../../functions/core/processed-key';
 
-/** The store's contract in memory: versions checked like the conditional writes do. */
-export function memoryStore(initial: Conversation[] = []): ConversationStore & {
+/**
+ * The conversation store in memory. It passes the same contract tests as the DynamoDB store
+ * (test/support/conversation-store-contract.ts): versions checked like the conditional writes,
+ * processed records that expire after their lifetime, attempt counts per key.
+ */
+export function memoryStore(
+  initial: Conversation[] = [],
+  opts: { now?: () => number; processedTtlSeconds?: number } = {},
+): ConversationStore & {
   conversations: Map<string, Conversation>;
-  processed: Set<ProcessedKey>;
   attempts: Map<ProcessedKey, number>;
+  /** Test hook: the next save()s fail as if another writer had just updated the conversation. */
   conflictsToRaise: number;
 } {
+  const now = opts.now ?? Date.now;
+  const ttl = opts.processedTtlSeconds ?? PROCESSED_EVENT_LIFETIME_SECONDS;
   const conversations = new Map(initial.map((c) => [c.xUserId, c]));
-  const processed = new Set<ProcessedKey>();
+  /** Processed key → when its record expires (epoch seconds, as the table's TTL attribute). */
+  const processed = new Map<ProcessedKey, number>();
   const attempts = new Map<ProcessedKey, number>();
+  const expiry = () => Math.floor(now() / 1000) + ttl;
   const store = {
     conversations,
-    processed,
     attempts,
     conflictsToRaise: 0,
     async get(id: string) {
@@ -38,10 +48,12 @@ export function memoryStore(initial: Conversation[] = []): ConversationStore & {
       return [...conversations.values()].filter((c) => c.status === 'OPEN');
     },
     async isProcessed(key: ProcessedKey) {
-      return processed.has(key);
+      const expiresAt = processed.get(key);
+      return expiresAt !== undefined && expiresAt * 1000 > now();
     },
     async markProcessed(key: ProcessedKey) {
-      processed.add(key);
+      // Marking twice is the same fact: the first record (and its expiry) stays.
+      if (!processed.has(key)) processed.set(key, expiry());
     },
     async countAttempt(key: ProcessedKey) {
       const n = (attempts.get(key) ?? 0) + 1;
@@ -53,7 +65,7 @@ export function memoryStore(initial: Conversation[] = []): ConversationStore & {
     },
     async saveDelivered(c: Conversation, expected: number | undefined, key: ProcessedKey) {
       const saved = await store.save(c, expected);
-      processed.add(key);
+      processed.set(key, expiry());
       return saved;
     },
   };

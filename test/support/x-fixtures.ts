@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { lambdaContext as localLambdaContext } from '../../local/lambda-context';
 
 /** X's webhook fixtures (copied from ../shared/fixtures/x) and their signatures. */
 const dir = join(__dirname, '..', 'fixtures');
@@ -65,17 +66,5 @@ export function httpEvent(opts: {
   };
 }
 
-export const lambdaContext = {
-  functionName: 'test',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:test',
-  memoryLimitInMB: '256',
-  awsRequestId: 'test-request',
-  logGroupName: '/aws/lambda/test',
-  logStreamName: 'stream',
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 30_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} as Context;
+/** A handler's Lambda context in unit tests: a stopped clock keeps 30 s remaining, however long the test runs. */
+export const lambdaContext = localLambdaContext('test', 30_000, () => 0);

@@ -89,7 +89,7 @@ describe('dispatcher handler', () => {
 
   it('acknowledges an already-delivered event without delivering it again', async () => {
     const t = setup();
-    t.store.processed.add(processedKey.inbound('9001'));
+    await t.store.markProcessed(processedKey.inbound('9001'), '101');
     const res = await t.run([record(message('101', '9001'), '101')]);
     expect(res.batchItemFailures).toEqual([]);
     expect(t.delivered).toEqual([]);
@@ -256,7 +256,7 @@ describe('dispatcher handler', () => {
       clock: () => now,
     });
     // Replayed by X a day later: still a duplicate.
-    t.store.processed.add(processedKey.inbound('9001'));
+    await t.store.markProcessed(processedKey.inbound('9001'), '101');
     await handler({ Records: [record(message('101', '9001', now - 86_400_000), '101')] } as SQSEvent, lambdaContext);
     expect(t.delivered).toEqual([]);
     // Older than the lifetime: nothing could recognise a repeat, so it is forwarded and counted.

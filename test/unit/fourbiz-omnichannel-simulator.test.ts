@@ -4,7 +4,7 @@ import { openConversation } from '../../functions/core/conversation';
 import { PermanentError, TransientError } from '../../functions/core/errors';
 import { accountActivitySchema, normaliseDelivery } from '../../functions/core/x-events';
 import { signPayload } from '../../functions/core/x-signature';
-import { startOmnichannelSimulator, type OmnichannelSimulator } from '../simulators/fourbiz-omnichannel';
+import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simulators/fourbiz-omnichannel';
 import { fixtureBytes, testSecret } from '../support/x-fixtures';
 
 const [message] = normaliseDelivery(accountActivitySchema.parse(JSON.parse(fixtureBytes('dm-received.json').toString('utf8')))).messages;

@@ -9,8 +9,8 @@ import type { Conversation } from '../../functions/core/conversation';
 import { FourbizAuthError, PermanentError, RequestFinishedError, TransientError } from '../../functions/core/errors';
 import { normaliseDelivery, accountActivitySchema, type InboundMessage } from '../../functions/core/x-events';
 import { fixtureBytes, testSecret } from '../support/x-fixtures';
-import { startFourBizSimulator, type FourBizSimulator, type OccurrenceListShape } from '../simulators/fourbiz-rest';
-import { startXApiSimulator, type XApiSimulator } from '../simulators/x-api';
+import { startFourBizSimulator, type FourBizSimulator, type OccurrenceListShape } from '../../simulators/fourbiz-rest';
+import { startXApiSimulator, type XApiSimulator } from '../../simulators/x-api';
 
 const fixtureMessage = (name: string): InboundMessage =>
   normaliseDelivery(accountActivitySchema.parse(JSON.parse(fixtureBytes(name).toString('utf8')))).messages[0];

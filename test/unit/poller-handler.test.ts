@@ -1,10 +1,10 @@
 import type { ScheduledEvent } from 'aws-lambda';
-import type { ConversationStore } from '../../functions/core/ports';
 import type { Conversation } from '../../functions/core/conversation';
 import { FourbizAuthError } from '../../functions/core/errors';
 import type { LeaseStore } from '../../functions/core/lease';
 import type { OutboundMessage } from '../../functions/core/outbound-message';
 import { createPollerHandler, type PollSummary } from '../../functions/poller/handler';
+import { memoryStore } from '../support/memory-store';
 import { testObservability } from '../support/observability';
 import { lambdaContext } from '../support/x-fixtures';
 
@@ -22,16 +22,8 @@ const open = (xUserId: string, over: Partial<Conversation> = {}): Conversation =
 });
 
 function setup(opts: { leaseFree?: boolean; failFor?: string } = {}) {
-  const conversations = new Map([['1', open('1')], ['2', open('2')]]);
-  const store = {
-    listOpen: async () => [...conversations.values()].filter((c) => c.status === 'OPEN'),
-    get: async (id: string) => conversations.get(id),
-    save: async (c: Conversation) => {
-      const saved = { ...c, version: c.version + 1 };
-      conversations.set(c.xUserId, saved);
-      return saved;
-    },
-  } as unknown as ConversationStore;
+  const store = memoryStore([open('1'), open('2')]);
+  const { conversations } = store;
   const lease: string[] = [];
   const leases: LeaseStore = {
     tryAcquire: async (_name, holder) => (opts.leaseFree === false ? false : (lease.push(`take ${holder}`), true)),

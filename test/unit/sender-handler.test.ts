@@ -165,8 +165,8 @@ describe('sender', () => {
 
   it('keeps sent-markers apart from inbound processed events (a forged inbound id cannot block a reply)', async () => {
     const { run, sent, store } = setup(async () => ({}));
-    store.processed.add(processedKey.inbound('out:90001'));
-    store.processed.add(processedKey.inbound('90001'));
+    await store.markProcessed(processedKey.inbound('out:90001'), conversation.xUserId);
+    await store.markProcessed(processedKey.inbound('90001'), conversation.xUserId);
     await run(record(reply()));
     expect(sent).toEqual(['Olá Maria']);
   });

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { verifySignature } from '../../functions/core/x-signature';
-import { accountActivitySchema, type AccountActivity } from '../../functions/core/x-events';
-import { readBody } from '../../local/http';
+import { verifySignature } from '../functions/core/x-signature';
+import { accountActivitySchema, type AccountActivity } from '../functions/core/x-events';
+import { readBody } from '../local/http';
 
 /**
  * The receiving end of a 4biz Omnichannel "Twitter Direct Message" interaction (its "URL de
@@ -31,7 +31,7 @@ export interface OmnichannelSimulatorOptions {
   seed?: number;
 }
 
-export const CALLBACK_PATH = '/omnichannel/twitter/callback';
+const CALLBACK_PATH = '/omnichannel/twitter/callback';
 
 /** Deterministic PRNG (mulberry32) so random failures repeat run to run. */
 function seeded(seed: number): () => number {

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { signPayload } from '../../functions/core/x-signature';
-import { listenOnLoopback, readBody } from '../../local/http';
+import { signPayload } from '../functions/core/x-signature';
+import { listenOnLoopback, readBody } from '../local/http';
 
 /**
  * The X API v2 as the bridge and its operator CLI see it, on a real HTTP server (127.0.0.1, free
@@ -120,7 +120,7 @@ interface ReplayJob {
   done: Promise<void>;
 }
 
-export interface SentDm {
+interface SentDm {
   participantId: string;
   text: string;
   attachments?: Array<{ media_id: string }>;
@@ -129,14 +129,14 @@ export interface SentDm {
   at: Date;
 }
 
-export interface SimulatedWebhook {
+interface SimulatedWebhook {
   id: string;
   url: string;
   valid: boolean;
   created_at: string;
 }
 
-export interface CrcAttempt {
+interface CrcAttempt {
   url: string;
   webhookId?: string;
   ok: boolean;
@@ -145,7 +145,7 @@ export interface CrcAttempt {
   at: Date;
 }
 
-export type InjectedFailure =
+type InjectedFailure =
   | { status: 429; /** epoch seconds; default: now + 1 */ resetAt?: number }
   | { status: 401 }
   /** X blames the app: its OAuth 1.0a permissions do not cover the endpoint (problem type oauth1-permissions). */
@@ -157,7 +157,7 @@ interface ServedMedia {
   bytes: Buffer;
 }
 
-export interface RecordedRequest {
+interface RecordedRequest {
   method: string;
   path: string;
   status: number;

@@ -1,0 +1,60 @@
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ResourceInUseException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { TenantSecret } from '../functions/config';
+import { createConversationTable } from '../functions/adapters/conversation-table';
+
+/**
+ * A tenant's resources on the emulators, shaped as the stack creates them: the conversation table,
+ * FIFO queues with their FIFO DLQs, and the tenant secret as a file (Secrets Manager's stand-in).
+ * Used by `npm start`, the integration tests and the benchmarks.
+ */
+
+export interface FifoQueuePair {
+  queueUrl: string;
+  dlqUrl: string;
+  dlqArn: string;
+}
+
+/** A FIFO queue and its FIFO DLQ, with the stack's attributes (per-group de-duplication and throughput, redrive). */
+export async function createFifoQueuePair(
+  sqs: SQSClient,
+  names: { queue: string; dlq: string },
+  opts: { maxReceiveCount: number; visibilityTimeoutSeconds: number },
+): Promise<FifoQueuePair> {
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: names.dlq, Attributes: { FifoQueue: 'true' } }));
+  const dlqUrl = dlq.QueueUrl!;
+  const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));
+  const dlqArn = attrs.Attributes!.QueueArn!;
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: names.queue,
+      Attributes: {
+        FifoQueue: 'true',
+        DeduplicationScope: 'messageGroup',
+        FifoThroughputLimit: 'perMessageGroupId',
+        VisibilityTimeout: String(opts.visibilityTimeoutSeconds),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: opts.maxReceiveCount }),
+      },
+    }),
+  );
+  return { queueUrl: queue.QueueUrl!, dlqUrl, dlqArn };
+}
+
+/** The conversation table, unless it exists already (a bridge restarted on the same emulators). */
+export async function ensureConversationTable(dynamo: DynamoDBClient, table: string): Promise<void> {
+  try {
+    await createConversationTable(dynamo, table);
+  } catch (err) {
+    if (!(err instanceof ResourceInUseException)) throw err;
+  }
+}
+
+/** The tenant secret as a file only its owner may read (git-ignored under .local/ by default). */
+export function writeSecretsFile(path: string, secret: TenantSecret): void {
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(secret, null, 2)}\n`, { mode: 0o600 });
+  // writeFileSync's mode applies only to a new file: an existing one is narrowed too.
+  chmodSync(path, 0o600);
+}
