@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { functionNames } from '../functions/config';
 import { esbuildOptions, functionsDir } from '../infra/constructs/bridge-function';
 import { percentile, round } from './stats';
 
@@ -12,7 +13,6 @@ import { percentile, round } from './stats';
  * is also built with the SDK left external (how it was deployed before), the SDK then loading
  * from node_modules, which is part of the measured time.
  */
-export const functionNames = ['crc', 'webhook', 'dispatcher', 'webhook-health', 'poller', 'sender', 'dm-poller'] as const;
 
 export interface BundleResult {
   name: string;

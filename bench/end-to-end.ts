@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { signPayload } from '../functions/core/x-signature';
+import { SIGNATURE_HEADER, signPayload } from '../functions/core/x-signature';
 import { startLocalBridge } from '../local/start';
 import { fixtureBytes } from '../test/support/x-fixtures';
 import { round, summarise, type Summary } from './stats';
@@ -30,7 +30,7 @@ function post(url: URL, body: Buffer, signature: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': body.length, 'x-twitter-webhooks-signature': signature } },
+      { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': body.length, [SIGNATURE_HEADER]: signature } },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));

@@ -2,7 +2,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { createWebhookHandler } from '../functions/webhook/handler';
 import { sqsInboundQueue } from '../functions/adapters/inbound-queue';
 import { staticSecretSource } from '../functions/adapters/secrets';
-import { signPayload, verifySignature } from '../functions/core/x-signature';
+import { SIGNATURE_HEADER, signPayload, verifySignature } from '../functions/core/x-signature';
 import { createTestQueuePair } from '../test/support/aws';
 import { testObservability } from '../test/support/observability';
 import { fixtureAccountId, fixtureBytes, httpEvent, lambdaContext, testSecret } from '../test/support/x-fixtures';
@@ -35,7 +35,7 @@ export async function measureWebhookLatency(sqsEndpoint: string, deliveries = 10
   const handler = createWebhookHandler({ ...testObservability('bench'), secrets: staticSecretSource(testSecret), queue: sqsInboundQueue(sqs, queueUrl), xAccountId: fixtureAccountId });
   const bodies = uniqueDeliveries(deliveries);
   const events = bodies.map((body) =>
-    httpEvent({ body, headers: { 'x-twitter-webhooks-signature': signPayload(testSecret.consumerSecret, body) } }),
+    httpEvent({ body, headers: { [SIGNATURE_HEADER]: signPayload(testSecret.consumerSecret, body) } }),
   );
 
   // Warm-up: first calls pay for lazy initialisation (SDK, connection), which cold-init measures separately.
@@ -51,7 +51,7 @@ export async function measureWebhookLatency(sqsEndpoint: string, deliveries = 10
 
   const floorMs: number[] = [];
   for (let i = 0; i < bodies.length; i++) {
-    const header = events[i].headers['x-twitter-webhooks-signature'];
+    const header = events[i].headers[SIGNATURE_HEADER];
     const t0 = performance.now();
     if (!verifySignature(testSecret.consumerSecret, bodies[i], header)) throw new Error('signature mismatch');
     JSON.parse(bodies[i].toString('utf8'));

@@ -47,7 +47,7 @@ export interface QueueCounts {
 
 export type Print = (line: string) => void;
 
-export async function findQueue(sqs: SQSClient, name: string): Promise<QueueRef> {
+async function findQueue(sqs: SQSClient, name: string): Promise<QueueRef> {
   const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
   if (!QueueUrl) throw new Error(`queue ${name} not found`);
   const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { fileSecretSource } from '../functions/adapters/secrets';
-import { signPayload } from '../functions/core/x-signature';
+import { SIGNATURE_HEADER, signPayload } from '../functions/core/x-signature';
 import { environmentWithDotEnv, parseLocalSettings } from './local-config';
 
 /**
@@ -137,7 +137,7 @@ async function signedDelivery(status: BridgeStatus): Promise<{ eventId: string; 
   console.log(`Sending a signed DM (event ${eventId}) from user ${senderId} to ${status.webhookUrl}…`);
   const res = await fetch(status.webhookUrl, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-twitter-webhooks-signature': signPayload(secret.consumerSecret, body) },
+    headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signPayload(secret.consumerSecret, body) },
     body,
   });
   console.log(`The bridge answered ${res.status} ${await res.text()}`);

@@ -2,7 +2,7 @@ import type { FourbizSettings } from '../functions/config';
 import type { TenantConfig } from '../infra/tenant-config';
 import { startXApiSimulator, simulatorCredentials, type XApiCredentials, type XApiSimulator } from '../simulators/x-api';
 import { startOmnichannelSimulator, type OmnichannelSimulator } from '../simulators/fourbiz-omnichannel';
-import { startFourBizSimulator, type FourBizSimulator } from '../simulators/fourbiz-rest';
+import { startFourbizSimulator, type FourbizSimulator } from '../simulators/fourbiz-rest';
 import type { LocalSettings } from './local-config';
 
 /**
@@ -23,7 +23,7 @@ export interface ExternalServices {
   /** Present when the simulator runs (not replaced by a real endpoint). */
   xApi?: XApiSimulator;
   omnichannel?: OmnichannelSimulator;
-  fourbizRest?: FourBizSimulator;
+  fourbizRest?: FourbizSimulator;
   fourbizSettings: FourbizSettings;
   /** Tickets mode: the 4biz integration user for the tenant secret. */
   fourbizUser?: string;
@@ -63,9 +63,9 @@ export async function startExternalServices(
     }
     return { xKeys, xApiBaseUrl, xApi, omnichannel, fourbizSettings: { ...tenant.fourbiz, callbackUrl: settings.fourbizCallbackUrl ?? omnichannel!.url } };
   }
-  let fourbizRest: FourBizSimulator | undefined;
+  let fourbizRest: FourbizSimulator | undefined;
   if (!settings.fourbizBaseUrl) {
-    fourbizRest = await startFourBizSimulator();
+    fourbizRest = await startFourbizSimulator();
     onStarted(() => fourbizRest!.close());
   }
   return {

@@ -8,6 +8,7 @@ import { lambdaContext } from './lambda-context';
 import { resolveLocalhostSubdomains } from './localhost-dns';
 import type { FifoQueuePair } from './resources';
 import { startSqsEventSource, type SqsEventSource } from './sqs-event-source';
+import { WEBHOOK_PATH } from '../functions/core/x-signature';
 
 /**
  * The functions as Lambda runs them: their environment as the stack sets it, the real handlers
@@ -15,7 +16,6 @@ import { startSqsEventSource, type SqsEventSource } from './sqs-event-source';
  * the sender, and the scheduled pollers.
  */
 
-export const WEBHOOK_PATH = '/webhooks/twitter';
 
 /** What the runner made for the functions, the inputs of their environment. */
 interface LocalFunctionResources {

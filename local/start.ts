@@ -9,14 +9,15 @@ import { resourceNames } from '../infra/resource-names';
 import { loadTenantConfig, type TenantConfig } from '../infra/tenant-config';
 import type { XApiSimulator } from '../simulators/x-api';
 import type { OmnichannelSimulator } from '../simulators/fourbiz-omnichannel';
-import type { FourBizSimulator } from '../simulators/fourbiz-rest';
+import type { FourbizSimulator } from '../simulators/fourbiz-rest';
 import { startEmulators } from './emulators';
 import { LOCAL_PUBLIC_ORIGIN, startExternalServices } from './external-services';
-import { localAws, WEBHOOK_PATH, wireFunctions } from './function-wiring';
+import { localAws, wireFunctions } from './function-wiring';
 import { startHttpGateway } from './http-gateway';
 import { environmentWithDotEnv, parseLocalSettings, type LocalSettings } from './local-config';
 import { localRoutes } from './local-routes';
 import { createFifoQueuePair, ensureConversationTable, writeSecretsFile } from './resources';
+import { WEBHOOK_PATH } from '../functions/core/x-signature';
 
 /**
  * `npm start`: the whole bridge on this machine, offline. The parts, started in this order and
@@ -55,7 +56,7 @@ export interface LocalBridge {
   /** Present when the simulator runs (not replaced by a real endpoint). */
   xApi?: XApiSimulator;
   omnichannel?: OmnichannelSimulator;
-  fourbizRest?: FourBizSimulator;
+  fourbizRest?: FourbizSimulator;
   fourbizSettings: FourbizSettings;
   names: { table: string; inboundQueueUrl: string; inboundDlqUrl: string; outboundQueueUrl?: string; outboundDlqUrl?: string };
   /** Runs the tickets-mode poller once now (tests, demo); undefined in relay mode. */

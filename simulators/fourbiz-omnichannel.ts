@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { verifySignature } from '../functions/core/x-signature';
+import { SIGNATURE_HEADER, verifySignature } from '../functions/core/x-signature';
 import { accountActivitySchema, type AccountActivity } from '../functions/core/x-events';
 import { readBody } from '../local/http';
 
@@ -163,7 +163,7 @@ export class OmnichannelSimulator {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
     if (req.method !== 'POST' || req.url !== CALLBACK_PATH) return this.answer(res, 404, 'not found');
-    const signature = String(req.headers['x-twitter-webhooks-signature'] ?? '');
+    const signature = String(req.headers[SIGNATURE_HEADER] ?? '');
     if (!verifySignature(this.opts.consumerSecret, raw, signature)) return this.answer(res, 401, 'invalid signature');
     if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) return this.answer(res, 415, 'expected application/json');
     const checked = validate(raw);

@@ -62,14 +62,14 @@ interface SimCall {
 
 export type OccurrenceListShape = 'occurrences' | 'ocurrences' | 'array';
 
-export interface FourBizSimulatorOptions {
+export interface FourbizSimulatorOptions {
   userName?: string;
   password?: string;
   /** Where listOccurrences puts the collection (its name is not documented). Default `occurrences`. */
   listShape?: OccurrenceListShape;
 }
 
-export interface FourBizSimulator {
+export interface FourbizSimulator {
   /** The base URL to put in the tenant settings (`…/4biz`; the services live under /services). */
   readonly baseUrl: string;
   readonly userName: string;
@@ -109,7 +109,7 @@ const ATTACHMENTS = '/4biz/webmvc/services/request/addAttachments';
 const STATUS_NAMES: Record<string, string> = { EmAndamento: 'Em andamento', Resolvida: 'Resolvida', Fechada: 'Fechada', Cancelada: 'Cancelada' };
 const LEVELS = new Set(['H', 'M', 'L']);
 
-export async function startFourBizSimulator(opts: FourBizSimulatorOptions = {}): Promise<FourBizSimulator> {
+export async function startFourbizSimulator(opts: FourbizSimulatorOptions = {}): Promise<FourbizSimulator> {
   const userName = opts.userName ?? 'integracao.x';
   const password = opts.password ?? 'integracao-secret';
   const listShape = opts.listShape ?? 'occurrences';

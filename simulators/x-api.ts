@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { signPayload } from '../functions/core/x-signature';
+import { SIGNATURE_HEADER, signPayload } from '../functions/core/x-signature';
 import { listenOnLoopback, readBody } from '../local/http';
 
 /**
@@ -410,7 +410,7 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     try {
       const res = await fetch(resolve(hook.url), {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-twitter-webhooks-signature': signPayload(credentials.consumerSecret, body) },
+        headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signPayload(credentials.consumerSecret, body) },
         body,
         signal: AbortSignal.timeout(10_000),
       });

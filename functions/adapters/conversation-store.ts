@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { Conversation } from '../core/conversation';
-import { ConversationTable, isConditionFailure } from './conversation-table';
+import { TableLayout, isConditionFailure } from './conversation-table';
 import { ConflictError } from '../core/errors';
 import type { ConversationStore } from '../core/ports';
 import { PROCESSED_EVENT_LIFETIME_SECONDS, processedLifetimeSeconds, type ProcessedKey } from '../core/processed-key';
@@ -45,12 +45,12 @@ function fromItem(item: Record<string, unknown>): Conversation {
 }
 
 function toItem(conversation: Conversation): Record<string, unknown> {
-  const { partitionKey, openIndex } = ConversationTable;
+  const { partitionKey, openIndex } = TableLayout;
   // Whatever the document client's marshalling options, undefined fields are simply not stored.
   const defined = Object.fromEntries(Object.entries(conversation).filter(([, v]) => v !== undefined));
   return {
     ...defined,
-    [partitionKey]: ConversationTable.conversationKey(conversation.xUserId),
+    [partitionKey]: TableLayout.conversationKey(conversation.xUserId),
     // Only open conversations carry the index key, so the sparse index lists just those.
     ...(conversation.status === 'OPEN' ? { [openIndex.partitionKey]: 'OPEN' } : {}),
   };
@@ -64,7 +64,7 @@ export function dynamoConversationStore(
 ): ConversationStore {
   const ttl = opts.processedTtlSeconds ?? PROCESSED_EVENT_LIFETIME_SECONDS;
   const now = opts.now ?? Date.now;
-  const pk = ConversationTable.partitionKey;
+  const pk = TableLayout.partitionKey;
 
   /** A put that succeeds only over the version read (or only if the item is new), storing version + 1. */
   const versioned = (conversation: Conversation, expectedVersion: number | undefined): PutCommandInput & { Item: Record<string, unknown> } => {
@@ -81,16 +81,16 @@ export function dynamoConversationStore(
   };
 
   const eventItem = (key: ProcessedKey, xUserId: string) => ({
-    [pk]: ConversationTable.eventKey(key),
+    [pk]: TableLayout.eventKey(key),
     xUserId,
     processedAt: new Date(now()).toISOString(),
-    [ConversationTable.ttlAttribute]: Math.floor(now() / 1000) + ttl,
+    [TableLayout.ttlAttribute]: Math.floor(now() / 1000) + ttl,
   });
 
   return {
     async get(xUserId) {
       const out = await doc.send(
-        new GetCommand({ TableName: tableName, Key: { [pk]: ConversationTable.conversationKey(xUserId) }, ConsistentRead: true }),
+        new GetCommand({ TableName: tableName, Key: { [pk]: TableLayout.conversationKey(xUserId) }, ConsistentRead: true }),
       );
       return out.Item ? fromItem(out.Item) : undefined;
     },
@@ -107,7 +107,7 @@ export function dynamoConversationStore(
     },
 
     async listOpen() {
-      const { openIndex } = ConversationTable;
+      const { openIndex } = TableLayout;
       const items: Conversation[] = [];
       let start: Record<string, unknown> | undefined;
       do {
@@ -129,10 +129,10 @@ export function dynamoConversationStore(
 
     async isProcessed(key) {
       const out = await doc.send(
-        new GetCommand({ TableName: tableName, Key: { [pk]: ConversationTable.eventKey(key) }, ConsistentRead: true }),
+        new GetCommand({ TableName: tableName, Key: { [pk]: TableLayout.eventKey(key) }, ConsistentRead: true }),
       );
       // DynamoDB deletes expired items lazily: an expired record no longer counts.
-      const expiresAt = out.Item?.[ConversationTable.ttlAttribute] as number | undefined;
+      const expiresAt = out.Item?.[TableLayout.ttlAttribute] as number | undefined;
       return out.Item !== undefined && (expiresAt === undefined || expiresAt * 1000 > now());
     },
 
@@ -156,9 +156,9 @@ export function dynamoConversationStore(
       const out = await doc.send(
         new UpdateCommand({
           TableName: tableName,
-          Key: { [pk]: ConversationTable.attemptKey(key) },
+          Key: { [pk]: TableLayout.attemptKey(key) },
           UpdateExpression: 'ADD #attempts :one SET #ttl = :ttl',
-          ExpressionAttributeNames: { '#attempts': 'attempts', '#ttl': ConversationTable.ttlAttribute },
+          ExpressionAttributeNames: { '#attempts': 'attempts', '#ttl': TableLayout.ttlAttribute },
           ExpressionAttributeValues: { ':one': 1, ':ttl': Math.floor(now() / 1000) + ttl },
           ReturnValues: 'UPDATED_NEW',
         }),
@@ -170,7 +170,7 @@ export function dynamoConversationStore(
       await doc.send(
         new PutCommand({
           TableName: tableName,
-          Item: { [pk]: ConversationTable.attemptKey(key), attempts: 0, [ConversationTable.ttlAttribute]: Math.floor(now() / 1000) + ttl },
+          Item: { [pk]: TableLayout.attemptKey(key), attempts: 0, [TableLayout.ttlAttribute]: Math.floor(now() / 1000) + ttl },
         }),
       );
     },

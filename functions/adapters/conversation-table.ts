@@ -10,7 +10,7 @@ import type { ProcessedKey } from '../core/processed-key';
  * The conversation table's key schema, shared by the CDK construct, the DynamoDB store and the
  * local/test table creation so they cannot drift apart.
  */
-export const ConversationTable = {
+export const TableLayout = {
   partitionKey: 'pk',
   ttlAttribute: 'expiresAt',
   /** Sparse index: only open conversations carry `openStatus`, so the poller reads just those. */
@@ -30,7 +30,7 @@ export const ConversationTable = {
 
 /** Creates the table as the stack does (for DynamoDB Local in tests and `npm start`). */
 export async function createConversationTable(client: DynamoDBClient, tableName: string): Promise<void> {
-  const { partitionKey, openIndex } = ConversationTable;
+  const { partitionKey, openIndex } = TableLayout;
   await client.send(
     new CreateTableCommand({
       TableName: tableName,

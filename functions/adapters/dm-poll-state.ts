@@ -2,7 +2,7 @@ import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/li
 import { z } from 'zod';
 import type { DmPollState } from '../core/dm-poll';
 import type { DmPollStateStore } from '../core/ports';
-import { ConversationTable } from './conversation-table';
+import { TableLayout } from './conversation-table';
 import { formatZodIssues } from '../core/zod-issues';
 
 const eventId = z.string().regex(/^\d{1,32}$/);
@@ -19,13 +19,13 @@ const stateSchema = z.object({
  * time writes it (the poller holds a lease), so a plain put is enough.
  */
 export function dynamoDmPollState(doc: DynamoDBDocumentClient, tableName: string, name = 'dm-events'): DmPollStateStore {
-  const key = { [ConversationTable.partitionKey]: ConversationTable.cursorKey(name) };
+  const key = { [TableLayout.partitionKey]: TableLayout.cursorKey(name) };
   return {
     async load() {
       const out = await doc.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
       if (!out.Item) return undefined;
       const parsed = stateSchema.safeParse(out.Item);
-      if (!parsed.success) throw new Error(`stored DM poll state ${ConversationTable.cursorKey(name)} is malformed: ${formatZodIssues(parsed.error, { limit: 1 })}`);
+      if (!parsed.success) throw new Error(`stored DM poll state ${TableLayout.cursorKey(name)} is malformed: ${formatZodIssues(parsed.error, { limit: 1 })}`);
       return parsed.data;
     },
     async save(state: DmPollState) {

@@ -1,6 +1,6 @@
 import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LeaseStore } from '../core/lease';
-import { ConversationTable, isConditionFailure } from './conversation-table';
+import { TableLayout, isConditionFailure } from './conversation-table';
 
 
 /**
@@ -9,7 +9,7 @@ import { ConversationTable, isConditionFailure } from './conversation-table';
  * clean up leases whose holder died; expiry is checked by the condition, not left to the TTL sweep.
  */
 export function dynamoLeaseStore(doc: DynamoDBDocumentClient, tableName: string, now: () => number = Date.now): LeaseStore {
-  const { partitionKey: pk, ttlAttribute } = ConversationTable;
+  const { partitionKey: pk, ttlAttribute } = TableLayout;
   return {
     async tryAcquire(name, holder, ttlSeconds) {
       const nowSeconds = Math.floor(now() / 1000);
@@ -17,7 +17,7 @@ export function dynamoLeaseStore(doc: DynamoDBDocumentClient, tableName: string,
         await doc.send(
           new PutCommand({
             TableName: tableName,
-            Item: { [pk]: ConversationTable.leaseKey(name), holder, [ttlAttribute]: nowSeconds + ttlSeconds },
+            Item: { [pk]: TableLayout.leaseKey(name), holder, [ttlAttribute]: nowSeconds + ttlSeconds },
             ConditionExpression: 'attribute_not_exists(#pk) OR #expires <= :now OR #holder = :holder',
             ExpressionAttributeNames: { '#pk': pk, '#expires': ttlAttribute, '#holder': 'holder' },
             ExpressionAttributeValues: { ':now': nowSeconds, ':holder': holder },
@@ -35,7 +35,7 @@ export function dynamoLeaseStore(doc: DynamoDBDocumentClient, tableName: string,
         await doc.send(
           new DeleteCommand({
             TableName: tableName,
-            Key: { [pk]: ConversationTable.leaseKey(name) },
+            Key: { [pk]: TableLayout.leaseKey(name) },
             ConditionExpression: '#holder = :holder',
             ExpressionAttributeNames: { '#holder': 'holder' },
             ExpressionAttributeValues: { ':holder': holder },

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { tenantSecretSchema, type TenantSecret } from '../config';
-import { SecretNotFilledError } from '../core/errors';
+import { ConfigurationError, SecretNotFilledError } from '../core/errors';
+import { formatZodIssues } from '../core/zod-issues';
 
 /** The tenant's secret, read once per container and re-read when a caller saw it fail. */
 export interface SecretSource {
@@ -10,7 +11,8 @@ export interface SecretSource {
   invalidate(): void;
 }
 
-export class SecretError extends Error {}
+/** The secret exists but cannot be used as it is (not JSON, fields missing): someone must fix it. */
+class SecretError extends ConfigurationError {}
 
 /** The one hint for a secret nobody filled yet, whichever way it shows. */
 const notFilled = (where: string, cause?: unknown) =>
@@ -27,7 +29,7 @@ function parseSecret(text: string | undefined, where: string): TenantSecret {
   const parsed = tenantSecretSchema.safeParse(json);
   if (!parsed.success) {
     // Only the field names, never the values.
-    throw new SecretError(`${where} is missing or has invalid fields: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+    throw new SecretError(`${where} is missing or has invalid fields: ${formatZodIssues(parsed.error, { pathsOnly: true })}`);
   }
   return parsed.data;
 }

@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { WebhookHealthStore } from '../core/ports';
 import { webhookHealthStateSchema } from '../core/webhook-health';
-import { ConversationTable } from './conversation-table';
+import { TableLayout } from './conversation-table';
 
 /**
  * The webhook-health state in the conversation table under its own key (`pk=WEBHOOK#health`): one
@@ -10,7 +10,7 @@ import { ConversationTable } from './conversation-table';
  * most X's 24 h, which the event-id de-duplication absorbs.
  */
 export function dynamoWebhookHealthStore(doc: DynamoDBDocumentClient, tableName: string): WebhookHealthStore {
-  const Key = { [ConversationTable.partitionKey]: ConversationTable.webhookHealthKey };
+  const Key = { [TableLayout.partitionKey]: TableLayout.webhookHealthKey };
   return {
     async get() {
       const out = await doc.send(new GetCommand({ TableName: tableName, Key, ConsistentRead: true }));

@@ -1,4 +1,4 @@
-import type { ConversationStore, DeliveryContext, DeliveryResult, FourBizClient } from './ports';
+import type { ConversationStore, DeliveryContext, DeliveryResult, FourbizClient } from './ports';
 import { CONFLICT_ATTEMPTS, withConflictRetry } from './conflict-retry';
 import { conversationForInbound, recordInboundDelivered, type Conversation } from './conversation';
 import { bookkeepingTime, type InboundMessage } from './x-events';
@@ -12,7 +12,7 @@ import { processedKey } from './processed-key';
  */
 export interface DispatchDeps {
   store: ConversationStore;
-  fourbiz: FourBizClient;
+  fourbiz: FourbizClient;
   idleMinutes: number;
   /** Milliseconds, for the 4biz latency. */
   clock?: () => number;

@@ -58,7 +58,7 @@ export interface DeliveryContext {
  * the Omnichannel interaction's callback URL; `tickets` uses 4biz's REST API. Implementations
  * throw PermanentError (never retry: to the DLQ) or TransientError (retry with back-off).
  */
-export interface FourBizClient {
+export interface FourbizClient {
   readonly mode: 'relay' | 'tickets';
   deliver(message: InboundMessage, conversation: Conversation, context?: DeliveryContext): Promise<DeliveryResult>;
 }

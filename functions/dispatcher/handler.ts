@@ -15,17 +15,17 @@ import type { BackoffOptions } from '../core/retry';
 import { parseQueueBody } from '../core/queue-body';
 import { inboundMessageSchema } from '../core/x-events';
 import { conversationStoreFor } from '../adapters/conversation-store';
-import { createFourBizClient } from '../adapters/fourbiz';
+import { createFourbizClient } from '../adapters/fourbiz';
 import { sqsQueueControl } from '../adapters/queue-control';
 import { secretSourceFor } from '../adapters/secrets';
 import { createXMediaDownloader } from '../adapters/x-media';
 import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
-import type { ConversationStore, FourBizClient, QueueControl } from '../core/ports';
+import type { ConversationStore, FourbizClient, QueueControl } from '../core/ports';
 
 export interface DispatcherDeps extends Observability {
   store: ConversationStore;
-  fourbiz: FourBizClient;
+  fourbiz: FourbizClient;
   queue: QueueControl;
   idleMinutes: number;
   backoff: BackoffOptions;
@@ -158,7 +158,7 @@ export const handler = wireOnFirstCall('dispatcher', (config) => {
   return createDispatcherHandler({
     ...createObservability(config.tenant),
     store: conversationStoreFor(config),
-    fourbiz: createFourBizClient(fourbizSettings, secrets, { media }),
+    fourbiz: createFourbizClient(fourbizSettings, secrets, { media }),
     queue: sqsQueueControl(new SQSClient({}), {
       queueUrl: config.inboundQueueUrl,
       dlqUrl: config.inboundDlqUrl,

@@ -16,6 +16,7 @@ import { secretSourceFor, type SecretSource } from '../adapters/secrets';
 import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
 import type { InboundQueue } from '../core/ports';
+import { SIGNATURE_HEADER } from '../core/x-signature';
 
 export interface WebhookDeps extends Observability {
   secrets: SecretSource;
@@ -79,7 +80,7 @@ export function createWebhookHandler(deps: WebhookDeps) {
   const webhook = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     let verdict: DeliveryVerdict;
     try {
-      verdict = await verify(rawBody(event), header(event, 'x-twitter-webhooks-signature'));
+      verdict = await verify(rawBody(event), header(event, SIGNATURE_HEADER));
     } catch (err) {
       logger.error('cannot read the tenant secret to verify a delivery', { error: (err as Error).message });
       metrics.addMetric(err instanceof SecretNotFilledError ? Metric.SecretNotFilled : Metric.SecretUnavailable, MetricUnit.Count, 1);

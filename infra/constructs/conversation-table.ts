@@ -4,7 +4,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import { ConversationTable as Schema } from '../../functions/adapters/conversation-table';
+import { TableLayout as Schema } from '../../functions/adapters/conversation-table';
 import { resourceNames } from '../resource-names';
 import type { TenantConfig } from '../tenant-config';
 

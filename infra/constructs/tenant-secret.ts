@@ -5,7 +5,7 @@ import { tenantSecretSchema } from '../../functions/config';
 import { resourceNames } from '../resource-names';
 
 /** `{"consumerKey":"…", …, "fourbizUser?":"…"}`: the shape the functions parse, derived from the schema. */
-export function tenantSecretShape(): string {
+function tenantSecretShape(): string {
   const fields = Object.entries(tenantSecretSchema.shape).map(([key, schema]) => `"${key}${schema.isOptional() ? '?' : ''}":"…"`);
   return `{${fields.join(',')}}`;
 }

@@ -9,8 +9,8 @@ import { Construct } from 'constructs';
 import { resourceNames } from '../resource-names';
 import type { TenantConfig } from '../tenant-config';
 import { logRetention } from './bridge-function';
+import { WEBHOOK_PATH } from '../../functions/core/x-signature';
 
-export const webhookPath = '/webhooks/twitter';
 
 export interface WebhookApiProps {
   tenant: TenantConfig;
@@ -35,12 +35,12 @@ export class WebhookApi extends Construct {
       createDefaultStage: false,
     });
     this.api.addRoutes({
-      path: webhookPath,
+      path: WEBHOOK_PATH,
       methods: [HttpMethod.GET],
       integration: new HttpLambdaIntegration('Crc', props.crcFunction),
     });
     this.api.addRoutes({
-      path: webhookPath,
+      path: WEBHOOK_PATH,
       methods: [HttpMethod.POST],
       integration: new HttpLambdaIntegration('Webhook', props.webhookFunction),
     });
@@ -72,7 +72,7 @@ export class WebhookApi extends Construct {
         ),
       },
     });
-    this.webhookUrl = `${this.stage.url}${webhookPath.slice(1)}`;
+    this.webhookUrl = `${this.stage.url}${WEBHOOK_PATH.slice(1)}`;
     NagSuppressions.addResourceSuppressions(
       this.api,
       [

@@ -32,6 +32,7 @@ export function tenantWith(overrides: Record<string, unknown> = {}): TenantConfi
   });
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- CloudFormation template JSON: the tests read arbitrary nested properties.
 type Resource = { Type: string; Properties?: Record<string, any>; Metadata?: Record<string, any>; [k: string]: unknown };
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
 

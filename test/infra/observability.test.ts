@@ -13,6 +13,7 @@ beforeAll(() => {
   ticketsTemplate = buildStack(tickets).template;
 });
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- CloudFormation template JSON: the tests read arbitrary nested properties.
 type Alarm = { Properties: Record<string, any> };
 const alarmsOf = (template: Template, stackName: string): Record<string, Alarm> =>
   Object.fromEntries(
@@ -127,11 +128,11 @@ describe('alarms', () => {
     });
     const rate = alarms.FourbizErrorRate.Properties;
     expect(rate).toMatchObject({ Threshold: 25, ComparisonOperator: 'GreaterThanThreshold' });
-    const queries: any[] = rate.Metrics;
+    const queries: { Id: string; Expression?: string; ReturnData?: boolean; MetricStat?: { Metric: { MetricName: string } } }[] = rate.Metrics;
     const expression = queries.find((q) => q.Expression)!;
     expect(expression.ReturnData).not.toBe(false);
     expect(expression.Expression).toMatch(/100 \* \(FILL\(transient, 0\) \+ FILL\(permanent, 0\)\)/);
-    const byId = Object.fromEntries(queries.filter((q) => q.MetricStat).map((q) => [q.Id, q.MetricStat.Metric]));
+    const byId = Object.fromEntries(queries.filter((q) => q.MetricStat).map((q) => [q.Id, q.MetricStat!.Metric]));
     expect(byId).toMatchObject({
       transient: customMetric(Metric.FourbizTransientError, 'edge'),
       permanent: customMetric(Metric.FourbizPermanentError, 'edge'),

@@ -1,6 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Env, tenantSecretSchema } from '../../functions/config';
-import { ConversationTable } from '../../functions/adapters/conversation-table';
+import { TableLayout } from '../../functions/adapters/conversation-table';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../../functions/core/metric-names';
 import { bundling, esbuildOptions } from '../../infra/constructs/bridge-function';
 import { resourceNames } from '../../infra/resource-names';
@@ -48,15 +48,15 @@ describe('conversation table', () => {
       Properties: {
         TableName: resourceNames('example').table,
         BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [{ AttributeName: ConversationTable.partitionKey, KeyType: 'HASH' }],
+        KeySchema: [{ AttributeName: TableLayout.partitionKey, KeyType: 'HASH' }],
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
         GlobalSecondaryIndexes: [
           {
             IndexName: 'open-conversations',
             KeySchema: [
-              { AttributeName: ConversationTable.openIndex.partitionKey, KeyType: 'HASH' },
-              { AttributeName: ConversationTable.openIndex.sortKey, KeyType: 'RANGE' },
+              { AttributeName: TableLayout.openIndex.partitionKey, KeyType: 'HASH' },
+              { AttributeName: TableLayout.openIndex.sortKey, KeyType: 'RANGE' },
             ],
             Projection: { ProjectionType: 'ALL' },
           },

@@ -1,7 +1,7 @@
 import { processedKey, PROCESSED_EVENT_LIFETIME_SECONDS } from '../../functions/core/processed-key';
 import { GetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { dynamoConversationStore } from '../../functions/adapters/conversation-store';
-import { ConversationTable } from '../../functions/adapters/conversation-table';
+import { TableLayout } from '../../functions/adapters/conversation-table';
 import { closeByFourbiz, openConversation } from '../../functions/core/conversation';
 import { createTestTable, testDynamoClient } from '../support/aws';
 import { CONTRACT_NOW, conversationStoreContract } from '../support/conversation-store-contract';
@@ -25,8 +25,8 @@ describe('DynamoDB conversation store', () => {
       const s = store();
       const a = await s.save(openConversation({ id: '221' }, at), undefined);
       await s.save(closeByFourbiz(a, at), a.version);
-      const raw = await doc.send(new GetCommand({ TableName: table, Key: { pk: ConversationTable.conversationKey('221') } }));
-      expect(raw.Item?.[ConversationTable.openIndex.partitionKey]).toBeUndefined();
+      const raw = await doc.send(new GetCommand({ TableName: table, Key: { pk: TableLayout.conversationKey('221') } }));
+      expect(raw.Item?.[TableLayout.openIndex.partitionKey]).toBeUndefined();
     });
 
     it('a processed record carries its expiry as the TTL attribute', async () => {

@@ -11,14 +11,14 @@ import { dynamoLeaseStore } from '../../functions/adapters/lease-store';
 import { staticSecretSource } from '../../functions/adapters/secrets';
 import { createXClient } from '../../functions/adapters/x-client';
 import { createDmEventsSource } from '../../functions/adapters/x-dm-events';
-import type { FourBizClient } from '../../functions/core/ports';
+import type { FourbizClient } from '../../functions/core/ports';
 import { verifySignature } from '../../functions/core/x-signature';
 import { createDispatcherHandler } from '../../functions/dispatcher/handler';
 import { createDmPollerHandler, DM_POLLER_LEASE, type DmPollSummary } from '../../functions/dm-poller/handler';
 import { createWebhookHandler } from '../../functions/webhook/handler';
 import { signPayload } from '../../functions/core/x-signature';
 import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-source';
-import { startFourBizSimulator, type FourBizSimulator } from '../../simulators/fourbiz-rest';
+import { startFourbizSimulator, type FourbizSimulator } from '../../simulators/fourbiz-rest';
 import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simulators/fourbiz-omnichannel';
 import { startXApiSimulator, type XApiSimulator } from '../../simulators/x-api';
 import { createTestQueuePair, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
@@ -59,7 +59,7 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
   });
 
   /** A tenant's polling bridge on fresh queues and table; `now` is the poller's clock. */
-  async function bridge(fourbiz: FourBizClient, opts: { backfillMinutes?: number; wrapSource?: (s: ReturnType<typeof createDmEventsSource>) => ReturnType<typeof createDmEventsSource> } = {}) {
+  async function bridge(fourbiz: FourbizClient, opts: { backfillMinutes?: number; wrapSource?: (s: ReturnType<typeof createDmEventsSource>) => ReturnType<typeof createDmEventsSource> } = {}) {
     const [queues, table] = await Promise.all([createTestQueuePair(sqs, 'dm-poll', { visibilityTimeoutSeconds: 2 }), createTestTable(dynamo)]);
     const store = dynamoConversationStore(doc, table);
     const { consumerKey, consumerSecret, accessToken, accessTokenSecret } = x.credentials;
@@ -309,9 +309,9 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
   });
 
   describe('tickets mode', () => {
-    let fourbiz: FourBizSimulator;
+    let fourbiz: FourbizSimulator;
     beforeEach(async () => {
-      fourbiz = await startFourBizSimulator();
+      fourbiz = await startFourbizSimulator();
       stops.push(() => fourbiz.close());
     });
 

@@ -13,7 +13,7 @@ import { resourceNames } from '../../infra/resource-names';
 import { tenantConfigSchema, type TenantConfig } from '../../infra/tenant-config';
 import { startHttpGateway, type HttpGateway } from '../../local/http-gateway';
 import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simulators/fourbiz-omnichannel';
-import { startFourBizSimulator, type FourBizSimulator } from '../../simulators/fourbiz-rest';
+import { startFourbizSimulator, type FourbizSimulator } from '../../simulators/fourbiz-rest';
 import { startXApiSimulator, type XApiSimulator } from '../../simulators/x-api';
 import { testObservability } from '../support/observability';
 
@@ -30,7 +30,7 @@ const cw = mockClient(CloudWatchClient);
 let x: XApiSimulator;
 let bridge: HttpGateway;
 let omni: OmnichannelSimulator;
-let rest: FourBizSimulator;
+let rest: FourbizSimulator;
 /** The consumer secret the deployed CRC handler answers with. */
 let bridgeSecret: string;
 let webhookUrl: string;
@@ -59,7 +59,7 @@ beforeAll(async () => {
   bridge = await startHttpGateway({ routes: [{ method: 'GET', path: '/webhooks/twitter', handler: crc }] });
   webhookUrl = 'https://bridge.localhost/webhooks/twitter';
   omni = await startOmnichannelSimulator({ consumerSecret: x.credentials.consumerSecret });
-  rest = await startFourBizSimulator();
+  rest = await startFourbizSimulator();
 });
 
 afterAll(async () => {

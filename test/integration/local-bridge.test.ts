@@ -3,12 +3,12 @@ import { signPayload, verifySignature } from '../../functions/core/x-signature';
 import { twitterWebhookApi } from '../../functions/adapters/x-webhooks';
 import type { LocalBridge, LocalBridgeOptions } from '../../local/start';
 import { LOCAL_PUBLIC_ORIGIN } from '../../local/external-services';
-import { WEBHOOK_PATH } from '../../local/function-wiring';
+import { WEBHOOK_PATH } from '../../functions/core/x-signature';
 import { sampleDelivery } from '../../local/demo';
 import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simulators/fourbiz-omnichannel';
 import { simulatorCredentials } from '../../simulators/x-api';
 import { aaaFixtureNames, fixtureBytes } from '../support/x-fixtures';
-import { startFourBizSimulator, type FourBizSimulator } from '../../simulators/fourbiz-rest';
+import { startFourbizSimulator, type FourbizSimulator } from '../../simulators/fourbiz-rest';
 import { until } from '../support/until';
 
 /**
@@ -193,11 +193,11 @@ describe('local bridge in tickets mode (FOURBIZ_MODE=tickets)', () => {
 });
 
 describe('local bridge in tickets mode pointed at an external 4biz REST server (FOURBIZ_BASE_URL)', () => {
-  let external: FourBizSimulator;
+  let external: FourbizSimulator;
   let bridge: LocalBridge;
   beforeAll(async () => {
     // A server answering as 4biz's public webservice documentation describes, sessions expiring often.
-    external = await startFourBizSimulator({ userName: 'bridge.user', password: 'bridge-pass', listShape: 'ocurrences' });
+    external = await startFourbizSimulator({ userName: 'bridge.user', password: 'bridge-pass', listShape: 'ocurrences' });
     external.expireSessionsEvery(1);
     bridge = await startIsolated({ fourbizMode: 'tickets', fourbizBaseUrl: external.baseUrl, fourbizUser: 'bridge.user', fourbizPassword: 'bridge-pass', pollIntervalMs: 60_000 });
   }, 30_000);

@@ -21,7 +21,7 @@ import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-
 import { createTestQueuePair, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
 import { testObservability } from '../support/observability';
 import { fixtureBytes, lambdaContext } from '../support/x-fixtures';
-import { startFourBizSimulator, type FourBizSimulator } from '../../simulators/fourbiz-rest';
+import { startFourbizSimulator, type FourbizSimulator } from '../../simulators/fourbiz-rest';
 import { startXApiSimulator, type XApiSimulator } from '../../simulators/x-api';
 import type { ConversationStore } from '../../functions/core/ports';
 import { until } from '../support/until';
@@ -58,7 +58,7 @@ const scheduled = { 'detail-type': 'Scheduled Event', source: 'aws.events' } as 
 describe('tickets mode: DMs become a 4biz request, agents\' replies and the solution come back as DMs', () => {
   const sqs = testSqsClient();
   const dynamo = testDynamoClient();
-  let fourbiz: FourBizSimulator;
+  let fourbiz: FourbizSimulator;
   let x: XApiSimulator;
   let store: ConversationStore;
   let sources: SqsEventSource[] = [];
@@ -69,7 +69,7 @@ describe('tickets mode: DMs become a 4biz request, agents\' replies and the solu
   const SESSION_CALLS = 6;
 
   beforeAll(async () => {
-    [fourbiz, x] = await Promise.all([startFourBizSimulator(), startXApiSimulator()]);
+    [fourbiz, x] = await Promise.all([startFourbizSimulator(), startXApiSimulator()]);
     fourbiz.expireSessionsEvery(SESSION_CALLS);
     const table = await createTestTable(dynamo);
     store = dynamoConversationStore(DynamoDBDocumentClient.from(dynamo), table);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { lambdaContext as localLambdaContext } from '../../local/lambda-context';
+import { WEBHOOK_PATH } from '../../functions/core/x-signature';
 
 /** X's webhook fixtures (copied from ../shared/fixtures/x) and their signatures. */
 const dir = join(__dirname, '..', 'fixtures');
@@ -45,7 +46,7 @@ export function httpEvent(opts: {
   return {
     version: '2.0',
     routeKey: `${method} /webhooks/twitter`,
-    rawPath: '/webhooks/twitter',
+    rawPath: WEBHOOK_PATH,
     rawQueryString: new URLSearchParams(opts.query ?? {}).toString(),
     headers: { 'content-type': 'application/json', ...(opts.headers ?? {}) },
     queryStringParameters: opts.query,
@@ -54,7 +55,7 @@ export function httpEvent(opts: {
       apiId: 'api',
       domainName: 'example.execute-api.us-east-1.amazonaws.com',
       domainPrefix: 'example',
-      http: { method, path: '/webhooks/twitter', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+      http: { method, path: WEBHOOK_PATH, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
       requestId: 'req',
       routeKey: `${method} /webhooks/twitter`,
       stage: '$default',

@@ -1,5 +1,5 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import type { FourBizClient } from '../../functions/core/ports';
+import type { FourbizClient } from '../../functions/core/ports';
 import { FourbizAuthError, PermanentError, RequestFinishedError, TransientError } from '../../functions/core/errors';
 import type { DeliveryContext } from '../../functions/core/ports';
 import type { InboundMessage } from '../../functions/core/x-events';
@@ -54,7 +54,7 @@ function record(body: unknown, group: string, receiveCount = 1): SQSRecord {
 function setup(fail: (m: InboundMessage) => Error | undefined = () => undefined) {
   const store = memoryStore();
   const delivered: string[] = [];
-  const fourbiz: FourBizClient = {
+  const fourbiz: FourbizClient = {
     mode: 'relay',
     async deliver(m) {
       const err = fail(m);

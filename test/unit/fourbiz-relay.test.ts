@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import { FourbizAuthError, PermanentError, TransientError } from '../../functions/core/errors';
 import { accountActivitySchema, normaliseDelivery, type InboundMessage } from '../../functions/core/x-events';
-import { verifySignature } from '../../functions/core/x-signature';
-import { createRelayClient, IDEMPOTENCY_HEADER, SIGNATURE_HEADER } from '../../functions/adapters/fourbiz/relay';
-import { createFourBizClient } from '../../functions/adapters/fourbiz';
+import { SIGNATURE_HEADER, verifySignature } from '../../functions/core/x-signature';
+import { createRelayClient, IDEMPOTENCY_HEADER } from '../../functions/adapters/fourbiz/relay';
+import { createFourbizClient } from '../../functions/adapters/fourbiz';
 import type { SecretSource } from '../../functions/adapters/secrets';
 import { openConversation } from '../../functions/core/conversation';
 import { fixtureBytes, testSecret } from '../support/x-fixtures';
@@ -121,6 +121,6 @@ describe('4biz relay client', () => {
   });
 
   it('the factory picks the relay implementation for relay tenants', () => {
-    expect(createFourBizClient(settings, secrets()).mode).toBe('relay');
+    expect(createFourbizClient(settings, secrets()).mode).toBe('relay');
   });
 });

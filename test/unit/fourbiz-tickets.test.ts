@@ -9,7 +9,7 @@ import type { Conversation } from '../../functions/core/conversation';
 import { FourbizAuthError, PermanentError, RequestFinishedError, TransientError } from '../../functions/core/errors';
 import { normaliseDelivery, accountActivitySchema, type InboundMessage } from '../../functions/core/x-events';
 import { fixtureBytes, testSecret } from '../support/x-fixtures';
-import { startFourBizSimulator, type FourBizSimulator, type OccurrenceListShape } from '../../simulators/fourbiz-rest';
+import { startFourbizSimulator, type FourbizSimulator, type OccurrenceListShape } from '../../simulators/fourbiz-rest';
 import { startXApiSimulator, type XApiSimulator } from '../../simulators/x-api';
 
 const fixtureMessage = (name: string): InboundMessage =>
@@ -35,12 +35,12 @@ const OCCURRENCE = '/services/request/createOccurrence';
 const CREATE = '/services/request/create';
 
 describe('4biz tickets client (Citrest, as documented)', () => {
-  let sim: FourBizSimulator;
+  let sim: FourbizSimulator;
   let settings: TicketsSettings;
   const secrets = () => staticSecretSource({ ...testSecret, fourbizUser: sim.userName, fourbizPassword: sim.password });
   const start = async (listShape?: OccurrenceListShape) => {
     await sim?.close();
-    sim = await startFourBizSimulator({ listShape });
+    sim = await startFourbizSimulator({ listShape });
     settings = ticketsSettingsSchema.parse({
       mode: 'tickets',
       baseUrl: sim.baseUrl,

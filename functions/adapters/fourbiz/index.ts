@@ -1,18 +1,18 @@
 import type { FourbizSettings } from '../../config';
 import type { SecretSource } from '../secrets';
 import type { XMediaDownloader } from '../x-media';
-import type { FourBizClient } from '../../core/ports';
+import type { FourbizClient } from '../../core/ports';
 import { createRelayClient } from './relay';
 import { createTicketsClient } from './tickets';
 
-export interface FourBizClientOptions {
+export interface FourbizClientOptions {
   fetch?: typeof fetch;
   /** tickets mode: downloads DM media to attach it to the request. */
   media?: XMediaDownloader;
 }
 
 /** The way into 4biz the tenant chose (`fourbiz.mode` in its tenant file). */
-export function createFourBizClient(settings: FourbizSettings, secrets: SecretSource, options: FourBizClientOptions = {}): FourBizClient {
+export function createFourbizClient(settings: FourbizSettings, secrets: SecretSource, options: FourbizClientOptions = {}): FourbizClient {
   switch (settings.mode) {
     case 'relay':
       return createRelayClient(settings, secrets, options);

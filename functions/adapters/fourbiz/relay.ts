@@ -1,13 +1,12 @@
 import type { RelaySettings } from '../../config';
 import { errorForHttpStatus, FourbizAuthError, PermanentError, TransientError } from '../../core/errors';
 import { singleEventPayload, type InboundMessage } from '../../core/x-events';
-import { signPayload } from '../../core/x-signature';
+import { SIGNATURE_HEADER, signPayload } from '../../core/x-signature';
 import type { SecretSource } from '../secrets';
-import type { FourBizClient } from '../../core/ports';
+import type { FourbizClient } from '../../core/ports';
 import { describeFetchFailure } from '../fetch-failure';
 
 /** The signature header X sends and 4biz's Omnichannel receiver verifies. */
-export const SIGNATURE_HEADER = 'x-twitter-webhooks-signature';
 /** Carries the DM event id, so a receiver can de-duplicate a delivery the bridge repeats (at least once). */
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 
@@ -30,7 +29,7 @@ async function excerpt(res: Response): Promise<string> {
  * signed with the consumer secret over the exact bytes sent. 4biz verifies the signature with the
  * same API secret it holds in its own form.
  */
-export function createRelayClient(settings: RelaySettings, secrets: SecretSource, options: RelayOptions = {}): FourBizClient {
+export function createRelayClient(settings: RelaySettings, secrets: SecretSource, options: RelayOptions = {}): FourbizClient {
   const doFetch = options.fetch ?? fetch;
   return {
     mode: 'relay',

@@ -6,7 +6,7 @@ import { BridgeError, errorForHttpStatus, FourbizAuthError, PermanentError, Requ
 import type { InboundMessage } from '../../core/x-events';
 import type { SecretSource } from '../secrets';
 import type { DownloadedMedia, XMediaDownloader } from '../x-media';
-import type { DeliveryContext, DeliveryResult, FourBizClient, FourbizOccurrence, FourbizRequest } from '../../core/ports';
+import type { DeliveryContext, DeliveryResult, FourbizClient, FourbizOccurrence, FourbizRequest } from '../../core/ports';
 import { formatZodIssues } from '../../core/zod-issues';
 import { describeFetchFailure } from '../fetch-failure';
 
@@ -84,7 +84,7 @@ const occurrenceListSchema = z.preprocess((v) => {
 
 const anything = z.unknown();
 
-export interface TicketsClient extends FourBizClient {
+export interface TicketsClient extends FourbizClient {
   readonly mode: 'tickets';
   /** Logs the integration user in (a new session): `npm run doctor` checks the credentials with it. */
   verifyLogin(): Promise<void>;
