@@ -33,7 +33,7 @@ export class TenantStack extends Stack {
     const { tenant } = props;
     const names = resourceNames(tenant.name);
 
-    const { secret } = new TenantSecret(this, 'TenantSecret', { tenant: tenant.name });
+    const { secret } = new TenantSecret(this, 'TenantSecret', { tenant });
     const table = new ConversationTable(this, 'Conversations', { tenant });
     const inbound = new FifoQueue(this, 'Inbound', {
       queueName: names.inboundQueue,
@@ -82,7 +82,7 @@ export class TenantStack extends Stack {
       poller: poller && tenant.fourbiz.mode === 'tickets' ? { fn: poller.fn, scheduleMinutes: tenant.fourbiz.pollScheduleMinutes } : undefined,
     });
     const dashboard = new Dashboard(this, 'Dashboard', {
-      tenant: tenant.name,
+      tenant,
       api: api?.api,
       dmPolling: tenant.x.ingestion === 'poll',
       inboundQueue: inbound.queue,

@@ -15,9 +15,10 @@ import { Construct } from 'constructs';
 import { Metric as MetricName } from '../../functions/core/metric-names';
 import { resourceNames } from '../resource-names';
 import { fourbizErrorRate, tenantMetric } from './alarms';
+import type { TenantConfig } from '../tenant-config';
 
 export interface DashboardProps {
-  tenant: string;
+  tenant: TenantConfig;
   /** Webhook ingestion only. */
   api?: HttpApi;
   /** Polling mode only: DM lookup widgets. */
@@ -42,7 +43,8 @@ export class Dashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: DashboardProps) {
     super(scope, id);
-    const { tenant, api } = props;
+    const { api } = props;
+    const tenant = props.tenant.name;
     const custom = (name: Parameters<typeof tenantMetric>[1], statistic?: string) => tenantMetric(tenant, name, statistic);
     const fns = Object.entries(props.functions);
     const perFunction = (f: (fn: IFunction) => Metric) => fns.map(([label, fn]) => f(fn).with({ label }));

@@ -3,6 +3,7 @@ import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { tenantSecretSchema } from '../../functions/config';
 import { resourceNames } from '../resource-names';
+import type { TenantConfig } from '../tenant-config';
 
 /** `{"consumerKey":"…", …, "fourbizUser?":"…"}`: the shape the functions parse, derived from the schema. */
 function tenantSecretShape(): string {
@@ -17,11 +18,11 @@ function tenantSecretShape(): string {
 export class TenantSecret extends Construct {
   readonly secret: Secret;
 
-  constructor(scope: Construct, id: string, props: { tenant: string }) {
+  constructor(scope: Construct, id: string, props: { tenant: TenantConfig }) {
     super(scope, id);
     this.secret = new Secret(this, 'Secret', {
-      secretName: resourceNames(props.tenant).secret,
-      description: `X and 4biz credentials of tenant ${props.tenant}. JSON (? = optional): ${tenantSecretShape()}`,
+      secretName: resourceNames(props.tenant.name).secret,
+      description: `X and 4biz credentials of tenant ${props.tenant.name}. JSON (? = optional): ${tenantSecretShape()}`,
     });
     // The L2 would generate a random value; an empty secret makes a missing put-secret-value obvious.
     (this.secret.node.defaultChild as CfnSecret).addPropertyDeletionOverride('GenerateSecretString');
