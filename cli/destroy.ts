@@ -4,6 +4,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { resourceNames } from '../infra/resource-names';
 import { loadTenantConfig } from '../infra/tenant-config';
 import { countMessages, tenantQueues, type QueueKind } from './dlq-commands';
+import { runCli } from './run-cli';
 
 /**
  * `npm run destroy -- --tenant NAME`: `cdk destroy` that refuses to delete queues still holding
@@ -73,12 +74,4 @@ export async function main(argv: string[], print: Print = console.log, opts: Des
   return code;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      console.error(`destroy: ${err.message}`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCli('destroy', main);

@@ -6,6 +6,7 @@ import {
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   StartMessageMoveTaskCommand,
+  type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
@@ -123,6 +124,21 @@ export async function redrive(sqs: SQSClient, pair: QueuePair, print: Print, opt
   }
 }
 
+/** The next batch of a queue's messages (up to ten, with their group and attributes), held for a minute; none when it is empty. */
+async function receiveBatch(sqs: SQSClient, queueUrl: string): Promise<Message[]> {
+  const { Messages } = await sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: queueUrl,
+      MaxNumberOfMessages: 10,
+      WaitTimeSeconds: 0,
+      VisibilityTimeout: 60,
+      MessageSystemAttributeNames: ['All'],
+      MessageAttributeNames: ['All'],
+    }),
+  );
+  return Messages ?? [];
+}
+
 /**
  * The by-hand move: receive a batch, send it to the destination (same group; a dedup id derived
  * from the DLQ message id, so a copy sent twice after a crash collapses), then delete it from the
@@ -131,17 +147,8 @@ export async function redrive(sqs: SQSClient, pair: QueuePair, print: Print, opt
 export async function moveMessages(sqs: SQSClient, fromUrl: string, toUrl: string, print: Print): Promise<number> {
   let moved = 0;
   for (;;) {
-    const { Messages } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: fromUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-        VisibilityTimeout: 60,
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    if (!Messages?.length) break;
+    const Messages = await receiveBatch(sqs, fromUrl);
+    if (Messages.length === 0) break;
     const out = await sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: toUrl,
@@ -189,17 +196,8 @@ export async function exportMessages(sqs: SQSClient, from: QueueRef, file: strin
   let exported = 0;
   try {
     for (;;) {
-      const { Messages } = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: from.url,
-          MaxNumberOfMessages: 10,
-          WaitTimeSeconds: 0,
-          VisibilityTimeout: 60,
-          MessageSystemAttributeNames: ['All'],
-          MessageAttributeNames: ['All'],
-        }),
-      );
-      if (!Messages?.length) break;
+      const Messages = await receiveBatch(sqs, from.url);
+      if (Messages.length === 0) break;
       const lines = Messages.map((m) => {
         const line: ExportedMessage = {
           messageId: m.MessageId ?? '',

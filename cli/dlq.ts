@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { resourceNames } from '../infra/resource-names';
 import { countMessages, exportMessages, importMessages, redrive, REDRIVE_ORDER_NOTE, tenantQueues, type QueueKind } from './dlq-commands';
+import { runCli } from './run-cli';
 
 /** `npm run dlq -- <count|redrive|export|import> --tenant NAME [--queue inbound|outbound] …`. */
 const usage = `Usage: npm run dlq -- <count|redrive> --tenant NAME [--queue inbound|outbound]
@@ -92,12 +93,4 @@ export async function main(argv: string[], print: (line: string) => void = conso
   return 0;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      console.error(`dlq: ${err.message}`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCli('dlq', main);

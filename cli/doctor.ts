@@ -8,6 +8,7 @@ import { loadTenantConfig } from '../infra/tenant-config';
 import { runDoctor } from './doctor-checks';
 import { twitterWebhookApi } from '../functions/adapters/x-webhooks';
 import { parseXCliConfig } from './x-config';
+import { runCli } from './run-cli';
 
 /** `npm run doctor -- --tenant NAME [--notify]`: is the deployed tenant working end to end? */
 const usage = `Usage: npm run doctor -- --tenant NAME [--notify]
@@ -60,11 +61,4 @@ async function main(argv: string[]): Promise<number> {
   );
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    // Tenant file or environment mistakes: their messages name fields, never values.
-    console.error(`doctor: ${(err as Error).message}`);
-    process.exit(1);
-  },
-);
+runCli('doctor', main);

@@ -7,6 +7,7 @@ import { loadTenantConfig } from '../infra/tenant-config';
 import { twitterWebhookApi } from '../functions/adapters/x-webhooks';
 import { commandNames, runXCommand, type CommandName, type XFeedApi } from './x-commands';
 import { parseXCliConfig, type XKeys } from './x-config';
+import { runCli } from './run-cli';
 
 /** `npm run x -- <command> --tenant NAME [--url URL]`: manage the tenant's X webhook. */
 const usage = `Usage: npm run x -- <${commandNames.join('|')}> --tenant NAME [--url URL] [--api xaa|aaa] [--from ISO --to ISO]
@@ -105,10 +106,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error((err as Error).message);
-    process.exit(1);
-  },
-);
+runCli('x', main);
