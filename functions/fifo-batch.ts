@@ -64,3 +64,9 @@ export async function processFifoBatch(
   await Promise.all(unattempted.map((r) => quietly('hand-back', opts.queue.retryIn(r.receiptHandle, 0))));
   return { response, handedBack: unattempted.length };
 }
+
+/** When SQS accepted the record (its SentTimestamp), or undefined when the record does not say. */
+export function queuedAt(record: SQSRecord): number | undefined {
+  const sent = Number(record.attributes.SentTimestamp);
+  return Number.isFinite(sent) && sent > 0 ? sent : undefined;
+}

@@ -63,8 +63,14 @@ export function classifyError(err: unknown): ErrorClass {
 }
 
 /**
+ * The message waits for something the bridge itself will do, not for a fault to be fixed: retried
+ * with back-off like a failure, but never dead-lettered for its attempts.
+ */
+export class WaitingError extends TransientError {}
+
+/**
  * tickets mode: the DM's 4biz request is already finished but its conversation not closed yet. Not
  * a failure: the DM waits (retried with back-off) until the poller has sent the last answers and
  * closed the conversation, then opens the next request.
  */
-export class RequestFinishedError extends TransientError {}
+export class RequestFinishedError extends WaitingError {}

@@ -1,4 +1,4 @@
-import { PermanentError, TransientError } from './errors';
+import { PermanentError, TransientError, WaitingError } from './errors';
 import type { ConversationStore } from './ports';
 import type { ProcessedKey } from './processed-key';
 import { backoffSeconds, secondsUntil, type BackoffOptions } from './retry';
@@ -12,13 +12,22 @@ import { backoffSeconds, secondsUntil, type BackoffOptions } from './retry';
 export type FailureDecision = { kind: 'retry'; inSeconds: number } | { kind: 'dead-letter'; reason: string };
 
 export interface FailurePolicy {
-  /** Attempts after which a message that keeps failing goes to the DLQ. */
+  /** Attempts after which a message that keeps failing may go to the DLQ… */
   maxAttempts: number;
+  /** …once it has also been failing this long: a 4biz outage of a few hours dead-letters nothing. */
+  minRetrySeconds?: number;
   backoff: BackoffOptions;
 }
 
 /** Default attempts; the queues' maxReceiveCount stays far above, as a backstop only. */
 export const DEFAULT_MAX_ATTEMPTS = 8;
+
+/**
+ * Default time a message keeps being retried before the DLQ. Dead-lettering early breaks a
+ * person's order (their next DM becomes the head of the group and is delivered first), so it
+ * happens only after an outage longer than most maintenance windows.
+ */
+const DEFAULT_MIN_RETRY_SECONDS = 6 * 3600;
 
 function decideFailure(
   err: unknown,
@@ -26,10 +35,13 @@ function decideFailure(
   policy: FailurePolicy,
   nowMs: number,
   random: () => number = Math.random,
+  failingForMs?: number,
 ): FailureDecision {
   const reason = (err as Error)?.message ?? String(err);
   if (err instanceof PermanentError) return { kind: 'dead-letter', reason };
-  if (attempts >= policy.maxAttempts) return { kind: 'dead-letter', reason: `failed ${attempts} attempts, last: ${reason}` };
+  // Unknown age (no SentTimestamp): the attempts alone decide.
+  const longEnough = failingForMs === undefined || failingForMs >= (policy.minRetrySeconds ?? DEFAULT_MIN_RETRY_SECONDS) * 1000;
+  if (attempts >= policy.maxAttempts && longEnough && !(err instanceof WaitingError)) return { kind: 'dead-letter', reason: `failed ${attempts} attempts, last: ${reason}` };
   const retryAt = err instanceof TransientError ? err.retryAt : undefined;
   return { kind: 'retry', inSeconds: Math.max(backoffSeconds(attempts, policy.backoff, random), retryAt ? secondsUntil(retryAt, nowMs) : 0) };
 }
@@ -43,6 +55,7 @@ export type AttemptCounter = Pick<ConversationStore, 'countAttempt' | 'resetAtte
  * `decideFailure`; a message leaving for the DLQ gets its attempts back, so a redrive gives it all
  * of them anew. A far side that said when to come back (a rate limit's reset) is waited for, not
  * counted: waiting out X's 15-per-15-minutes DM limit must never use up a reply's attempts.
+ * `queuedAtMs` (SQS's SentTimestamp) says how long the message has been waiting.
  */
 export async function decideFromAttempts(
   counter: AttemptCounter,
@@ -51,10 +64,11 @@ export async function decideFromAttempts(
   policy: FailurePolicy,
   nowMs: number,
   random: () => number = Math.random,
+  queuedAtMs?: number,
 ): Promise<{ decision: FailureDecision; attempts: number }> {
   const toldWhen = err instanceof TransientError && err.retryAt !== undefined;
   const attempts = toldWhen ? 0 : key ? await counter.countAttempt(key) : 1;
-  const decision = decideFailure(err, attempts, policy, nowMs, random);
+  const decision = decideFailure(err, attempts, policy, nowMs, random, queuedAtMs === undefined ? undefined : nowMs - queuedAtMs);
   if (decision.kind === 'dead-letter' && key) await counter.resetAttempts(key);
   return { decision, attempts };
 }

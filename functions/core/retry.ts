@@ -3,8 +3,12 @@ export interface BackoffOptions {
   maxSeconds: number;
 }
 
-/** SQS allows at most 12 hours of visibility timeout. */
-export const MAX_VISIBILITY_SECONDS = 43_200;
+/**
+ * The longest back-off we ask SQS for. SQS allows 12 hours (43,200 s) counted from the receive,
+ * not from the change, so a request made later in the invocation (up to Lambda's 900 s) must stay
+ * below: otherwise SQS refuses it and the message returns after the short queue visibility instead.
+ */
+export const MAX_VISIBILITY_SECONDS = 43_200 - 900 - 60;
 
 /**
  * Full-jitter exponential back-off for the n-th receive (1-based): a random delay in

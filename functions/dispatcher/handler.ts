@@ -4,7 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { processFifoBatch } from '../fifo-batch';
+import { processFifoBatch, queuedAt } from '../fifo-batch';
 import { fourbizCallsPerRecord, RECORD_MARGIN_MS, retryOf, secretOf } from '../config';
 import { dispatchInbound } from '../core/dispatch';
 import { Metric } from '../core/metric-names';
@@ -16,7 +16,7 @@ import { parseQueueBody } from '../core/queue-body';
 import { inboundMessageSchema } from '../core/x-events';
 import { conversationStoreFor } from '../adapters/conversation-store';
 import { createFourbizClient } from '../adapters/fourbiz';
-import { sqsQueueControl } from '../adapters/queue-control';
+import { FAILURE_REASON_ATTRIBUTE, sqsQueueControl } from '../adapters/queue-control';
 import { secretSourceFor } from '../adapters/secrets';
 import { createXMediaDownloader } from '../adapters/x-media';
 import { createObservability, type Observability } from '../observability';
@@ -76,8 +76,9 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
       logger.warn('DM older than the processed-event lifetime: forwarded, but a repeat of it would not be recognised', keys);
       metrics.addMetric(Metric.OldDmReceived, MetricUnit.Count, 1);
     }
-    // Received before: that attempt may have reached 4biz, so tickets mode looks before writing again.
-    const retried = (Number(record.attributes.ApproximateReceiveCount) || 1) > 1;
+    // Received before, or back from the DLQ (a redrive keeps the reason it went there): that attempt
+    // may have reached 4biz, so tickets mode looks before writing again.
+    const retried = (Number(record.attributes.ApproximateReceiveCount) || 1) > 1 || record.messageAttributes?.[FAILURE_REASON_ATTRIBUTE] !== undefined;
     const outcome = await dispatchInbound(message, {
       store,
       fourbiz,
@@ -113,7 +114,7 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
     const eventId = parseQueueBody(record.body, inboundMessageSchema);
     const keys = { eventId: eventId.ok ? eventId.value.eventId : undefined, messageId: record.messageId };
     const key = eventId.ok ? processedKey.inbound(eventId.value.eventId) : undefined;
-    const { decision, attempts } = await decideFromAttempts(store, key, err, policy, clock(), random);
+    const { decision, attempts } = await decideFromAttempts(store, key, err, policy, clock(), random, queuedAt(record));
     if (err instanceof FourbizAuthError) {
       metrics.addMetric(Metric.FourbizAuthFailure, MetricUnit.Count, 1);
       logger.error('4biz refused the bridge\'s credentials: fix them; the DM is retried meanwhile', { ...keys, reason, status: err.status, attempts });

@@ -4,7 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { processFifoBatch } from '../fifo-batch';
+import { processFifoBatch, queuedAt } from '../fifo-batch';
 import { retryOf, secretOf } from '../config';
 import { recordOutbound } from '../core/conversation';
 import { Metric } from '../core/metric-names';
@@ -102,7 +102,7 @@ export function createSenderHandler(deps: SenderDeps) {
     }
     const parsed = parseQueueBody(record.body, outboundMessageSchema);
     const keys = parsed.ok ? { xUserId: parsed.value.xUserId, sourceId: parsed.value.sourceId } : { messageId: record.messageId };
-    const { decision, attempts } = await decideFromAttempts(store, parsed.ok ? sentKey(parsed.value) : undefined, err, policy, clock(), random);
+    const { decision, attempts } = await decideFromAttempts(store, parsed.ok ? sentKey(parsed.value) : undefined, err, policy, clock(), random, queuedAt(record));
     if (err instanceof XAuthError) {
       logger.error('X refused the tenant\'s keys: fix the secret; the reply is retried meanwhile', { ...keys, reason, status: err.status, attempts });
       metrics.addMetric(Metric.XAuthFailure, MetricUnit.Count, 1);

@@ -207,6 +207,13 @@ export class Alarms extends Construct {
         1,
       );
       add(
+        'WebhookCheckFailed',
+        'The webhook-health function could not check the webhook twice in a row (secret unreadable, X refusing the bearer token, X unreachable): nothing re-validates the webhook or replays missed DMs until it runs again. See the webhook-health logs.',
+        // Two failed runs (15 minutes apart) within an hour: one passing hiccup does not page anyone.
+        tenantMetric(tenant.name, MetricName.WebhookCheckFailed).with({ period: Duration.hours(1) }),
+        2,
+      );
+      add(
         'XAccessRevoked',
         'The company X account revoked the app (X Activity API oauth.revoke): no DM arrives until the account authorises the app again and the secret holds the new access token.',
         tenantMetric(tenant.name, MetricName.XAccessRevoked),

@@ -65,11 +65,12 @@ describe('alarms', () => {
     'EnqueueFailed',
     'WebhookApiServerErrors',
     'WebhookInvalid',
+    'WebhookCheckFailed',
     'XAccessRevoked',
     ...['Crc', 'Webhook', 'Dispatcher', 'WebhookHealth'].flatMap((f) => [`${f}Errors`, `${f}Throttles`]),
   ];
 
-  it('relay mode: DLQ, oldest message age, 4biz error rate and auth failures, CRC, secret, webhook invalid, X access revoked, enqueue, API 5xx, errors and throttles of every function', () => {
+  it('relay mode: DLQ, oldest message age, 4biz error rate and auth failures, CRC, secret, webhook invalid or unchecked, X access revoked, enqueue, API 5xx, errors and throttles of every function', () => {
     expect(Object.keys(alarmsOf(relayTemplate, 'FourBizTwitterDm-example')).sort()).toEqual(relayAlarms.sort());
   });
 
@@ -177,6 +178,16 @@ describe('webhook and X account alarms', () => {
       ['invalid', customMetric(Metric.WebhookInvalid, 'example'), 1800],
       ['unreachable', customMetric(Metric.WebhookUnreachable, 'example'), 1800],
     ]);
+  });
+
+  it('pages when the webhook-health function cannot check the webhook twice within an hour', () => {
+    expect(alarmsOf(relayTemplate, 'FourBizTwitterDm-example').WebhookCheckFailed!.Properties).toMatchObject({
+      MetricName: Metric.WebhookCheckFailed,
+      Period: 3600,
+      Statistic: 'Sum',
+      Threshold: 2,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
   });
 
   it('XAccessRevoked fires on the first oauth.revoke of the tenant account', () => {

@@ -237,7 +237,13 @@ describe('dispatcher handler', () => {
       const r = record(message('101', '9001'), '101', receiveCount);
       expect((await handler({ Records: [r] } as SQSEvent, lambdaContext)).batchItemFailures).toEqual([{ itemIdentifier: r.messageId }]);
     }
-    expect(contexts).toEqual([{ retried: false }, { retried: true }]);
+    // Back from the DLQ after a redrive: a first receive again, but it carries the reason it was dead-lettered.
+    const redriven = record(message('101', '9001'), '101', 1);
+    redriven.messageAttributes = { failureReason: { dataType: 'String', stringValue: 'failed 8 attempts' } };
+    await handler({ Records: [redriven] } as SQSEvent, lambdaContext);
+    expect(contexts).toEqual([{ retried: false }, { retried: true }, { retried: true }]);
+    // However long the poller takes (more waits than the policy's attempts, SentTimestamp 0: ages ago), a wait is never a DLQ.
+    for (let i = 0; i < 12; i++) await handler({ Records: [record(message('101', '9001'), '101', 4 + i)] } as SQSEvent, lambdaContext);
     expect(queue.deadLetters).toEqual([]);
     expect(obs.published().FourbizTransientError).toBeUndefined();
   });

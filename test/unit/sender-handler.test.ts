@@ -110,6 +110,24 @@ describe('sender', () => {
     expect(deadLetters[0]!.reason).toContain('failed 8 attempts');
   });
 
+  it('keeps retrying a reply that keeps failing until it has also waited the retry window (6 h), then moves it to the DLQ', async () => {
+    const { deadLetters, run } = setup(async () => {
+      throw new TransientError('503', 503);
+    });
+    const queued = (ageMs: number, id: string) => {
+      const r = record(reply(), id);
+      (r.attributes as unknown as Record<string, string>).SentTimestamp = String(1_000_000 - ageMs);
+      return r;
+    };
+    // Eight failures within minutes of being queued: a short outage, never a reason to break the person's order.
+    for (let i = 0; i < 8; i++) await run(queued(4 * 60_000, `recent-${i}`));
+    expect(deadLetters).toEqual([]);
+    // Still failing once it has waited longer than the window: to the DLQ.
+    await run(queued(6 * 3600_000 + 1, 'old'));
+    expect(deadLetters).toHaveLength(1);
+    expect(deadLetters[0]!.reason).toContain('failed 9 attempts');
+  });
+
   it('fails loudly when X refuses the keys', async () => {
     const { run, obs } = setup(async () => {
       throw new XAuthError('401', 401);
