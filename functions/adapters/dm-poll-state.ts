@@ -3,14 +3,14 @@ import { z } from 'zod';
 import type { DmPollState } from '../core/dm-poll';
 import type { DmPollStateStore } from '../core/ports';
 import { TableLayout } from './conversation-table';
+import { dmEventIdSchema } from '../core/x-events';
 import { formatZodIssues } from '../core/zod-issues';
 
-const eventId = z.string().regex(/^\d{1,32}$/);
 const stateSchema = z.object({
-  cursor: eventId.optional(),
-  boundaryId: eventId.optional(),
+  cursor: dmEventIdSchema.optional(),
+  boundaryId: dmEventIdSchema.optional(),
   floorMs: z.number().optional(),
-  resume: z.array(z.object({ token: z.string().min(1), oldestId: eventId.optional() })).optional(),
+  resume: z.array(z.object({ token: z.string().min(1), oldestId: dmEventIdSchema.optional() })).optional(),
   notBeforeMs: z.number().optional(),
 }) satisfies z.ZodType<DmPollState>;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { v1UserFromV2, minimalV1User, v2UserSchema, xUserIdSchema, type V1User } from './x-users';
-import { accountActivitySchema, normaliseDelivery, type InboundMessage } from './x-events';
+import { accountActivitySchema, dmEventIdSchema, normaliseDelivery, type InboundMessage } from './x-events';
 import { formatZodIssues } from './zod-issues';
 
 /**
@@ -24,10 +24,8 @@ export const DM_EVENTS_QUERY = {
   'media.fields': 'url,type',
 } as const;
 
-const eventIdSchema = z.string().regex(/^\d{1,32}$/, 'a DM event id is decimal digits');
-
 /** What every event carries: enough to move the cursor past it. */
-const eventHeadSchema = z.object({ id: eventIdSchema, event_type: z.string().min(1).max(64) }).passthrough();
+const eventHeadSchema = z.object({ id: dmEventIdSchema, event_type: z.string().min(1).max(64) }).passthrough();
 
 const v2UrlSchema = z
   .object({
@@ -186,11 +184,4 @@ export function readDmEventsPage(json: unknown, companyId: string, receivedAtMs:
       : { kind: 'malformed', id, createdAtMs, reason: activity.success ? 'not convertible to an inbound message' : issuesOf(activity.error) };
   });
   return { events, nextToken: meta.next_token };
-}
-
-/** Snowflake ids grow with time; compared as numbers, not strings ("9" > "10" as text). */
-export function compareEventIds(a: string, b: string): number {
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
 }

@@ -1,7 +1,8 @@
-import { compareEventIds, readDmEventsPage, type DmSkipReason, type PageEvent } from './dm-events';
+import { readDmEventsPage, type DmSkipReason, type PageEvent } from './dm-events';
 import { PermanentError, TransientError } from './errors';
 import type { DmEventsSource, DmPollStateStore } from './ports';
 import type { InboundMessage } from './x-events';
+import { compareDecimalIds } from './decimal-ids';
 
 /**
  * One run of the DM poller (polling mode): walks `GET /2/dm_events` from the newest event down to
@@ -66,7 +67,7 @@ export type DmPollResult = {
   | { outcome: 'rate-limited'; notBeforeMs: number }
 );
 
-const newer = (a: string | undefined, b: string | undefined) => (a === undefined ? b : b === undefined ? a : compareEventIds(a, b) >= 0 ? a : b);
+const newer = (a: string | undefined, b: string | undefined) => (a === undefined ? b : b === undefined ? a : compareDecimalIds(a, b) >= 0 ? a : b);
 
 export async function pollDmEvents(deps: DmPollDeps): Promise<DmPollResult> {
   const { source, queue, companyId } = deps;
@@ -91,11 +92,11 @@ export async function pollDmEvents(deps: DmPollDeps): Promise<DmPollResult> {
     for (let i = 0; i < events.length; i++) {
       const { id, createdAtMs } = events[i]!;
       if (id !== undefined && state.boundaryId !== undefined) {
-        const c = compareEventIds(id, state.boundaryId);
+        const c = compareDecimalIds(id, state.boundaryId);
         if (c === 0) return { count: i + 1, end: true };
         if (c < 0) return { count: i, end: true };
       }
-      if (id !== undefined && state.cursor !== undefined && compareEventIds(id, state.cursor) <= 0) return { count: i, end: true };
+      if (id !== undefined && state.cursor !== undefined && compareDecimalIds(id, state.cursor) <= 0) return { count: i, end: true };
       if (state.cursor === undefined && state.floorMs !== undefined && createdAtMs !== undefined && createdAtMs < state.floorMs) return { count: i, end: true };
     }
     return { count: events.length, end: false };
@@ -148,7 +149,7 @@ export async function pollDmEvents(deps: DmPollDeps): Promise<DmPollResult> {
   // Everything older than the event the popped walk read last is queued now.
   const boundaryId = newer(state.boundaryId, stack.at(-1)?.oldestId);
   const next: DmPollState = cursor !== undefined ? { cursor } : { floorMs: state.floorMs };
-  if (boundaryId !== undefined && (cursor === undefined || compareEventIds(boundaryId, cursor) > 0)) next.boundaryId = boundaryId;
+  if (boundaryId !== undefined && (cursor === undefined || compareDecimalIds(boundaryId, cursor) > 0)) next.boundaryId = boundaryId;
   if (stack.length > 1) next.resume = stack.slice(0, -1);
   await deps.state.save(next);
   return { ...result, queued, outcome: 'caught-up' };

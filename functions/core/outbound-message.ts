@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { xUserIdSchema } from './x-users';
 
 /**
  * An outbound message: one reply from 4biz (an agent's occurrence, or the solution of a resolved
@@ -6,9 +7,9 @@ import { z } from 'zod';
  */
 export const outboundMessageSchema = z.object({
   /** The conversation's X user (the FIFO group: replies to one person keep their order). */
-  xUserId: z.string().regex(/^\d{1,32}$/),
+  xUserId: xUserIdSchema,
   /** Who receives the DM: the same person (kept apart so the sender never derives it). */
-  recipientId: z.string().regex(/^\d{1,32}$/),
+  recipientId: xUserIdSchema,
   text: z.string().min(1),
   /** What the message came from: the 4biz occurrence id, or `solution-<requestNumber>`. Unique per reply. */
   sourceId: z.string().min(1).max(100),

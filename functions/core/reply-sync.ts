@@ -2,6 +2,7 @@ import type { Conversation } from './conversation';
 import { solutionSourceId, type OutboundMessage } from './outbound-message';
 import type { FourbizOccurrence, FourbizRequest } from './ports';
 import { formatOccurrence, formatSolution } from './reply-format';
+import { compareDecimalIds } from './decimal-ids';
 
 /**
  * What one poll of a 4biz request means for its conversation (tickets mode): which replies go out
@@ -38,22 +39,12 @@ export interface ReplySyncOptions {
   maxSyncedIds?: number;
 }
 
-/** Occurrence ids are numbers, possibly beyond 2^53: compare them as digit strings. */
-export function compareOccurrenceIds(a: string, b: string): number {
-  if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
-    const x = a.replace(/^0+(?=\d)/, '');
-    const y = b.replace(/^0+(?=\d)/, '');
-    return x.length - y.length || (x < y ? -1 : x > y ? 1 : 0);
-  }
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 export function syncedOccurrencesOf(conversation: Conversation): SyncedOccurrences {
   return { upTo: conversation.lastSyncedOccurrenceId, ids: conversation.syncedOccurrenceIds ?? [] };
 }
 
 function isSynced(synced: SyncedOccurrences, id: string): boolean {
-  return (synced.upTo !== undefined && compareOccurrenceIds(id, synced.upTo) <= 0) || synced.ids.includes(id);
+  return (synced.upTo !== undefined && compareDecimalIds(id, synced.upTo) <= 0) || synced.ids.includes(id);
 }
 
 /**
@@ -61,8 +52,8 @@ function isSynced(synced: SyncedOccurrences, id: string): boolean {
  * `max` ids: the lowest ones fold into the low-water mark.
  */
 export function mergeSynced(a: SyncedOccurrences, b: SyncedOccurrences, max = MAX_SYNCED_IDS): SyncedOccurrences {
-  let upTo = [a.upTo, b.upTo].filter((x): x is string => x !== undefined).sort(compareOccurrenceIds).at(-1);
-  const ids = [...new Set([...a.ids, ...b.ids])].filter((id) => upTo === undefined || compareOccurrenceIds(id, upTo) > 0).sort(compareOccurrenceIds);
+  let upTo = [a.upTo, b.upTo].filter((x): x is string => x !== undefined).sort(compareDecimalIds).at(-1);
+  const ids = [...new Set([...a.ids, ...b.ids])].filter((id) => upTo === undefined || compareDecimalIds(id, upTo) > 0).sort(compareDecimalIds);
   const dropped = ids.splice(0, Math.max(0, ids.length - max));
   if (dropped.length > 0) upTo = dropped.at(-1);
   return { upTo, ids };
@@ -76,7 +67,7 @@ export function planReplySync(conversation: Conversation, request: FourbizReques
     conversationId: conversation.conversationId,
   };
   const before = syncedOccurrencesOf(conversation);
-  const fresh = occurrences.filter((o) => !isSynced(before, o.id)).sort((a, b) => compareOccurrenceIds(a.id, b.id));
+  const fresh = occurrences.filter((o) => !isSynced(before, o.id)).sort((a, b) => compareDecimalIds(a.id, b.id));
   const outbound: OutboundMessage[] = [];
   for (const o of fresh) {
     if (o.byIntegrationUser) continue;

@@ -21,7 +21,7 @@ const mediaSchema = z
   .passthrough();
 
 /** DM event ids are decimal digits: they become SQS de-duplication ids and table keys. */
-const dmEventIdSchema = z.string().regex(/^\d{1,32}$/, 'a DM event id is decimal digits');
+export const dmEventIdSchema = z.string().regex(/^\d{1,32}$/, 'a DM event id is decimal digits');
 
 const directMessageEventSchema = z
   .object({

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { ticketsSettingsSchema, type TicketsSettings } from '../../functions/config';
 import { createTicketsClient } from '../../functions/adapters/fourbiz/tickets';
 import { createXMediaDownloader } from '../../functions/adapters/x-media';
-import { compareOccurrenceIds } from '../../functions/core/reply-sync';
+import { compareDecimalIds } from '../../functions/core/decimal-ids';
 import { staticSecretSource } from '../../functions/adapters/secrets';
 import type { Conversation } from '../../functions/core/conversation';
 import { FourbizAuthError, PermanentError, RequestFinishedError, TransientError } from '../../functions/core/errors';
@@ -262,7 +262,7 @@ describe('4biz tickets client (Citrest, as documented)', () => {
       ['minha', true],
       ['<p>Olá, já estamos vendo.</p>', false],
     ]);
-    expect(compareOccurrenceIds(occurrences[0].id, occurrences[1].id)).toBeLessThan(0);
+    expect(compareDecimalIds(occurrences[0].id, occurrences[1].id)).toBeLessThan(0);
   });
 
   it.each(['Resolvida', 'Fechada', 'Cancelada'] as const)('reports a request in status %s (a {code, name} object) as finished', async (status) => {

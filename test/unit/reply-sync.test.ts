@@ -1,5 +1,6 @@
 import type { Conversation } from '../../functions/core/conversation';
-import { compareOccurrenceIds, mergeSynced, planReplySync } from '../../functions/core/reply-sync';
+import { compareDecimalIds } from '../../functions/core/decimal-ids';
+import { mergeSynced, planReplySync } from '../../functions/core/reply-sync';
 
 const conversation = (over: Partial<Conversation> = {}): Conversation => ({
   xUserId: '2900000000000000042',
@@ -85,8 +86,8 @@ describe('reply sync plan', () => {
   });
 
   it('orders occurrence ids as numbers, beyond 2^53 too', () => {
-    expect(compareOccurrenceIds('9', '10')).toBeLessThan(0);
-    expect(compareOccurrenceIds('90071992547409930', '90071992547409931')).toBeLessThan(0);
-    expect(compareOccurrenceIds('010', '10')).toBe(0);
+    expect(compareDecimalIds('9', '10')).toBeLessThan(0);
+    expect(compareDecimalIds('90071992547409930', '90071992547409931')).toBeLessThan(0);
+    expect(compareDecimalIds('010', '10')).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { TicketsSettings } from '../../config';
 import type { Conversation } from '../../core/conversation';
-import { compareOccurrenceIds } from '../../core/reply-sync';
+import { compareDecimalIds } from '../../core/decimal-ids';
 import { BridgeError, errorForHttpStatus, FourbizAuthError, PermanentError, RequestFinishedError, TransientError } from '../../core/errors';
 import type { InboundMessage } from '../../core/x-events';
 import type { SecretSource } from '../secrets';
@@ -428,7 +428,7 @@ export function createTicketsClient(settings: TicketsSettings, secrets: SecretSo
             byIntegrationUser: (author !== '' && author === integrationUser) || Boolean(o.numberOrigin),
           };
         })
-        .sort((a, b) => compareOccurrenceIds(a.id, b.id));
+        .sort((a, b) => compareDecimalIds(a.id, b.id));
     },
   };
 }
