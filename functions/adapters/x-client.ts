@@ -6,7 +6,6 @@ import type { TenantSecret } from '../config';
 import type { SecretSource } from './secrets';
 import type { XClient } from '../core/ports';
 
-
 /**
  * X refused the tenant's keys or app (401, or a 403 that says the client is at fault): someone
  * must fix them; the reply is not at fault, so it is retried with back-off meanwhile.
