@@ -7,7 +7,7 @@ import { readDmEventsPage } from '../functions/core/dm-events';
 import type { DmPollState } from '../functions/core/dm-poll';
 import type { LeaseStore } from '../functions/core/lease';
 import { createDmPollerHandler, type DmPollSummary } from '../functions/dm-poller/handler';
-import { startXApiSimulator } from '../simulators/x-api';
+import { startXApiSimulator } from '../simulators/x';
 import { createTestQueuePair } from '../test/support/aws';
 import { testObservability } from '../test/support/observability';
 import { lambdaContext } from '../test/support/x-fixtures';

@@ -1,6 +1,6 @@
 import type { FourbizSettings } from '../functions/config';
 import type { TenantConfig } from '../infra/tenant-config';
-import { startXApiSimulator, simulatorCredentials, type XApiCredentials, type XApiSimulator } from '../simulators/x-api';
+import { startXApiSimulator, simulatorCredentials, type XApiCredentials, type XApiSimulator } from '../simulators/x';
 import { startOmnichannelSimulator, type OmnichannelSimulator } from '../simulators/fourbiz-omnichannel';
 import { startFourbizSimulator, type FourbizSimulator } from '../simulators/fourbiz-rest';
 import type { LocalSettings } from './local-config';

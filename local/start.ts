@@ -7,7 +7,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { Env, type FourbizSettings, type TenantSecret } from '../functions/config';
 import { resourceNames } from '../infra/resource-names';
 import { loadTenantConfig, type TenantConfig } from '../infra/tenant-config';
-import type { XApiSimulator } from '../simulators/x-api';
+import type { XApiSimulator } from '../simulators/x';
 import type { OmnichannelSimulator } from '../simulators/fourbiz-omnichannel';
 import type { FourbizSimulator } from '../simulators/fourbiz-rest';
 import { startEmulators } from './emulators';

@@ -20,7 +20,7 @@ import { signPayload } from '../../functions/core/x-signature';
 import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-source';
 import { startFourbizSimulator, type FourbizSimulator } from '../../simulators/fourbiz-rest';
 import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simulators/fourbiz-omnichannel';
-import { startXApiSimulator, type XApiSimulator } from '../../simulators/x-api';
+import { startXApiSimulator, type XApiSimulator } from '../../simulators/x';
 import { createTestQueuePair, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
 import { testObservability } from '../support/observability';
 import { httpEvent, lambdaContext } from '../support/x-fixtures';

@@ -14,7 +14,7 @@ import { tenantConfigSchema, type TenantConfig } from '../../infra/tenant-config
 import { startHttpGateway, type HttpGateway } from '../../local/http-gateway';
 import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simulators/fourbiz-omnichannel';
 import { startFourbizSimulator, type FourbizSimulator } from '../../simulators/fourbiz-rest';
-import { startXApiSimulator, type XApiSimulator } from '../../simulators/x-api';
+import { startXApiSimulator, type XApiSimulator } from '../../simulators/x';
 import { testObservability } from '../support/observability';
 
 /**

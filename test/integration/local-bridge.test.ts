@@ -6,7 +6,7 @@ import { LOCAL_PUBLIC_ORIGIN } from '../../local/external-services';
 import { WEBHOOK_PATH } from '../../functions/core/x-signature';
 import { sampleDelivery } from '../../local/demo';
 import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simulators/fourbiz-omnichannel';
-import { simulatorCredentials } from '../../simulators/x-api';
+import { simulatorCredentials } from '../../simulators/x';
 import { aaaFixtureNames, fixtureBytes } from '../support/x-fixtures';
 import { startFourbizSimulator, type FourbizSimulator } from '../../simulators/fourbiz-rest';
 import { until } from '../support/until';

@@ -22,7 +22,7 @@ import { createTestQueuePair, createTestTable, testDynamoClient, testSqsClient }
 import { testObservability } from '../support/observability';
 import { fixtureBytes, lambdaContext } from '../support/x-fixtures';
 import { startFourbizSimulator, type FourbizSimulator } from '../../simulators/fourbiz-rest';
-import { startXApiSimulator, type XApiSimulator } from '../../simulators/x-api';
+import { startXApiSimulator, type XApiSimulator } from '../../simulators/x';
 import type { ConversationStore } from '../../functions/core/ports';
 import { until } from '../support/until';
 

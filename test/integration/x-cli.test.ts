@@ -4,7 +4,7 @@ import { startHttpGateway, type HttpGateway } from '../../local/http-gateway';
 import { runXCommand, subscriptionTag, type CommandContext, type CommandName } from '../../cli/x-commands';
 import { twitterWebhookApi } from '../../functions/adapters/x-webhooks';
 import type { XKeys } from '../../cli/x-config';
-import { startXApiSimulator, type XApiSimulator } from '../../simulators/x-api';
+import { startXApiSimulator, type XApiSimulator } from '../../simulators/x';
 import { testObservability } from '../support/observability';
 import { crcSelfCheck } from '../../functions/adapters/crc-probe';
 

@@ -17,7 +17,7 @@ import { createWebhookHandler } from '../../functions/webhook/handler';
 import { startHttpGateway, type HttpGateway } from '../../local/http-gateway';
 import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-source';
 import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simulators/fourbiz-omnichannel';
-import { simulatorCredentials, startXApiSimulator, type XApiSimulator } from '../../simulators/x-api';
+import { simulatorCredentials, startXApiSimulator, type XApiSimulator } from '../../simulators/x';
 import { createTestQueuePair, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
 import type { FifoQueuePair } from '../../local/resources';
 import { testObservability } from '../support/observability';

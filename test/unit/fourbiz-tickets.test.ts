@@ -10,7 +10,7 @@ import { FourbizAuthError, PermanentError, RequestFinishedError, TransientError 
 import { normaliseDelivery, accountActivitySchema, type InboundMessage } from '../../functions/core/x-events';
 import { fixtureBytes, testSecret } from '../support/x-fixtures';
 import { startFourbizSimulator, type FourbizSimulator, type OccurrenceListShape } from '../../simulators/fourbiz-rest';
-import { startXApiSimulator, type XApiSimulator } from '../../simulators/x-api';
+import { startXApiSimulator, type XApiSimulator } from '../../simulators/x';
 
 const fixtureMessage = (name: string): InboundMessage =>
   normaliseDelivery(accountActivitySchema.parse(JSON.parse(fixtureBytes(name).toString('utf8')))).messages[0];

@@ -2,7 +2,7 @@ import { createXClient, RecipientRefusedError, XAuthError } from '../../function
 import type { SecretSource } from '../../functions/adapters/secrets';
 import type { TenantSecret } from '../../functions/config';
 import { PermanentError, TransientError } from '../../functions/core/errors';
-import { startXApiSimulator, type XApiSimulator } from '../../simulators/x-api';
+import { startXApiSimulator, type XApiSimulator } from '../../simulators/x';
 
 const person = '2900000000000000042';
 

@@ -3,7 +3,7 @@ import { XAuthError } from '../../functions/adapters/x-client';
 import { createDmEventsSource } from '../../functions/adapters/x-dm-events';
 import { readDmEventsPage } from '../../functions/core/dm-events';
 import { TransientError } from '../../functions/core/errors';
-import { startXApiSimulator, type XApiSimulator } from '../../simulators/x-api';
+import { startXApiSimulator, type XApiSimulator } from '../../simulators/x';
 
 const ana = '2900000000000000099';
 

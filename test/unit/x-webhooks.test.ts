@@ -1,6 +1,6 @@
 import { fetchBearerToken, describeXError, twitterWebhookApi, xErrorReasons } from '../../functions/adapters/x-webhooks';
 import { listenOnLoopback } from '../../local/http';
-import { startXApiSimulator, type XApiSimulator } from '../../simulators/x-api';
+import { startXApiSimulator, type XApiSimulator } from '../../simulators/x';
 
 /** The X webhook adapter shared by the CLI and the webhook-health function. */
 describe('X webhook adapter', () => {

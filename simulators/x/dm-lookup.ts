@@ -1,0 +1,153 @@
+import { invalidRequest } from './problems';
+import type { Route } from './router';
+import type { SentDm } from './dms';
+
+/**
+ * DM lookup: `GET /2/dm_events` (polling mode). X's documented behaviour: user context (OAuth 1.0a
+ * accepted), newest first, 30 days back, `max_results` 1-100 (default 100), `pagination_token` from
+ * `meta.next_token`, `event_types` filter, `dm_event.fields` (default id, event_type, text),
+ * `expansions=sender_id,attachments.media_keys` → `includes.users` / `includes.media` with
+ * `user.fields` / `media.fields`. The token format is X's own (opaque); this one is inferred.
+ */
+
+export interface SimulatedDmEvent {
+  id: string;
+  event_type: 'MessageCreate' | 'ParticipantsJoin' | 'ParticipantsLeave';
+  text?: string;
+  sender_id: string;
+  dm_conversation_id: string;
+  created_at: string;
+  participant_ids?: string[];
+  attachments?: { media_keys: string[] };
+  entities?: { urls: Array<{ start: number; end: number; url: string; expanded_url: string; display_url: string }> };
+}
+
+export interface NewDmEvent {
+  senderId: string;
+  text?: string;
+  /** The sender as includes.users describes it. */
+  username?: string;
+  name?: string;
+  /** t.co links in the text and where they lead. */
+  urls?: Array<{ url: string; expandedUrl: string }>;
+  /** A photo: its ton.twitter.com URL. */
+  mediaUrl?: string;
+  eventType?: SimulatedDmEvent['event_type'];
+  /** Default: the one-to-one conversation of the sender and the account. */
+  conversationId?: string;
+  createdAt?: Date;
+}
+
+const defaultDmFields = ['id', 'event_type', 'text'];
+const listParam = (url: URL, name: string) => url.searchParams.get(name)?.split(',').filter(Boolean);
+const pick = <T extends object>(o: T, keep: Set<string>) => Object.fromEntries(Object.entries(o).filter(([k, v]) => keep.has(k) && v !== undefined));
+
+export function dmLookupFamily(accountId: string) {
+  const events: SimulatedDmEvent[] = [];
+  const users = new Map<string, { id: string; name?: string; username?: string }>([
+    [accountId, { id: accountId, name: 'Empresa Suporte', username: 'empresa_suporte' }],
+  ]);
+  const media = new Map<string, { media_key: string; type: string; url: string }>();
+  let lastId = 0n;
+
+  /** Snowflake-like and strictly increasing, so "newest first" is well defined. */
+  function nextId(): string {
+    const candidate = BigInt(Date.now()) * 4_194_304n;
+    lastId = candidate > lastId ? candidate : lastId + 1n;
+    return lastId.toString();
+  }
+  const oneToOne = (a: string, b: string) => (BigInt(a) < BigInt(b) ? `${a}-${b}` : `${b}-${a}`);
+
+  function add(dm: NewDmEvent): string {
+    const id = nextId();
+    if (dm.username || dm.name || !users.has(dm.senderId)) users.set(dm.senderId, { id: dm.senderId, name: dm.name, username: dm.username });
+    const text = dm.text ?? '';
+    const urls = (dm.urls ?? []).flatMap((u) => {
+      const start = text.indexOf(u.url);
+      return start === -1 ? [] : [{ start, end: start + u.url.length, url: u.url, expanded_url: u.expandedUrl, display_url: u.expandedUrl.replace(/^https?:\/\//, '') }];
+    });
+    let attachments: SimulatedDmEvent['attachments'];
+    if (dm.mediaUrl) {
+      const key = `3_${nextId()}`;
+      media.set(key, { media_key: key, type: 'photo', url: dm.mediaUrl });
+      attachments = { media_keys: [key] };
+    }
+    const eventType = dm.eventType ?? 'MessageCreate';
+    events.push({
+      id,
+      event_type: eventType,
+      ...(eventType === 'MessageCreate' ? { text } : { participant_ids: [dm.senderId] }),
+      sender_id: dm.senderId,
+      dm_conversation_id: dm.conversationId ?? oneToOne(accountId, dm.senderId),
+      created_at: (dm.createdAt ?? new Date()).toISOString(),
+      ...(attachments ? { attachments } : {}),
+      ...(urls.length ? { entities: { urls } } : {}),
+    });
+    return id;
+  }
+
+  /** The events of one page, newest first, and whether older ones remain. */
+  function page(url: URL): { page: SimulatedDmEvent[]; more: boolean } {
+    const max = Number(url.searchParams.get('max_results') ?? 100);
+    if (!Number.isInteger(max) || max < 1 || max > 100) throw invalidRequest(`The \`max_results\` query parameter value [${url.searchParams.get('max_results')}] is not between 1 and 100`, { max_results: [String(max)] });
+    const token = url.searchParams.get('pagination_token');
+    let before: bigint | undefined;
+    if (token) {
+      const decoded = /^older-than:(\d+)$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
+      if (!decoded) throw invalidRequest(`The \`pagination_token\` query parameter value [${token}] is not valid`, { pagination_token: [token] });
+      before = BigInt(decoded[1]!);
+    }
+    const types = listParam(url, 'event_types');
+    const since = Date.now() - 30 * 86_400_000;
+    const matching = [...events]
+      .sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1))
+      .filter((e) => (!types || types.includes(e.event_type)) && Date.parse(e.created_at) >= since && (before === undefined || BigInt(e.id) < before));
+    return { page: matching.slice(0, max), more: matching.length > max };
+  }
+
+  const route: Route = {
+    method: 'GET',
+    pattern: /^\/2\/dm_events$/,
+    name: 'GET /2/dm_events',
+    auth: 'user',
+    kind: 'dm-lookup',
+    async handle({ url }) {
+      const { page: found, more } = page(url);
+      const fields = new Set([...defaultDmFields, ...(listParam(url, 'dm_event.fields') ?? [])]);
+      const data = found.map((e) => pick(e, fields));
+      const expansions = new Set(listParam(url, 'expansions') ?? []);
+      const userFields = new Set(['id', ...(listParam(url, 'user.fields') ?? [])]);
+      const mediaFields = new Set(['media_key', ...(listParam(url, 'media.fields') ?? [])]);
+      const includes: Record<string, unknown[]> = {};
+      if (expansions.has('sender_id')) {
+        const ids = [...new Set(found.map((e) => e.sender_id))];
+        const people = ids.flatMap((id) => (users.has(id) ? [pick(users.get(id)!, userFields)] : []));
+        if (people.length) includes.users = people;
+      }
+      if (expansions.has('attachments.media_keys')) {
+        const items = found.flatMap((e) => e.attachments?.media_keys ?? []).flatMap((k) => (media.has(k) ? [pick(media.get(k)!, mediaFields)] : []));
+        if (items.length) includes.media = items;
+      }
+      const meta = {
+        result_count: found.length,
+        ...(more ? { next_token: Buffer.from(`older-than:${found.at(-1)!.id}`).toString('base64url') } : {}),
+      };
+      return { status: 200, body: { ...(data.length ? { data } : {}), ...(Object.keys(includes).length ? { includes } : {}), meta } };
+    },
+  };
+
+  return {
+    events,
+    routes: [route],
+    add,
+    /** The company's own DMs show up in its DM events too, as X shows them. */
+    recordSent(dm: SentDm) {
+      if (BigInt(dm.dmEventId) > lastId) lastId = BigInt(dm.dmEventId);
+      events.push({ id: dm.dmEventId, event_type: 'MessageCreate', text: dm.text, sender_id: accountId, dm_conversation_id: dm.dmConversationId, created_at: dm.at.toISOString() });
+    },
+    reset() {
+      events.length = 0;
+      media.clear();
+    },
+  };
+}
