@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigurationError } from './core/errors';
+import { DEFAULT_CUSTOMER_VISIBLE_CATEGORIES } from './core/reply-sync';
 import { xUserIdSchema } from './core/x-users';
 import { formatZodIssues } from './core/zod-issues';
 
@@ -78,6 +79,11 @@ export const ticketsSettingsSchema = z.object({
   impact: level.default('M'),
   occurrenceCategory: z.string().min(1).default('Memorando'),
   occurrenceReason: z.string().min(1).default('Mensagem do solicitante via X'),
+  /**
+   * Occurrence categories sent to the person; every other category (Diagnostico, Memorando, …) and
+   * an occurrence without one stays in 4biz. docs/tickets-mode.md explains the default.
+   */
+  customerVisibleCategories: z.array(z.string().trim().min(1)).min(1).default(DEFAULT_CUSTOMER_VISIBLE_CATEGORIES),
   /**
    * The last DM of a finished request when 4biz's answer carries no solution text; `{number}` is
    * replaced by the request number. Default: a Portuguese message naming the request.

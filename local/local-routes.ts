@@ -89,7 +89,8 @@ export function localRoutes(ctx: LocalRoutesContext): ExtraEndpoint {
         res.end(JSON.stringify({ message: 'no 4biz request yet' }));
         return true;
       }
-      const occurrence = fourbizRest.addAgentOccurrence(request.number, typeof body.text === 'string' ? body.text : 'Olá! Já estamos verificando.');
+      const text = typeof body.text === 'string' ? body.text : 'Olá! Já estamos verificando.';
+      const occurrence = fourbizRest.addAgentOccurrence(request.number, text, typeof body.category === 'string' ? { category: body.category } : {});
       void ctx.pollNow?.();
       return sendJson(res, { requestNumber: request.number, occurrence });
     }

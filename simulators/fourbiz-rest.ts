@@ -96,8 +96,8 @@ export interface FourbizSimulator {
   answerLate(path: string, delayMs: number): void;
   /** Takes the next occurrence number now (an agent occurrence that becomes visible later). */
   reserveOccurrenceNumber(): number;
-  /** An agent writes on the request (as 4biz's agent screen does). */
-  addAgentOccurrence(requestNumber: string | number, description: string, opts?: { agent?: string; number?: number }): SimOccurrence;
+  /** An agent writes on the request (as 4biz's agent screen does); category `Retorno` unless given (null: none). */
+  addAgentOccurrence(requestNumber: string | number, description: string, opts?: { agent?: string; number?: number; category?: string | null }): SimOccurrence;
   /** The request reaches a final status; `solution` is sent in getById only when given. */
   resolve(requestNumber: string | number, solution?: string, status?: 'Resolvida' | 'Fechada' | 'Cancelada'): void;
   close(): Promise<void>;
@@ -341,7 +341,7 @@ export async function startFourbizSimulator(opts: FourbizSimulatorOptions = {}):
         number: o.number ?? nextOccurrence++,
         description,
         ...stamp(),
-        category: 'Retorno',
+        category: o.category === null ? undefined : (o.category ?? 'Retorno'),
         origin: 'PESSOALMENTE',
         userID: o.agent ?? 'agente.ana',
       };

@@ -24,6 +24,8 @@ export const Metric = {
   ConversationClosed: 'ConversationClosed',
   InvalidQueueMessage: 'InvalidQueueMessage',
   RepliesQueued: 'RepliesQueued',
+  /** tickets mode: an agent's occurrence of a category not shown to the person (dimension `category`). */
+  OccurrenceKeptInternal: 'OccurrenceKeptInternal',
   ConversationsPolled: 'ConversationsPolled',
   DmSent: 'DmSent',
   XRateLimited: 'XRateLimited',

@@ -80,6 +80,8 @@ export interface FourbizOccurrence {
   description: string;
   /** Written by the bridge itself (the person's own DMs): never sent back to them. */
   byIntegrationUser: boolean;
+  /** 4biz's occurrence category (e.g. Acompanhamento, Diagnostico); absent when 4biz sent none. */
+  category?: string;
 }
 
 /** Sends inbound messages to the FIFO queue; resolves only when every message was accepted. */

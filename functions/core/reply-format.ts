@@ -8,9 +8,32 @@ export const DM_MAX_CHARS = 10_000;
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
 
-/** 4biz stores occurrences from its rich-text editor as HTML: a DM wants plain text. */
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * Characters a person cannot see that change what they read: control characters (newline and tab
+ * stay), format characters (bidi overrides and isolates U+202A–U+202E and U+2066–U+2069, zero-width
+ * spaces and joiners, soft hyphens, word joiners, BOMs, tag characters) and the blank fillers that
+ * render as nothing, and lone surrogates. They can hide or reverse part of a link.
+ */
+const INVISIBLE = /(?![\n\t])[\p{Cc}\p{Cf}\p{Cs}\u034F\u115F\u1160\u3164\uFFA0]/gu;
+/** Inside an emoji sequence the zero-width joiner and the tag characters (subdivision flags) are the emoji itself. */
+const INVISIBLE_IN_EMOJI = /(?![\n\t\u{E0020}-\u{E007F}]|\u200D)[\p{Cc}\p{Cf}\p{Cs}\u034F\u115F\u1160\u3164\uFFA0]/gu;
+const PICTOGRAPHIC = /\p{Extended_Pictographic}/u;
+
+/** Text safe to show: the invisible characters above removed, emoji sequences (ZWJ, flags) intact. */
+function visibleText(text: string): string {
+  let out = '';
+  // A bidi control is a grapheme of its own; a joiner belongs to the grapheme before it.
+  for (const { segment } of graphemes.segment(text.replace(/[\u2028\u2029]/g, '\n'))) {
+    out += segment.replace(PICTOGRAPHIC.test(segment) ? INVISIBLE_IN_EMOJI : INVISIBLE, '');
+  }
+  return out;
+}
+
+/** 4biz stores occurrences from its rich-text editor as HTML: a DM wants plain text, safe to show (visibleText). */
 export function htmlToText(html: string): string {
-  return html
+  const decoded = html
     .replace(/\r\n?/g, '\n')
     .replace(/<br\s*\/?>/gi, '\n')
     .replace(/<\/(p|div|li|h[1-6])>/gi, '\n')
@@ -22,7 +45,9 @@ export function htmlToText(html: string): string {
         return Number.isFinite(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
       }
       return ENTITIES[name.toLowerCase()] ?? whole;
-    })
+    });
+  // After decoding: an entity (&#x202E;) must not bring back what the text may not carry.
+  return visibleText(decoded)
     .replace(/[ \t]+\n/g, '\n')
     .replace(/\n{3,}/g, '\n\n')
     .trim();
@@ -56,8 +81,6 @@ export function formatSolution({ requestNumber, status, solution, closingMessage
     'Se precisar de algo mais, é só enviar uma nova mensagem.',
   ].join('\n\n');
 }
-
-const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
 /**
  * Splits text into DMs of at most `limit` UTF-16 code units (X counts at most that many), only

@@ -22,9 +22,26 @@ export interface SyncedOccurrences {
 /** How many handled numbers above the low-water mark a conversation keeps (bounds the item's size). */
 const MAX_SYNCED_IDS = 200;
 
+/**
+ * 4biz's occurrence categories meant for the requester (docs/tickets-mode.md says why): the
+ * default of the tenant's `fourbiz.customerVisibleCategories`.
+ */
+export const DEFAULT_CUSTOMER_VISIBLE_CATEGORIES = ['Acompanhamento', 'Retorno'];
+
+/** Categories compare without case or accents: 4biz writes both "Investigação" and "Investigacao". */
+const categoryKey = (c: string) => c.normalize('NFD').replace(/\p{M}/gu, '').trim().toLowerCase();
+
+/** An agent's occurrence that stays in 4biz: its category is not one the tenant shows the person. */
+export interface KeptBackOccurrence {
+  id: string;
+  category?: string;
+}
+
 export interface ReplySyncPlan {
   /** In the order the person should read them; the solution (or closing message) last. */
   outbound: OutboundMessage[];
+  /** Agents' occurrences not sent (internal categories, or none): logged and counted, never their text. */
+  keptBack: KeptBackOccurrence[];
   /** What is handled once these replies are queued. */
   synced: SyncedOccurrences;
   /** True when `synced` differs from what the conversation has stored. */
@@ -36,6 +53,8 @@ export interface ReplySyncPlan {
 export interface ReplySyncOptions {
   /** The tenant's `fourbiz.closingMessage`. */
   closingMessage?: string;
+  /** The tenant's `fourbiz.customerVisibleCategories` (default DEFAULT_CUSTOMER_VISIBLE_CATEGORIES). */
+  customerVisibleCategories?: readonly string[];
   maxSyncedIds?: number;
 }
 
@@ -68,9 +87,16 @@ export function planReplySync(conversation: Conversation, request: FourbizReques
   };
   const before = syncedOccurrencesOf(conversation);
   const fresh = occurrences.filter((o) => !isSynced(before, o.id)).sort((a, b) => compareDecimalIds(a.id, b.id));
+  const visible = new Set((options.customerVisibleCategories ?? DEFAULT_CUSTOMER_VISIBLE_CATEGORIES).map(categoryKey));
   const outbound: OutboundMessage[] = [];
+  const keptBack: KeptBackOccurrence[] = [];
   for (const o of fresh) {
     if (o.byIntegrationUser) continue;
+    // Internal notes (Diagnostico, Memorando, …) and occurrences without a category stay in 4biz.
+    if (o.category === undefined || !visible.has(categoryKey(o.category))) {
+      keptBack.push({ id: o.id, ...(o.category !== undefined ? { category: o.category } : {}) });
+      continue;
+    }
     const text = formatOccurrence(o.description);
     // An occurrence with no words (an empty note, only markup) has nothing to tell the person.
     if (text) outbound.push({ ...base, text, sourceId: o.id, kind: 'occurrence' });
@@ -81,5 +107,5 @@ export function planReplySync(conversation: Conversation, request: FourbizReques
   }
   const synced = mergeSynced(before, { ids: fresh.map((o) => o.id) }, options.maxSyncedIds);
   const syncedChanged = synced.upTo !== before.upTo || synced.ids.join(',') !== before.ids.join(',');
-  return { outbound, synced, syncedChanged, close: request.finished };
+  return { outbound, keptBack, synced, syncedChanged, close: request.finished };
 }

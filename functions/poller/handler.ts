@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { Env, pollerTimeoutSeconds, secretOf } from '../config';
 import { closeByFourbiz, type Conversation } from '../core/conversation';
 import { Metric } from '../core/metric-names';
-import { mergeSynced, planReplySync, syncedOccurrencesOf, type ReplySyncPlan } from '../core/reply-sync';
+import { mergeSynced, planReplySync, syncedOccurrencesOf, type KeptBackOccurrence, type ReplySyncPlan } from '../core/reply-sync';
 import { BridgeError, classifyError, ConfigurationError, FourbizAuthError } from '../core/errors';
 import { withLease, type LeaseStore } from '../core/lease';
 import { dynamoLeaseStore } from '../adapters/lease-store';
@@ -33,6 +33,8 @@ export interface PollerDeps extends Observability {
   leaseSeconds: number;
   /** The tenant's `fourbiz.closingMessage`. */
   closingMessage?: string;
+  /** The tenant's `fourbiz.customerVisibleCategories`. */
+  customerVisibleCategories?: readonly string[];
   /** Conversations synced at the same time (each costs two 4biz calls). */
   concurrency?: number;
   clock?: () => number;
@@ -76,13 +78,25 @@ export function createPollerHandler(deps: PollerDeps) {
     });
   }
 
+  /** Internal occurrences stay in 4biz: logged without their text, counted per category for the administrator. */
+  function reportKeptBack(keys: Record<string, string>, keptBack: KeptBackOccurrence[]): void {
+    for (const o of keptBack) {
+      const category = o.category ?? '(none)';
+      logger.info('occurrence kept in 4biz: its category is not customer-visible', { ...keys, occurrence: o.id, category });
+      const perCategory = metrics.singleMetric();
+      perCategory.addDimension('category', category);
+      perCategory.addMetric(Metric.OccurrenceKeptInternal, MetricUnit.Count, 1);
+    }
+  }
+
   async function sync(conversation: Conversation & { requestNumber: string }): Promise<{ queued: number; closed: boolean }> {
     const keys = { xUserId: conversation.xUserId, requestNumber: conversation.requestNumber };
     const [request, occurrences] = await Promise.all([
       fourbiz.getRequest(conversation.requestNumber),
       fourbiz.listOccurrences(conversation.requestNumber),
     ]);
-    const plan = planReplySync(conversation, request, occurrences, { closingMessage: deps.closingMessage });
+    const plan = planReplySync(conversation, request, occurrences, { closingMessage: deps.closingMessage, customerVisibleCategories: deps.customerVisibleCategories });
+    reportKeptBack(keys, plan.keptBack);
     if (plan.outbound.length === 0 && !plan.syncedChanged && !plan.close) return { queued: 0, closed: false };
 
     if (plan.outbound.length > 0) {
@@ -155,6 +169,7 @@ export const handler = wireOnFirstCall('poller', (config) => {
     leases: dynamoLeaseStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), config.tableName),
     leaseSeconds: pollerTimeoutSeconds(settings),
     closingMessage: settings.closingMessage,
+    customerVisibleCategories: settings.customerVisibleCategories,
     fourbiz: createTicketsClient(settings, secretSourceFor(secretOf(config))),
     queue: sqsOutboundQueue(new SQSClient({}), config.outboundQueueUrl),
   });

@@ -221,4 +221,26 @@ describe('local bridge in tickets mode pointed at an external 4biz REST server (
     expect(reply.text).toBe('Olá! Pode reiniciar a impressora?');
     expect(external.calls.some((c) => c.status === 412)).toBe(true);
   });
+
+  it('never sends an internal Diagnostico note; sends Acompanhamento answers once, in order, without U+202E', async () => {
+    const dm = sampleDelivery(bridge.tenant.xAccountId);
+    const senderId = dm.senderId;
+    expect((await postDm(bridge, dm.body)).status).toBe(200);
+    const request = await until('the request', () => external.requests.find((r) => r.numberOrigin.startsWith(senderId)), 10_000);
+    const before = bridge.xApi!.dms.filter((d) => d.participantId === senderId).length;
+    external.addAgentOccurrence(request.number, 'Nota interna: cliente suspeito de fraude… Senha do roteador: admin123', { category: 'Diagnostico' });
+    external.addAgentOccurrence(request.number, 'Primeira: veja https://exemplo.com/\u202Egnp.exe', { category: 'Acompanhamento' });
+    external.addAgentOccurrence(request.number, 'Segunda resposta', { category: 'Acompanhamento' });
+    await bridge.pollNow!();
+    await bridge.pollNow!();
+    const replies = await until('both answers', () => {
+      const got = bridge.xApi!.dms.filter((d) => d.participantId === senderId).slice(before);
+      return got.length >= 2 ? got : undefined;
+    }, 10_000);
+    await bridge.pollNow!();
+    await new Promise((r) => setTimeout(r, 500));
+    const all = bridge.xApi!.dms.filter((d) => d.participantId === senderId).slice(before).map((d) => d.text);
+    expect(all).toEqual(['Primeira: veja https://exemplo.com/gnp.exe', 'Segunda resposta']);
+    expect(replies.map((d) => d.text).join()).not.toMatch(/admin123|\u202E/);
+  }, 30_000);
 });

@@ -129,6 +129,13 @@ describe('tenant file', () => {
     expect(() => ticketsSettingsSchema.parse({ ...fixed, serviceCod: 'typo' })).toThrow(/serviceCod/);
   });
 
+  it('sends Acompanhamento and Retorno occurrences unless the tenant lists others; an empty list is refused', () => {
+    const base = { mode: 'tickets', baseUrl: 'https://empresa.4biz.one/4biz' };
+    expect(ticketsSettingsSchema.parse(base).customerVisibleCategories).toEqual(['Acompanhamento', 'Retorno']);
+    expect(ticketsSettingsSchema.parse({ ...base, customerVisibleCategories: ['Retorno'] }).customerVisibleCategories).toEqual(['Retorno']);
+    expect(() => ticketsSettingsSchema.parse({ ...base, customerVisibleCategories: [] })).toThrow();
+  });
+
   it('rejects unknown fields (a typo must not be silently ignored)', () => {
     expect(() => tenantConfigSchema.parse({ name: 'acme', region: 'sa-east-1', xAccountId: '1', fourbiz: { mode: 'relay', callbackUrl: 'https://x.example' }, conversationIdleMinute: 5 })).toThrow();
   });

@@ -265,6 +265,24 @@ describe('4biz tickets client (Citrest, as documented)', () => {
     expect(compareDecimalIds(occurrences[0].id, occurrences[1].id)).toBeLessThan(0);
   });
 
+  it('reads each occurrence\'s category: a string, a {code} object, an English name, or none', async () => {
+    const client = createTicketsClient(settings, secrets());
+    const { requestNumber } = await client.deliver(fixtureMessage('dm-received.json'), conversation());
+    sim.addAgentOccurrence(requestNumber!, 'a', { category: 'Diagnostico' });
+    sim.addAgentOccurrence(requestNumber!, 'b', { category: null });
+    sim.addAgentOccurrence(requestNumber!, 'c', { category: 'Monitoring' });
+    const asObject: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (!String(input).endsWith('/request/listOccurrences')) return res;
+      const body = (await res.json()) as { occurrences: Array<Record<string, unknown>> };
+      const occurrences = body.occurrences.map((o, i) => (i === 0 ? { ...o, category: { code: 'Acompanhamento' } } : i === 1 ? { ...o, category: 42 } : o));
+      return Response.json({ occurrences });
+    };
+    expect((await client.listOccurrences(requestNumber!)).map((o) => o.category)).toEqual(['Diagnostico', undefined, 'Acompanhamento']);
+    const reshaped = await createTicketsClient(settings, secrets(), { fetch: asObject }).listOccurrences(requestNumber!);
+    expect(reshaped.map((o) => o.category)).toEqual(['Acompanhamento', undefined, 'Acompanhamento']);
+  });
+
   it.each(['Resolvida', 'Fechada', 'Cancelada'] as const)('reports a request in status %s (a {code, name} object) as finished', async (status) => {
     const client = createTicketsClient(settings, secrets());
     const { requestNumber } = await client.deliver(fixtureMessage('dm-received.json'), conversation());

@@ -43,7 +43,7 @@ function setup(opts: { leaseFree?: boolean; failFor?: string } = {}) {
         if (n === opts.failFor) throw new FourbizAuthError('PERMISSION');
         return { number: n, status: 'Fechada', finished: true };
       },
-      listOccurrences: async (n) => [{ id: '10', numberOrigin: undefined, description: `resposta ${n}`, byIntegrationUser: false }],
+      listOccurrences: async (n) => [{ id: '10', numberOrigin: undefined, description: `resposta ${n}`, byIntegrationUser: false, category: 'Retorno' }],
     },
   });
   const run = () => handler({} as ScheduledEvent, lambdaContext) as Promise<PollSummary>;
@@ -57,6 +57,36 @@ describe('poller handler', () => {
     expect(t.lease).toEqual([`take ${lambdaContext.awsRequestId}`, `give ${lambdaContext.awsRequestId}`]);
     expect(t.queued.filter((m) => m.xUserId === '1').map((m) => m.text)).toEqual(['resposta R1', 'Fim do atendimento R1.']);
     expect(t.conversations.get('1')).toMatchObject({ status: 'CLOSED', closeReason: 'fourbiz', syncedOccurrenceIds: ['10'] });
+  });
+
+  it('keeps internal occurrences in 4biz: logged without their text, counted per category', async () => {
+    const store = memoryStore([open('1')]);
+    const obs = testObservability();
+    const logged: unknown[] = [];
+    jest.spyOn(obs.logger, 'info').mockImplementation((...args: unknown[]) => void logged.push(args));
+    const queued: OutboundMessage[] = [];
+    const handler = createPollerHandler({
+      ...obs,
+      store,
+      leases: { tryAcquire: async () => true, release: async () => undefined },
+      leaseSeconds: 50,
+      queue: { send: async (m) => void queued.push(...m) },
+      fourbiz: {
+        getRequest: async (n) => ({ number: n, status: 'Em andamento', finished: false }),
+        listOccurrences: async () => [
+          { id: '10', description: 'Senha do roteador: admin123', byIntegrationUser: false, category: 'Diagnostico' },
+          { id: '11', description: 'sem categoria', byIntegrationUser: false },
+          { id: '12', description: 'Já estamos vendo.', byIntegrationUser: false, category: 'Acompanhamento' },
+          { id: '13', description: 'outra nota', byIntegrationUser: false, category: 'Diagnostico' },
+        ],
+      },
+    });
+    await handler({} as ScheduledEvent, lambdaContext);
+    expect(queued.map((m) => m.text)).toEqual(['Já estamos vendo.']);
+    expect(obs.published()).toMatchObject({ 'OccurrenceKeptInternal{category=Diagnostico}': 2, 'OccurrenceKeptInternal{category=(none)}': 1 });
+    expect(JSON.stringify(logged)).toContain('"category":"Diagnostico"');
+    expect(JSON.stringify(logged)).not.toContain('admin123');
+    expect(store.conversations.get('1')).toMatchObject({ syncedOccurrenceIds: ['10', '11', '12', '13'] });
   });
 
   it('skips when another run holds the lease', async () => {

@@ -15,6 +15,26 @@ describe('reply format', () => {
     expect(htmlToText('2 < 3 e 5 > 4 😀')).toBe('2 < 3 e 5 > 4 😀');
   });
 
+  it('removes bidi overrides and isolates, control characters and invisible formatting, from text and entities', () => {
+    const rlo = 'Acesse https://exemplo.com/\u202Egnp.exe\u202C agora';
+    expect(formatOccurrence(rlo)).toBe('Acesse https://exemplo.com/gnp.exe agora');
+    expect(formatOccurrence('<p>a&#x202E;b&#8238;c</p>')).toBe('abc');
+    const hidden = 'x\u202Ay\u202Bz\u202Dw\u2066v\u2067u\u2068t\u2069s\u200Br\u200Cq\u2060p\uFEFFo\u00ADn\u0000m\u0007l\u001Bk\u007Fj\u0085i\u061Ch\u200Eg\u200Ff\u3164e\uD800d';
+    expect(formatOccurrence(hidden)).toBe('xyzwvutsrqponmlkjihgfed');
+    expect(formatOccurrence('linha 1\nlinha\t2\u2028linha 3')).toBe('linha 1\nlinha\t2\nlinha 3');
+  });
+
+  it('keeps emoji sequences whole: ZWJ families, skin tones, keycaps, flags and subdivision flags', () => {
+    const emoji = 'Oi 👨\u200D👩\u200D👧\u200D👦 👍🏽 1️⃣ 🇧🇷 🏴\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F} 🏳️\u200D🌈';
+    expect(formatOccurrence(emoji)).toBe(emoji);
+    // A joiner between letters is no emoji: it goes.
+    expect(formatOccurrence('pay\u200Dpal.com')).toBe('paypal.com');
+  });
+
+  it('cleans the solution text too', () => {
+    expect(formatSolution({ requestNumber: '7', status: 'Resolvida', solution: 'ok\u202Etxt.exe' })).toContain('oktxt.exe');
+  });
+
   it('announces a resolved request with its solution and how to start again', () => {
     const text = formatSolution({ requestNumber: '4021', status: 'Resolvida', solution: 'Senha redefinida.' });
     expect(text).toBe('Sua solicitação nº 4021 foi concluída.\n\nSenha redefinida.\n\nSe precisar de algo mais, é só enviar uma nova mensagem.');

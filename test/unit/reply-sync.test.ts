@@ -15,7 +15,7 @@ const conversation = (over: Partial<Conversation> = {}): Conversation => ({
   ...over,
 });
 const open = { number: '4000', status: 'Em andamento', finished: false };
-const agent = (id: string, description: string) => ({ id, description, byIntegrationUser: false });
+const agent = (id: string, description: string, category = 'Acompanhamento') => ({ id, description, byIntegrationUser: false, category });
 const ours = (id: string, description: string) => ({ id, description, byIntegrationUser: true });
 
 describe('reply sync plan', () => {
@@ -34,6 +34,40 @@ describe('reply sync plan', () => {
     expect(plan.outbound[0]).toMatchObject({ xUserId: '2900000000000000042', recipientId: '2900000000000000042', requestNumber: '4000' });
     expect(plan.synced).toEqual({ upTo: '99', ids: ['100', '101', '102', '103'] });
     expect(plan.close).toBe(false);
+  });
+
+  it('sends only customer-visible categories: internal notes and uncategorised occurrences stay in 4biz but are handled', () => {
+    const plan = planReplySync(conversation(), open, [
+      agent('1', 'Nota interna: cliente suspeito de fraude. Senha do roteador: admin123', 'Diagnostico'),
+      agent('2', 'Estamos verificando.', 'Acompanhamento'),
+      agent('3', 'investigando', 'Investigação'),
+      agent('4', 'memo', 'Memorando'),
+      { id: '5', description: 'sem categoria', byIntegrationUser: false },
+      agent('6', 'Pode reiniciar o roteador?', 'retorno'),
+      agent('7', 'contorno', 'Contorno'),
+    ]);
+    expect(plan.outbound.map((m) => m.text)).toEqual(['Estamos verificando.', 'Pode reiniciar o roteador?']);
+    expect(plan.outbound.map((m) => m.text).join()).not.toContain('admin123');
+    expect(plan.keptBack).toEqual([
+      { id: '1', category: 'Diagnostico' },
+      { id: '3', category: 'Investigação' },
+      { id: '4', category: 'Memorando' },
+      { id: '5' },
+      { id: '7', category: 'Contorno' },
+    ]);
+    expect(plan.synced.ids).toEqual(['1', '2', '3', '4', '5', '6', '7']);
+  });
+
+  it('follows the tenant\'s customerVisibleCategories, without case or accents mattering', () => {
+    const plan = planReplySync(conversation(), open, [agent('1', 'a', 'Acompanhamento'), agent('2', 'b', 'Informacao')], { customerVisibleCategories: ['Informação'] });
+    expect(plan.outbound.map((m) => m.sourceId)).toEqual(['2']);
+    expect(plan.keptBack).toEqual([{ id: '1', category: 'Acompanhamento' }]);
+  });
+
+  it('still sends the solution when the last occurrence is internal', () => {
+    const plan = planReplySync(conversation(), { number: '4000', status: 'Resolvida', solution: 'Feito.', finished: true }, [agent('9', 'interno', 'Memorando')]);
+    expect(plan.outbound.map((m) => m.sourceId)).toEqual(['solution-4000']);
+    expect(plan.close).toBe(true);
   });
 
   it('queues nothing twice: a second poll with the same occurrences sends nothing', () => {

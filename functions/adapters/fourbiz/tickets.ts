@@ -65,6 +65,31 @@ const loginSchema = z
   .refine((v) => v.SessionID ?? v.sessionID, 'no SessionID in the login answer')
   .transform((v) => (v.SessionID ?? v.sessionID)!);
 
+/**
+ * listOccurrences documents its categories in Portuguese (Acompanhamento, Retorno, …) and, in its
+ * translated list, in English: the English names 4biz may answer map to the Portuguese ones the
+ * tenant lists. Only the pairs the two lists give unambiguously.
+ */
+const ENGLISH_CATEGORIES: Record<string, string> = {
+  creation: 'Criacao',
+  monitoring: 'Acompanhamento',
+  update: 'Atualizacao',
+  diagnosis: 'Diagnostico',
+  investigation: 'Investigacao',
+  memo: 'Memorando',
+  information: 'Informacao',
+  return: 'Retorno',
+  symptom: 'Sintoma',
+  outline: 'Contorno',
+  executing: 'Execucao',
+};
+
+function categoryName(raw: string | undefined): string | undefined {
+  const name = raw?.trim();
+  if (!name) return undefined;
+  return ENGLISH_CATEGORIES[name.toLowerCase()] ?? name;
+}
+
 const occurrenceSchema = z
   .object({
     number: idSchema,
@@ -72,6 +97,12 @@ const occurrenceSchema = z
     description: z.string().nullish(),
     userID: idSchema.nullish(),
     userId: idSchema.nullish(),
+    // A string in listOccurrences' documentation, `{code}` in its example: either; anything else is "none".
+    category: z
+      .union([z.string(), z.object({ code: z.string().nullish(), name: z.string().nullish() }).passthrough()])
+      .nullish()
+      .catch(undefined)
+      .transform((c) => categoryName(typeof c === 'string' ? c : (c?.code ?? c?.name ?? undefined))),
   })
   .passthrough();
 
@@ -426,6 +457,7 @@ export function createTicketsClient(settings: TicketsSettings, secrets: SecretSo
             description: o.description ?? '',
             // Ours: written by the integration user, or carrying a numberOrigin (agents' screens set none).
             byIntegrationUser: (author !== '' && author === integrationUser) || Boolean(o.numberOrigin),
+            ...(o.category !== undefined ? { category: o.category } : {}),
           };
         })
         .sort((a, b) => compareDecimalIds(a.id, b.id));
