@@ -1,83 +1,84 @@
 import { Agent as HttpAgent } from 'node:http';
-import { ApiResponseError, TwitterApi, type ITwitterApiClientPlugin } from 'twitter-api-v2';
+import { TwitterApi, type ITwitterApiClientPlugin } from 'twitter-api-v2';
 import { z } from 'zod';
-import { errorForHttpStatus, PermanentError, TransientError } from '../core/errors';
 import type { TenantSecret } from '../config';
 import type { SecretSource } from './secrets';
 import type { XClient } from '../core/ports';
+import { classifyXError, XAuthError, XOutcomeUnknownError } from './x-errors';
 
-/**
- * X refused the tenant's keys or app (401, or a 403 that says the client is at fault): someone
- * must fix them; the reply is not at fault, so it is retried with back-off meanwhile.
- */
-export class XAuthError extends TransientError {}
-
-/** X refused this reply because the person does not accept DMs from the account (or blocked it). */
-export class RecipientRefusedError extends PermanentError {}
-
-/**
- * 403s where X blames the client (keys, app permissions, project enrolment), per X's documented
- * problem types and reasons; any other 403 on a DM send is the recipient refusing it.
- */
-function blamesTheClient(data: unknown): boolean {
-  const d = (data ?? {}) as { type?: unknown; reason?: unknown; detail?: unknown; errors?: unknown };
-  const text = `${String(d.type ?? '')} ${String(d.reason ?? '')} ${String(d.detail ?? '')}`;
-  return /unsupported-authentication|client-not-enrolled|official-client-forbidden|oauth1[- ]app permissions|oauth1-permissions/i.test(text);
-}
+export { RecipientRefusedError, XAuthError } from './x-errors';
 
 export interface XClientOptions {
   /** Another X API origin (the X simulator in tests and `npm start`); X's own when undefined. */
   baseUrl?: string;
   now?: () => number;
+  /** The deadline of every X call, in ms (default X_CALL_TIMEOUT_MS). */
+  timeoutMs?: number;
 }
 
-/** When a 429 says to come back: x-rate-limit-reset (epoch seconds), else a minute from now. */
-function retryAt(err: ApiResponseError, now: number): number {
-  const header = err.headers?.['x-rate-limit-reset'];
-  const reset = err.rateLimit?.reset ?? Number(Array.isArray(header) ? header[0] : header);
-  return Number.isFinite(reset) && reset > 0 ? reset * 1000 : now + 60_000;
-}
-
-/** twitter-api-v2's errors as our error classes: the sender decides from these alone. */
-function classifyXError(err: unknown, now: number): Error {
-  if (err instanceof ApiResponseError) {
-    const status = err.code;
-    const detail = `X answered HTTP ${status}${err.data?.title ? ` (${err.data.title})` : ''}`;
-    if (status === 429) return new TransientError(`${detail}: rate limited`, status, retryAt(err, now));
-    if (status === 401 || (status === 403 && blamesTheClient(err.data))) return new XAuthError(`${detail}: the tenant's X keys were refused`, status);
-    if (status === 403) return new RecipientRefusedError(`${detail}: the person does not accept DMs from the account`, status);
-    return errorForHttpStatus(status, detail);
-  }
-  // Network errors, timeouts and truncated answers.
-  return new TransientError(`X API unreachable: ${(err as Error)?.message ?? String(err)}`);
-}
+/**
+ * No X call waits longer than this: a send to an X that never answers once hung the sender for
+ * over 20 s, and a Lambda timeout is not counted as an attempt. X answers a DM send well within it.
+ */
+export const X_CALL_TIMEOUT_MS = 10_000;
 
 /** X answers `{data: {dm_conversation_id, dm_event_id}}` (twitter-api-v2's typings omit `data`). */
 const sentDmSchema = z.object({ data: z.object({ dm_event_id: z.string() }).passthrough() }).passthrough();
 
+/** The latest events of a conversation, as far as the duplicate check reads them (fields vary: all optional but the id). */
+const conversationEventsSchema = z.object({
+  data: z.array(z.object({ id: z.string(), text: z.string().optional(), sender_id: z.string().optional(), created_at: z.string().optional() }).passthrough()).default([]),
+});
+
+/**
+ * How many of the conversation's latest events the duplicate check reads: X bills each event read
+ * ($0.010), so a few; the DM we may have sent is the newest of ours unless the person wrote since.
+ */
+const SENT_CHECK_EVENTS = 5;
+
 const X_API_ORIGIN = 'https://api.x.com';
 
-/** A twitter-api-v2 plugin that sends every request to another origin (the X simulator). */
-function redirectTo(baseUrl: string): ITwitterApiClientPlugin {
-  const origin = baseUrl.replace(/\/+$/, '');
+/**
+ * A twitter-api-v2 plugin: every request gets the deadline (the library destroys the socket when
+ * it stays silent that long) and, for the X simulator, another origin.
+ */
+export function xRequestSettings(baseUrl: string | undefined, timeoutMs: number): ITwitterApiClientPlugin {
+  const origin = baseUrl?.replace(/\/+$/, '');
   return {
     onBeforeRequestConfig({ params }) {
-      if (params.url.startsWith(X_API_ORIGIN)) params.url = origin + params.url.slice(X_API_ORIGIN.length);
+      params.timeout ??= timeoutMs;
+      if (origin && params.url.startsWith(X_API_ORIGIN)) params.url = origin + params.url.slice(X_API_ORIGIN.length);
     },
   };
 }
 
-function twitterClient(secret: TenantSecret, baseUrl: string | undefined): TwitterApi {
+/** The twitter-api-v2 settings for a client of X (or of the simulator at `baseUrl`) with the deadline. */
+function xClientSettings(baseUrl: string | undefined, timeoutMs: number) {
+  return {
+    plugins: [xRequestSettings(baseUrl, timeoutMs)],
+    // twitter-api-v2 speaks https only unless given an http agent.
+    ...(baseUrl?.startsWith('http:') ? { httpAgent: new HttpAgent({ keepAlive: true }) } : {}),
+  };
+}
+
+function twitterClient(secret: TenantSecret, options: XClientOptions): TwitterApi {
   return new TwitterApi(
     { appKey: secret.consumerKey, appSecret: secret.consumerSecret, accessToken: secret.accessToken, accessSecret: secret.accessTokenSecret },
-    baseUrl
-      ? {
-          plugins: [redirectTo(baseUrl)],
-          // twitter-api-v2 speaks https only unless given an http agent.
-          ...(baseUrl.startsWith('http:') ? { httpAgent: new HttpAgent({ keepAlive: true }) } : {}),
-        }
-      : {},
+    xClientSettings(options.baseUrl, options.timeoutMs ?? X_CALL_TIMEOUT_MS),
   );
+}
+
+/** Rejects with XOutcomeUnknownError when `work` has not settled within `ms` (a trickling answer beats the socket's idle timeout). */
+async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new XOutcomeUnknownError(`X did not answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -87,16 +88,17 @@ function twitterClient(secret: TenantSecret, baseUrl: string | undefined): Twitt
  */
 export function companyXApi(secrets: SecretSource, options: XClientOptions = {}) {
   const now = options.now ?? Date.now;
+  const timeoutMs = options.timeoutMs ?? X_CALL_TIMEOUT_MS;
   let cached: { secret: TenantSecret; client: TwitterApi } | undefined;
   return {
-    /** Runs one call with the client; X's errors come out as our error classes. */
+    /** Runs one call with the client within the deadline; X's errors come out as our error classes. */
     async call<T>(request: (api: TwitterApi) => Promise<T>): Promise<T> {
       const secret = await secrets.get();
-      if (cached?.secret !== secret) cached = { secret, client: twitterClient(secret, options.baseUrl) };
+      if (cached?.secret !== secret) cached = { secret, client: twitterClient(secret, options) };
       try {
-        return await request(cached.client);
+        return await withDeadline(request(cached.client), timeoutMs);
       } catch (err) {
-        const classified = classifyXError(err, now());
+        const classified = err instanceof XOutcomeUnknownError ? err : classifyXError(err, now());
         if (classified instanceof XAuthError) secrets.invalidate();
         throw classified;
       }
@@ -104,12 +106,34 @@ export function companyXApi(secrets: SecretSource, options: XClientOptions = {})
   };
 }
 
+/** Text as compared by the duplicate check: X rewrites links (t.co) and may trim whitespace. */
+const comparable = (text: string) => text.replace(/https?:\/\/\S+/g, '').replace(/\s+/g, ' ').trim();
+
 export function createXClient(secrets: SecretSource, options: XClientOptions = {}): XClient {
   const x = companyXApi(secrets, options);
   return {
     async sendDm(participantId, text) {
       const out: unknown = await x.call((api) => api.v2.sendDmToParticipant(participantId, { text }));
       return { dmEventId: sentDmSchema.safeParse(out).data?.data.dm_event_id };
+    },
+    async findSentDm(participantId, text, sinceMs) {
+      const out: unknown = await x.call((api) =>
+        api.v2.get(`dm_conversations/with/${encodeURIComponent(participantId)}/dm_events`, {
+          max_results: SENT_CHECK_EVENTS,
+          event_types: 'MessageCreate',
+          'dm_event.fields': 'id,text,sender_id,created_at',
+        }),
+      );
+      const wanted = comparable(text);
+      const events = conversationEventsSchema.safeParse(out).data?.data ?? [];
+      const sent = events.find(
+        (e) =>
+          e.sender_id !== participantId &&
+          e.text !== undefined &&
+          comparable(e.text) === wanted &&
+          (sinceMs === undefined || e.created_at === undefined || Date.parse(e.created_at) >= sinceMs),
+      );
+      return sent ? { dmEventId: sent.id } : undefined;
     },
   };
 }

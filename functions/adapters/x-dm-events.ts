@@ -1,6 +1,7 @@
 import { DM_EVENTS_QUERY } from '../core/dm-events';
 import type { DmEventsSource } from '../core/ports';
-import { companyXApi, RecipientRefusedError, XAuthError, type XClientOptions } from './x-client';
+import { companyXApi, type XClientOptions } from './x-client';
+import { RecipientRefusedError, XAuthError } from './x-errors';
 import type { SecretSource } from './secrets';
 
 /**
@@ -16,9 +17,8 @@ export function createDmEventsSource(secrets: SecretSource, options: XClientOpti
           api.v2.get('dm_events', { ...DM_EVENTS_QUERY, max_results: maxResults, ...(paginationToken ? { pagination_token: paginationToken } : {}) }),
         );
       } catch (err) {
-        // A lookup has no recipient who could refuse: any 403 is about the app or its keys (e.g. no DM read permission).
-        if (err instanceof RecipientRefusedError) {
-          secrets.invalidate();
+        // A lookup has no recipient who could refuse: a 403 is about the app or its token (e.g. no DM read permission).
+        if (err instanceof RecipientRefusedError || (err instanceof XAuthError && err.status === 403)) {
           throw new XAuthError(`X answered HTTP 403 to the DM lookup: the app or the company's access token may not read DMs`, 403, undefined, { cause: err });
         }
         throw err;

@@ -5,6 +5,7 @@ import type { TenantSecret } from '../config';
 import type { XWebhookApi } from '../core/ports';
 import { activitySubscriptionSchema, xWebhookSchema } from '../core/x-webhook-api';
 import { formatZodIssues } from '../core/zod-issues';
+import { X_CALL_TIMEOUT_MS, xRequestSettings } from './x-client';
 
 /**
  * X's webhook, subscription and replay endpoints through twitter-api-v2: OAuth 1.0a user context of
@@ -27,7 +28,8 @@ const replaySchema = z.object({ data: z.object({ job_id: z.string(), created_at:
 const bearerSchema = z.object({ token_type: z.string().refine((t) => t.toLowerCase() === 'bearer', 'token_type is not bearer'), access_token: z.string().min(1) });
 
 export function twitterWebhookApi(keys: XWebhookKeys, apiBaseUrl: string): XWebhookApi {
-  const settings = apiBaseUrl.startsWith('http:') ? { httpAgent: new Agent({ keepAlive: false }) } : {};
+  // Every call has the deadline of the bridge's X calls.
+  const settings = { plugins: [xRequestSettings(undefined, X_CALL_TIMEOUT_MS)], ...(apiBaseUrl.startsWith('http:') ? { httpAgent: new Agent({ keepAlive: false }) } : {}) };
   // Every call names the prefix: the library would otherwise always call api.x.com.
   const at = { prefix: `${apiBaseUrl}/2/` };
   const user = new TwitterApi(

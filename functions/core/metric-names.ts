@@ -31,6 +31,10 @@ export const Metric = {
   XRateLimited: 'XRateLimited',
   XAuthFailure: 'XAuthFailure',
   XTransientError: 'XTransientError',
+  /** X answered 402 CreditsDepleted: the app's pay-per-use credits are used up (replies wait). */
+  XCreditsDepleted: 'XCreditsDepleted',
+  /** X's daily DM cap (per user or per app) or a usage cap was reached (replies wait until the reset). */
+  XCapReached: 'XCapReached',
   ForeignAccountDropped: 'ForeignAccountDropped',
   OldDmReceived: 'OldDmReceived',
   RecipientRefusedDm: 'RecipientRefusedDm',

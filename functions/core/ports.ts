@@ -114,10 +114,16 @@ export interface DeadLetter {
   reason: string;
 }
 
-/** Sends DMs as the company's X account (twitter-api-v2, OAuth 1.0a user context). */
+/** Sends DMs as the company's X account (twitter-api-v2, the tenant's user context). */
 export interface XClient {
   /** Resolves with the DM event id X assigned. */
   sendDm(participantId: string, text: string): Promise<{ dmEventId?: string }>;
+  /**
+   * One look at the conversation's latest events (a few, each billed): the DM the account sent
+   * with this text at or after `sinceMs`, or undefined. Used before repeating a send whose earlier
+   * attempt may have been stored.
+   */
+  findSentDm(participantId: string, text: string, sinceMs?: number): Promise<{ dmEventId: string } | undefined>;
 }
 
 /** X's answer to a replay request. */

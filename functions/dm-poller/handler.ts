@@ -16,7 +16,7 @@ import { sqsInboundQueue } from '../adapters/inbound-queue';
 import type { DmEventsSource, DmPollStateStore, InboundQueue } from '../core/ports';
 import { dynamoLeaseStore } from '../adapters/lease-store';
 import { secretSourceFor } from '../adapters/secrets';
-import { XAuthError } from '../adapters/x-client';
+import { XAuthError, XCreditsDepletedError } from '../adapters/x-errors';
 import { createDmEventsSource } from '../adapters/x-dm-events';
 import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
@@ -100,6 +100,9 @@ export function createDmPollerHandler(deps: DmPollerDeps) {
     if (cause instanceof XAuthError) {
       logger.error("X refused the tenant's keys for the DM lookup: fix the tenant secret", { status: cause.status, error: cause.message });
       count(Metric.XAuthFailure);
+    } else if (cause instanceof XCreditsDepletedError) {
+      logger.error("X says the app's pay-per-use credits are used up: DMs wait in X until there are credits again", { error: cause.message });
+      count(Metric.XCreditsDepleted);
     } else {
       logger.error('DM lookup failed: the next run tries again', { error: cause.message });
     }

@@ -19,7 +19,8 @@ import { conversationStoreFor } from '../adapters/conversation-store';
 import { CONFLICT_ATTEMPTS, withConflictRetry } from '../core/conflict-retry';
 import { sqsQueueControl } from '../adapters/queue-control';
 import { secretSourceFor } from '../adapters/secrets';
-import { createXClient, RecipientRefusedError, XAuthError } from '../adapters/x-client';
+import { createXClient } from '../adapters/x-client';
+import { RecipientRefusedError, XAuthError, XCapReachedError, XCreditsDepletedError, XOutcomeUnknownError } from '../adapters/x-errors';
 import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
 import type { ConversationStore, QueueControl, XClient } from '../core/ports';
@@ -39,6 +40,10 @@ export interface SenderDeps extends Observability {
 /** Sent-markers (their own key space): the whole outbound message, and each DM it was split into. */
 const sentKey = (m: OutboundMessage) => processedKey.sent(m.sourceId);
 const partKey = (m: OutboundMessage, part: number) => processedKey.sent(`${m.sourceId}#${part}`);
+/** A DM part whose send X may have stored without us hearing it (no answer, a 5xx): look before sending it again. */
+const unsureKey = (m: OutboundMessage, part: number) => processedKey.sent(`${m.sourceId}#${part}#unsure`);
+/** Slack between the queue's clock and X's when matching a DM we may have sent. */
+const CLOCK_SLACK_MS = 60_000;
 
 /** A body that is not an outbound message: to the outbound DLQ (retrying cannot fix it). */
 
@@ -64,7 +69,29 @@ export function createSenderHandler(deps: SenderDeps) {
     });
   }
 
-  async function send(m: OutboundMessage, keys: Record<string, string>): Promise<void> {
+  /**
+   * Sends one part, unless an earlier attempt X may have stored is there already: only a part
+   * marked unsure pays for the look (one lookup of a few billed events, DMs since it was queued).
+   */
+  async function sendPart(m: OutboundMessage, part: number, text: string, queued: number | undefined, keys: Record<string, string>): Promise<void> {
+    if (await store.isProcessed(unsureKey(m, part))) {
+      const found = await x.findSentDm(m.recipientId, text, queued === undefined ? undefined : queued - CLOCK_SLACK_MS);
+      if (found) {
+        logger.info('X had stored the DM part whose answer was lost: not sent again', { ...keys, part, dmEventId: found.dmEventId });
+        metrics.addMetric(Metric.DuplicateSkipped, MetricUnit.Count, 1);
+        return;
+      }
+    }
+    try {
+      await x.sendDm(m.recipientId, text);
+    } catch (err) {
+      if (err instanceof XOutcomeUnknownError) await store.markProcessed(unsureKey(m, part), m.xUserId);
+      throw err;
+    }
+    metrics.addMetric(Metric.DmSent, MetricUnit.Count, 1);
+  }
+
+  async function send(m: OutboundMessage, keys: Record<string, string>, queued: number | undefined): Promise<void> {
     if (await store.isProcessed(sentKey(m))) {
       logger.info('reply already sent: acknowledged without sending again', keys);
       metrics.addMetric(Metric.DuplicateSkipped, MetricUnit.Count, 1);
@@ -73,9 +100,8 @@ export function createSenderHandler(deps: SenderDeps) {
     const parts = splitForDm(m.text);
     for (const [i, text] of parts.entries()) {
       if (await store.isProcessed(partKey(m, i))) continue;
-      await x.sendDm(m.recipientId, text);
+      await sendPart(m, i, text, queued, keys);
       await store.markProcessed(partKey(m, i), m.xUserId);
-      metrics.addMetric(Metric.DmSent, MetricUnit.Count, 1);
     }
     await recordSent(m);
     logger.info('reply sent as DM', { ...keys, parts: parts.length, kind: m.kind });
@@ -89,7 +115,7 @@ export function createSenderHandler(deps: SenderDeps) {
       throw new InvalidQueueMessageError(`not an outbound message: ${parsed.reason}`);
     }
     const m = parsed.value;
-    await send(m, { xUserId: m.xUserId, sourceId: m.sourceId, requestNumber: m.requestNumber });
+    await send(m, { xUserId: m.xUserId, sourceId: m.sourceId, requestNumber: m.requestNumber }, queuedAt(record));
   }
 
   /** The shared failure policy, fed with this reply's own attempts. */
@@ -109,6 +135,12 @@ export function createSenderHandler(deps: SenderDeps) {
     } else if (err instanceof RecipientRefusedError) {
       logger.warn('the person does not accept DMs from the account: reply moved to the outbound DLQ', { ...keys, reason });
       metrics.addMetric(Metric.RecipientRefusedDm, MetricUnit.Count, 1);
+    } else if (err instanceof XCreditsDepletedError) {
+      logger.error('X says the app\'s pay-per-use credits are used up: the reply waits until there are credits again', { ...keys, reason, attempts, decision });
+      metrics.addMetric(Metric.XCreditsDepleted, MetricUnit.Count, 1);
+    } else if (err instanceof XCapReachedError) {
+      logger.warn('X\'s daily DM cap or usage cap is reached: the reply waits until it resets', { ...keys, reason, retryAt: err.retryAt, decision });
+      metrics.addMetric(Metric.XCapReached, MetricUnit.Count, 1);
     } else if (err instanceof TransientError && err.retryAt !== undefined) {
       logger.warn('X rate limit reached: the reply waits until the reset', { ...keys, decision });
       metrics.addMetric(Metric.XRateLimited, MetricUnit.Count, 1);

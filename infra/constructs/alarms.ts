@@ -184,6 +184,18 @@ export class Alarms extends Construct {
         tenantMetric(tenant.name, MetricName.XAuthFailure),
         1,
       );
+      add(
+        'XCreditsDepleted',
+        "X answered 402 CreditsDepleted: the X app's pay-per-use credits are used up. Replies and DM lookups wait (nothing is dead-lettered for it) until credits are bought in X's developer console.",
+        tenantMetric(tenant.name, MetricName.XCreditsDepleted),
+        1,
+      );
+      add(
+        'XCapReached',
+        "X's daily DM cap (1,440 a day per user and per app) or the app's usage cap is reached: replies wait until the reset X announced. Find what sends so many DMs, or raise the app's cap with X.",
+        tenantMetric(tenant.name, MetricName.XCapReached),
+        1,
+      );
     }
     add(
       'FourbizAuthFailure',

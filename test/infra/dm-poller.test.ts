@@ -75,7 +75,7 @@ describe('poll-mode stack', () => {
     expect(actionsOn(statements, queueId).filter((a) => !a.startsWith('sqs:Send') && !a.startsWith('sqs:Get'))).toEqual([]);
   });
 
-  it('alarms when polls fail, X refuses the keys or throttles, DMs arrive late, or the poller stops; no CRC alarm', () => {
+  it('alarms when polls fail, X refuses the keys, throttles, caps or runs out of credits, DMs arrive late, or the poller stops; no CRC alarm', () => {
     expect(alarmNames(template)).toEqual(
       [
         'DispatcherErrors',
@@ -92,6 +92,8 @@ describe('poll-mode stack', () => {
         'InboundDlqNotEmpty',
         'InboundOldestMessageAge',
         'XAuthFailure',
+        'XCapReached',
+        'XCreditsDepleted',
       ].sort(),
     );
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {

@@ -74,12 +74,14 @@ describe('alarms', () => {
     expect(Object.keys(alarmsOf(relayTemplate, 'FourBizTwitterDm-example')).sort()).toEqual(relayAlarms.sort());
   });
 
-  it('tickets mode adds the outbound DLQ, X auth failures, the poller and sender functions, and a poller that stopped', () => {
+  it('tickets mode adds the outbound DLQ, X auth failures, X out of credits or at a cap, the poller and sender functions, and a poller that stopped', () => {
     expect(Object.keys(alarmsOf(ticketsTemplate, 'FourBizTwitterDm-example-tickets')).sort()).toEqual(
       [
         ...relayAlarms,
         'OutboundDlqNotEmpty',
         'XAuthFailure',
+        'XCreditsDepleted',
+        'XCapReached',
         'PollerErrors',
         'PollerThrottles',
         'SenderErrors',
@@ -141,11 +143,13 @@ describe('alarms', () => {
     });
   });
 
-  it('CRC failures and X auth failures alarm on the first occurrence of the custom metric', () => {
+  it('CRC failures, X auth failures, X out of credits and X caps alarm on the first occurrence of the custom metric', () => {
     const alarms = alarmsOf(ticketsTemplate, 'FourBizTwitterDm-example-tickets');
     for (const [name, metric] of [
       ['CrcFailed', Metric.CrcFailed],
       ['XAuthFailure', Metric.XAuthFailure],
+      ['XCreditsDepleted', Metric.XCreditsDepleted],
+      ['XCapReached', Metric.XCapReached],
     ]) {
       expect(alarms[name].Properties).toMatchObject({
         ...customMetric(metric, 'example-tickets'),

@@ -1,6 +1,6 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import type { XClient } from '../../functions/core/ports';
-import { RecipientRefusedError, XAuthError } from '../../functions/adapters/x-client';
+import { RecipientRefusedError, XAuthError, XCapReachedError, XCreditsDepletedError, XOutcomeUnknownError } from '../../functions/adapters/x-errors';
 import { processedKey } from '../../functions/core/processed-key';
 import type { Conversation } from '../../functions/core/conversation';
 import type { OutboundMessage } from '../../functions/core/outbound-message';
@@ -46,12 +46,13 @@ const record = (body: unknown, id = 'm1'): SQSRecord =>
     awsRegion: 'us-east-1',
   }) as unknown as SQSRecord;
 
-function setup(sendDm: XClient['sendDm']) {
+function setup(sendDm: XClient['sendDm'], findSentDm: XClient['findSentDm'] = async () => undefined) {
   const store = memoryStore([conversation]);
   const queue = recordingQueueControl();
   const delays = queue.retries;
   const obs = testObservability();
   const sent: string[] = [];
+  const lookups: Array<{ participantId: string; text: string; sinceMs?: number }> = [];
   const handler = createSenderHandler({
     ...obs,
     store,
@@ -61,6 +62,10 @@ function setup(sendDm: XClient['sendDm']) {
         sent.push(text);
         return out;
       },
+      findSentDm: async (participantId, text, sinceMs) => {
+        lookups.push({ participantId, text, sinceMs });
+        return findSentDm(participantId, text, sinceMs);
+      },
     },
     queue,
     backoff: { baseSeconds: 1, maxSeconds: 4 },
@@ -68,7 +73,13 @@ function setup(sendDm: XClient['sendDm']) {
     random: () => 0,
   });
   const run = (...records: SQSRecord[]) => handler({ Records: records } as SQSEvent, lambdaContext);
-  return { store, delays, deadLetters: queue.deadLetters, obs, sent, run };
+  return { store, delays, deadLetters: queue.deadLetters, obs, sent, lookups, run };
+}
+
+/** The record as SQS hands it out `ageMs` after it was queued (its SentTimestamp). */
+function queuedAgo(r: SQSRecord, ageMs: number): SQSRecord {
+  (r.attributes as unknown as Record<string, string>).SentTimestamp = String(1_000_000 - ageMs);
+  return r;
 }
 
 describe('sender', () => {
@@ -179,6 +190,75 @@ describe('sender', () => {
     // Reset once in the DLQ, so a redrive gets all its attempts again.
     expect(store.attempts.get(processedKey.sent('90001'))).toBe(0);
     expect(obs.published().XAuthFailure).toBe(8);
+  });
+
+  it('waits while X has no credits (402 CreditsDepleted) for as long as it takes, never dead-lettering the reply, and raises XCreditsDepleted', async () => {
+    const { run, obs, deadLetters, delays } = setup(async () => {
+      throw new XCreditsDepletedError('X answered HTTP 402 (CreditsDepleted)', 402);
+    });
+    for (let i = 0; i < 20; i++) await run(queuedAgo(record(reply(), `m1-${i}`), 2 * 24 * 3600_000));
+    expect(deadLetters).toEqual([]);
+    expect(delays).toHaveLength(20);
+    expect(obs.published().XCreditsDepleted).toBe(20);
+  });
+
+  it('waits for the daily cap\'s reset without using up the reply\'s attempts, and raises XCapReached', async () => {
+    const { run, obs, deadLetters, delays, store } = setup(async () => {
+      throw new XCapReachedError('X answered HTTP 429: the daily DM cap (user) is reached', 429, 1_000_000 + 3 * 3600_000);
+    });
+    for (let i = 0; i < 10; i++) await run(record(reply(), `m1-${i}`));
+    expect(deadLetters).toEqual([]);
+    expect(delays.every((d) => d.seconds === 3 * 3600)).toBe(true);
+    expect(store.attempts.get(processedKey.sent('90001')) ?? 0).toBe(0);
+    expect(obs.published().XCapReached).toBe(10);
+  });
+
+  it('does not send a reply twice when X stored it but the answer was lost: it looks at the conversation once, then skips it', async () => {
+    let calls = 0;
+    const stored: string[] = [];
+    const { run, sent, lookups } = setup(
+      async (_id, text) => {
+        calls++;
+        stored.push(text);
+        // X stores the DM, then answers 503.
+        if (calls === 1) throw new XOutcomeUnknownError('X answered HTTP 503', 503);
+        return {};
+      },
+      async (_id, text) => (stored.includes(text) ? { dmEventId: 'd1' } : undefined),
+    );
+    expect(await run(queuedAgo(record(reply()), 5_000))).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1' }] });
+    expect(await run(queuedAgo(record(reply(), 'm1-retry'), 5_000))).toEqual({ batchItemFailures: [] });
+    expect(stored).toEqual(['Olá Maria']);
+    expect(sent).toEqual([]);
+    // One lookup, for DMs since the reply was queued (less a minute of clock slack).
+    expect(lookups).toEqual([{ participantId: conversation.xUserId, text: 'Olá Maria', sinceMs: 1_000_000 - 5_000 - 60_000 }]);
+    // Nothing left to look for: a third delivery is skipped by the sent-marker.
+    await run(record(reply(), 'm1-again'));
+    expect(lookups).toHaveLength(1);
+  });
+
+  it('sends again after a lost answer when X had not stored the DM', async () => {
+    let calls = 0;
+    const { run, sent, lookups } = setup(async () => {
+      if (++calls === 1) throw new XOutcomeUnknownError('X did not answer within 10000 ms');
+      return {};
+    });
+    await run(record(reply()));
+    await run(record(reply(), 'm1-retry'));
+    expect(sent).toEqual(['Olá Maria']);
+    expect(lookups).toHaveLength(1);
+  });
+
+  it('pays for no lookup after failures X answered (429, 402, 401): X stored nothing', async () => {
+    const failures = [new TransientError('429', 429, 1_000_001), new XCreditsDepletedError('402', 402), new XAuthError('401', 401)];
+    const { run, sent, lookups } = setup(async () => {
+      const f = failures.shift();
+      if (f) throw f;
+      return {};
+    });
+    for (let i = 0; i < 4; i++) await run(record(reply(), `m1-${i}`));
+    expect(sent).toEqual(['Olá Maria']);
+    expect(lookups).toEqual([]);
   });
 
   it('keeps sent-markers apart from inbound processed events (a forged inbound id cannot block a reply)', async () => {
