@@ -75,7 +75,12 @@ export function createSenderHandler(deps: SenderDeps) {
    */
   async function sendPart(m: OutboundMessage, part: number, text: string, queued: number | undefined, keys: Record<string, string>): Promise<void> {
     if (await store.isProcessed(unsureKey(m, part))) {
-      const found = await x.findSentDm(m.recipientId, text, queued === undefined ? undefined : queued - CLOCK_SLACK_MS);
+      const found = await x.findSentDm(m.recipientId, text, queued === undefined ? undefined : queued - CLOCK_SLACK_MS).catch((err: unknown) => {
+        // X will not answer this lookup (e.g. the route is not in the app's tier): sending again beats losing the reply.
+        if (!(err instanceof PermanentError)) throw err;
+        logger.warn('cannot look for a DM X may have stored: sending it again', { ...keys, part, reason: err.message });
+        return undefined;
+      });
       if (found) {
         logger.info('X had stored the DM part whose answer was lost: not sent again', { ...keys, part, dmEventId: found.dmEventId });
         metrics.addMetric(Metric.DuplicateSkipped, MetricUnit.Count, 1);

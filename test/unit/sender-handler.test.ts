@@ -4,7 +4,7 @@ import { RecipientRefusedError, XAuthError, XCapReachedError, XCreditsDepletedEr
 import { processedKey } from '../../functions/core/processed-key';
 import type { Conversation } from '../../functions/core/conversation';
 import type { OutboundMessage } from '../../functions/core/outbound-message';
-import { TransientError } from '../../functions/core/errors';
+import { PermanentError, TransientError } from '../../functions/core/errors';
 import { createSenderHandler } from '../../functions/sender/handler';
 import { testObservability } from '../support/observability';
 import { lambdaContext } from '../support/x-fixtures';
@@ -247,6 +247,28 @@ describe('sender', () => {
     await run(record(reply(), 'm1-retry'));
     expect(sent).toEqual(['Olá Maria']);
     expect(lookups).toHaveLength(1);
+  });
+
+  it('sends again when X refuses the lookup for good (a reply is never lost for a check), and waits when the lookup fails for now', async () => {
+    let calls = 0;
+    const sendDm = async () => {
+      if (++calls === 1) throw new XOutcomeUnknownError('X answered HTTP 503', 503);
+      return {};
+    };
+    const refused = setup(sendDm, async () => {
+      throw new PermanentError('X answered HTTP 404', 404);
+    });
+    await refused.run(record(reply()));
+    expect(await refused.run(record(reply(), 'm1-retry'))).toEqual({ batchItemFailures: [] });
+    expect(refused.sent).toEqual(['Olá Maria']);
+
+    calls = 0;
+    const down = setup(sendDm, async () => {
+      throw new XOutcomeUnknownError('X did not answer');
+    });
+    await down.run(record(reply()));
+    expect(await down.run(record(reply(), 'm1-retry'))).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1-retry' }] });
+    expect(down.sent).toEqual([]);
   });
 
   it('pays for no lookup after failures X answered (429, 402, 401): X stored nothing', async () => {
