@@ -31,7 +31,7 @@ function coldInitMs(bundle: string, runs: number): number {
   const samples = Array.from({ length: runs }, () =>
     Number(
       execFileSync(process.execPath, ['-e', script], {
-        env: { ...process.env, NODE_PATH: projectNodeModules, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        env: { ...process.env, NODE_PATH: projectNodeModules },
       }).toString(),
     ),
   );

@@ -18,6 +18,7 @@ import { environmentWithDotEnv, parseLocalSettings, type LocalSettings } from '.
 import { localRoutes } from './local-routes';
 import { createFifoQueuePair, ensureConversationTable, writeSecretsFile } from './resources';
 import { WEBHOOK_PATH } from '../functions/core/x-signature';
+import { engines } from '../package.json';
 
 /**
  * `npm start`: the whole bridge on this machine, offline. The parts, started in this order and
@@ -221,7 +222,19 @@ export function banner(bridge: LocalBridge): string {
   return lines.join('\n');
 }
 
+/**
+ * package.json's `engines` (the AWS SDK's floor, Node 22). `npm start` runs the project's own Node
+ * 24 (the `node` devDependency); started another way on an older Node, the runner says so and stops.
+ */
+export function assertSupportedNode(version: string = process.versions.node): void {
+  const minMajor = Number(/^>=(\d+)$/.exec(engines.node)?.[1]);
+  if (Number(version.split('.')[0]) < minMajor) {
+    throw new Error(`Node ${version} is too old: the bridge needs Node ${engines.node} (package.json engines); run it with npm start, which uses the project's Node`);
+  }
+}
+
 async function main(): Promise<void> {
+  assertSupportedNode();
   const env = environmentWithDotEnv(process.env, join(root, '.env'));
   const settings = parseLocalSettings(env);
   const started = Date.now();

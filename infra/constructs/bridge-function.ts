@@ -17,10 +17,13 @@ import { TenantConfigError, type TenantConfig } from '../tenant-config';
  * version without notice and may lack packages we use (@aws-sdk/lib-dynamodb is not documented
  * as included), so the functions run the SDK versions the tests ran with.
  */
+/** The Lambdas' runtime; `npm test` runs on the same Node major (the `node` devDependency). */
+export const runtime = Runtime.NODEJS_24_X;
+
 export const bundling = {
   minify: true,
   sourceMap: true,
-  target: 'node22',
+  target: 'node24',
   format: OutputFormat.CJS,
   externalModules: [],
 } as const satisfies BundlingOptions;
@@ -83,7 +86,7 @@ export class BridgeFunction<F extends FunctionName = FunctionName> extends Const
       entry: join(functionsDir, props.name, 'handler.ts'),
       handler: 'handler',
       description: props.description,
-      runtime: Runtime.NODEJS_22_X,
+      runtime,
       architecture: Architecture.ARM_64,
       memorySize: 256,
       timeout: props.timeout,
@@ -103,7 +106,7 @@ export class BridgeFunction<F extends FunctionName = FunctionName> extends Const
     NagSuppressions.addResourceSuppressions(this.fn, [
       {
         id: 'AwsSolutions-L1',
-        reason: 'Pinned to Node.js 22, the runtime the functions are built (esbuild target node22) and tested for.',
+        reason: 'Pinned to Node.js 24, the runtime the functions are built (esbuild target node24) and tested on (npm test runs the node devDependency).',
       },
     ]);
   }

@@ -2,7 +2,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Env, tenantSecretSchema } from '../../functions/config';
 import { TableLayout } from '../../functions/adapters/conversation-table';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../../functions/core/metric-names';
-import { bundling, esbuildOptions } from '../../infra/constructs/bridge-function';
+import { bundling, esbuildOptions, runtime } from '../../infra/constructs/bridge-function';
 import { resourceNames } from '../../infra/resource-names';
 import { TenantConfigError, type TenantConfig } from '../../infra/tenant-config';
 import { actionsOn, buildStack, exampleRelay, exampleTickets, functionNamed, resourceNamed, statementsOf, tenantWith } from './build-stack';
@@ -138,12 +138,12 @@ describe('functions', () => {
     for (const id of ['Poller', 'Sender']) expect(() => functionNamed(ticketsTemplate, id)).not.toThrow();
   });
 
-  it('all run Node.js 22 on arm64 with Powertools settings, the tenant and the secret ARN, logging to their own log group', () => {
+  it('all run Node.js 24 on arm64 with Powertools settings, the tenant and the secret ARN, logging to their own log group', () => {
     for (const [, tenant, template] of both()) {
       const [secretId] = resourceNamed(template, 'AWS::SecretsManager::Secret', 'TenantSecret');
       for (const [, fn] of Object.entries(template.findResources('AWS::Lambda::Function'))) {
         const p = fn.Properties;
-        expect(p.Runtime).toBe('nodejs22.x');
+        expect(p.Runtime).toBe('nodejs24.x');
         expect(p.Architectures).toEqual(['arm64']);
         expect(p.Handler).toBe('index.handler');
         expect(p.Environment.Variables).toMatchObject({
@@ -171,8 +171,14 @@ describe('functions', () => {
   });
 
   it('bundles minified with source maps, the AWS SDK included (nothing left to the runtime), as the exported options say', () => {
-    expect(bundling).toMatchObject({ minify: true, sourceMap: true, target: 'node22', externalModules: [] });
+    expect(bundling).toMatchObject({ minify: true, sourceMap: true, target: 'node24', externalModules: [] });
     expect(esbuildOptions).toMatchObject({ bundle: true, platform: 'node', minify: true, sourcemap: true, external: [] });
+  });
+
+  it('the suite runs on the Node major the functions are deployed on and bundled for', () => {
+    const major = process.versions.node.split('.')[0];
+    expect(runtime.name).toBe(`nodejs${major}.x`);
+    expect(bundling.target).toBe(`node${major}`);
   });
 
   it('no function uses the broad AWSLambdaBasicExecutionRole: each role writes only its own log group', () => {
