@@ -56,7 +56,7 @@ const level = z.enum(['H', 'M', 'L'], { errorMap: () => ({ message: 'must be "H"
 
 /**
  * tickets mode. Field names follow 4biz's documented `request/create` (see
- * docs/4biz-api.md and ../shared/4biz-rest-contract.md): contractID, service {code}, groupId (the
+ * docs/4biz-api.md, which cites 4biz's webservice pages): contractID, service {code}, groupId (the
  * executing group's acronym), urgency, impact.
  */
 export const ticketsSettingsSchema = z.object({

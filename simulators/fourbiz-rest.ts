@@ -4,8 +4,8 @@ import { listenOnLoopback, readBody } from '../local/http';
 
 /**
  * A 4biz REST ("Citrest") server answering as 4biz's public webservice documentation describes
- * (../../../shared/4biz-rest-contract.md; docs/4biz-api.md says which parts are documented and
- * which are our inference), for the tickets-mode tests and `npm start`:
+ * (docs/4biz-api.md: the public sources, and which parts are documented and which are our
+ * inference), for the tickets-mode tests and `npm start`:
  * - `POST /services/login` → `SessionID`; an unknown or expired session is HTTP 412, code `SESSION`;
  * - `request/create` rejects a `numberOrigin` it has seen; answers carry `number` and `status {code, name}`
  *   at the top level; `request/getById` takes `number` or `numberOrigin`;

@@ -4,7 +4,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { lambdaContext as localLambdaContext } from '../../local/lambda-context';
 import { WEBHOOK_PATH } from '../../functions/core/x-signature';
 
-/** X's webhook fixtures (copied from ../shared/fixtures/x) and their signatures. */
+/** X's webhook fixtures (test/fixtures/README.md: shapes from X's public documentation) and their signatures. */
 const dir = join(__dirname, '..', 'fixtures');
 
 export const vectors = JSON.parse(readFileSync(join(dir, 'vectors.json'), 'utf8')) as {

@@ -12,7 +12,7 @@ import { describeFetchFailure } from '../fetch-failure';
 
 /**
  * tickets mode: 4biz's REST API ("Citrest"), as its public documentation describes it
- * (../shared/4biz-rest-contract.md; our reading in docs/4biz-api.md). Every path and field name
+ * (docs/4biz-api.md: the sources and our reading of them). Every path and field name
  * of that API lives in this file: a conversation becomes a request (`numberOrigin` = the
  * conversation id), each later DM an occurrence on it (`numberOrigin` = the DM event id), a DM's
  * media an attachment; the poller reads occurrences and the request's status back.
