@@ -21,7 +21,8 @@ export const DM_EVENTS_QUERY = {
   'dm_event.fields': 'id,text,event_type,created_at,sender_id,dm_conversation_id,attachments,entities',
   expansions: 'sender_id,attachments.media_keys',
   'user.fields': 'username,name',
-  'media.fields': 'url,type',
+  // A photo has `url`; a video or GIF has `preview_image_url` and `variants` instead.
+  'media.fields': 'url,type,preview_image_url,variants',
 } as const;
 
 /** What every event carries: enough to move the cursor past it. */
@@ -46,12 +47,27 @@ const messageCreateSchema = eventHeadSchema.extend({
   created_at: z.string().datetime({ offset: true }),
   attachments: z.object({ media_keys: z.array(z.string().min(1).max(100)).max(10).default([]) }).passthrough().optional(),
   entities: z.object({ urls: z.array(v2UrlSchema).max(100).default([]) }).passthrough().optional(),
+  /** X's DM lookup also puts the links at the top level of the event. */
+  urls: z.array(v2UrlSchema).max(100).optional(),
 });
 
 type DmMessageCreate = z.infer<typeof messageCreateSchema>;
 
+const variantSchema = z.object({ url: z.string().min(1).max(4000), content_type: z.string().max(100).optional(), bit_rate: z.number().optional() }).passthrough();
+
 const v2MediaSchema = z
-  .object({ media_key: z.string().min(1).max(100), type: z.string().max(50).optional(), url: z.string().max(4000).optional() })
+  .object({
+    media_key: z.string().min(1).max(100),
+    type: z.string().max(50).optional(),
+    url: z.string().max(4000).optional(),
+    preview_image_url: z.string().max(4000).optional(),
+    // One bad variant must not lose the media: unreadable ones are dropped.
+    variants: z
+      .array(z.unknown())
+      .max(50)
+      .transform((vs) => vs.flatMap((v) => (variantSchema.safeParse(v).success ? [variantSchema.parse(v)] : [])))
+      .optional(),
+  })
   .passthrough();
 type V2Media = z.infer<typeof v2MediaSchema>;
 
@@ -93,17 +109,30 @@ function isOneToOne(conversationId: string, companyId: string): boolean {
   return ids !== null && (ids[1] === companyId || ids[2] === companyId);
 }
 
-/** The v1.1 attachment of an Account Activity DM: its media id is the part of the v2 key after "_". */
+/**
+ * The v1.1 attachment of an Account Activity DM: its media id is the part of the v2 key after "_";
+ * a video or GIF has its preview as `media_url_https` and its variants as `video_info`, as v1.1 has.
+ */
 function v1Attachment(mediaKey: string, media: V2Media | undefined) {
   const id = mediaKey.includes('_') ? mediaKey.slice(mediaKey.indexOf('_') + 1) : mediaKey;
+  const image = media?.url ?? media?.preview_image_url;
+  const variants = media?.variants?.map((v) => ({ url: v.url, content_type: v.content_type, bitrate: v.bit_rate }));
   return {
     type: 'media',
     media: {
       id_str: id,
       type: media?.type,
-      ...(media?.url ? { media_url_https: media.url, media_url: media.url } : {}),
+      ...(image ? { media_url_https: image, media_url: image } : {}),
+      ...(variants?.length ? { video_info: { variants } } : {}),
     },
   };
+}
+
+/** The event's links: under `entities`, and those X put at the top level (each link once). */
+function linksOf(event: DmMessageCreate) {
+  const links = [...(event.entities?.urls ?? [])];
+  for (const u of event.urls ?? []) if (!links.some((l) => l.url === u.url)) links.push(u);
+  return links;
 }
 
 /** The Account Activity `message_create` event X's webhook would carry for this DM (validated by the caller). */
@@ -122,7 +151,7 @@ function accountActivityEvent(event: DmMessageCreate, companyId: string, media: 
           hashtags: [],
           symbols: [],
           user_mentions: [],
-          urls: (event.entities?.urls ?? []).map((u) => ({
+          urls: linksOf(event).map((u) => ({
             url: u.url,
             expanded_url: u.expanded_url,
             display_url: u.display_url,

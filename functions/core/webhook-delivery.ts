@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import { accountActivitySchema, normaliseDelivery, type NormalisedDelivery } from './x-events';
+import { xUserIdSchema } from './x-users';
 import { verifySignature } from './x-signature';
 import { isXaaBody, readXaaBody, type DeliveryNotice } from './xaa-events';
 import { formatZodIssues } from './zod-issues';
@@ -36,6 +38,14 @@ export interface DeliveryContext {
   receivedAtMs: number;
 }
 
+/**
+ * Account Activity's revoke delivery: `{"user_event": {"revoke": {date_time, target: {app_id},
+ * source: {user_id}}}}`, without `for_user_id` (docs.x.com, Account Activity data objects).
+ */
+const aaaRevokeSchema = z.object({
+  user_event: z.object({ revoke: z.object({ source: z.object({ user_id: xUserIdSchema }).passthrough() }).passthrough() }).passthrough(),
+});
+
 /** True when the JSON value nests deeper than `max` (iterative: a hostile value cannot overflow the stack here). */
 function nestsDeeperThan(value: unknown, max: number): boolean {
   const stack: [unknown, number][] = [[value, 0]];
@@ -66,6 +76,11 @@ export function readDelivery(ctx: DeliveryContext, rawBody: Buffer, signature: s
     if (!xaa.ok) return { accepted: false, status: 400, reason: xaa.reason };
     if ('notice' in xaa) return { accepted: true, delivery: nothing, notice: xaa.notice };
     json = xaa.accountActivity;
+  }
+  const revoke = aaaRevokeSchema.safeParse(json);
+  if (revoke.success) {
+    const userId = revoke.data.user_event.revoke.source.user_id;
+    return { accepted: true, delivery: nothing, notice: userId === ctx.accountId ? { kind: 'access-revoked', userId } : { kind: 'foreign-account', eventType: 'user_event.revoke', userId } };
   }
   const parsed = accountActivitySchema.safeParse(json);
   if (!parsed.success) {

@@ -17,8 +17,23 @@ const mediaSchema = z
     media_url_https: z.string().optional(),
     url: z.string().optional(),
     type: z.string().optional(),
+    // A video or GIF: media_url_https is its preview image, the playable files are the variants.
+    video_info: z.object({ variants: z.array(z.unknown()).max(50).default([]) }).passthrough().optional(),
   })
   .passthrough();
+
+const videoVariantSchema = z.object({ url: z.string().min(1), content_type: z.string().optional(), bitrate: z.number().optional() }).passthrough();
+
+/** The URL of a DM's media: a video's or GIF's best MP4 variant, else the image (a video's preview). */
+function mediaUrl(media: z.infer<typeof mediaSchema> | undefined): string | undefined {
+  const mp4 = (media?.video_info?.variants ?? [])
+    .flatMap((v) => {
+      const parsed = videoVariantSchema.safeParse(v);
+      return parsed.success && parsed.data.content_type === 'video/mp4' ? [parsed.data] : [];
+    })
+    .sort((a, b) => (b.bitrate ?? 0) - (a.bitrate ?? 0));
+  return mp4[0]?.url ?? media?.media_url_https;
+}
 
 /** DM event ids are decimal digits: they become SQS de-duplication ids and table keys. */
 export const dmEventIdSchema = z.string().regex(/^\d{1,32}$/, 'a DM event id is decimal digits');
@@ -27,7 +42,8 @@ const directMessageEventSchema = z
   .object({
     type: z.string(),
     id: dmEventIdSchema,
-    created_timestamp: z.string().regex(/^\d{1,15}$/),
+    // A string of ms in X's examples; a number is read the same.
+    created_timestamp: z.union([z.string(), z.number().int().nonnegative()]).pipe(z.coerce.string().regex(/^\d{1,15}$/)),
     message_create: z
       .object({
         sender_id: xUserIdSchema,
@@ -52,21 +68,26 @@ const xUserSchema = z
   .passthrough();
 
 /**
- * X's `users` map: keyed by user id, each entry describing that very user. Checked on the raw
- * object (own keys only), so `__proto__` or an entry claiming another user's id is a 400, never a
- * sender's name taken from somewhere else.
+ * X's `users` map: keyed by user id, each entry describing that very user. X's docs say field
+ * availability varies, so an entry that cannot be read (no object, no id, names of the wrong type,
+ * an id other than its key, `__proto__`) is left out, never a reason to refuse the delivery: the
+ * sender then keeps its ids only. Read on the raw object (own keys only), so no entry can lend a
+ * sender another user's name.
  */
 const usersSchema = z
   .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'users must be an object')
-  .superRefine((users, ctx) => {
-    for (const [key, entry] of Object.entries(users)) {
-      if (!xUserIdSchema.safeParse(key).success) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: 'a users key is a decimal user id' });
-      else if ((entry as { id?: unknown } | null)?.id !== key) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key, 'id'], message: 'a users entry must carry its own key as id' });
-    }
-  })
-  .pipe(z.record(xUserIdSchema, xUserSchema))
   // A map without a prototype: no key can reach Object.prototype.
-  .transform((users) => Object.assign(Object.create(null) as Record<string, XUser>, users));
+  .transform((raw) => {
+    const users = Object.create(null) as Record<string, XUser>;
+    for (const [key, entry] of Object.entries(raw)) {
+      const e = entry as { id?: unknown; id_str?: unknown } | null;
+      // v1.1 users carry id as a JSON number (imprecise past 2^53) and id_str as the exact string.
+      const id = typeof e?.id_str === 'string' ? e.id_str : e?.id;
+      const user = xUserIdSchema.safeParse(key).success && id === key ? xUserSchema.safeParse({ ...e, id }) : undefined;
+      if (user?.success) users[key] = user.data;
+    }
+    return users;
+  });
 
 export const accountActivitySchema = z
   .object({
@@ -186,7 +207,7 @@ export function normaliseDelivery(body: AccountActivity, receivedAtMs: number = 
               type: data.attachment.type,
               mediaId: media?.id_str ?? (media?.id !== undefined ? String(media.id) : undefined),
               mediaType: media?.type,
-              url: media?.media_url_https,
+              url: mediaUrl(media),
             },
           ]
         : [],

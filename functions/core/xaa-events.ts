@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { v1UserFromV2, v2UserSchema, xUserIdSchema } from './x-users';
+import { v1UserFromV2, v2UserSchema, xUserIdSchema, type V1User } from './x-users';
 import { formatZodIssues } from './zod-issues';
 
 /**
@@ -16,7 +16,8 @@ const xaaEnvelopeSchema = z
   .object({
     data: z
       .object({
-        event_uuid: z.string().min(1).max(64).optional(),
+        // X's examples include negative ones ("-6850472171600526495"): any short string (or number) names the delivery.
+        event_uuid: z.union([z.string().min(1).max(64), z.number()]).transform(String).optional(),
         // oauth.revoke has an empty filter (its payload names the user).
         filter: z.object({ user_id: xUserIdSchema.optional() }).passthrough(),
         event_type: z.string().min(1).max(100),
@@ -30,9 +31,28 @@ const xaaEnvelopeSchema = z
 const dmPayloadSchema = z
   .object({
     direct_message_events: z.array(z.unknown()).max(1000),
-    users: z.record(z.string(), z.object({ data: v2UserSchema }).passthrough()).default({}),
+    // Content, not authenticity: entries are read one by one (readUsers), a bad one is left out.
+    users: z.record(z.string(), z.unknown()).default({}),
   })
   .passthrough();
+
+/**
+ * The payload's users as v1.1 users, keyed by each user's own id (a key cannot relabel a user). X
+ * says field availability varies: an entry without `data` (the v2 user itself, or nothing usable)
+ * or without names is read as far as it goes; the sender X did not describe keeps its ids.
+ */
+function readUsers(users: Record<string, unknown>): Record<string, V1User> {
+  const out: Record<string, V1User> = {};
+  for (const entry of Object.values(users)) {
+    const e = entry as { data?: unknown } | null;
+    const candidate = typeof e === 'object' && e !== null && 'data' in e ? e.data : e;
+    // Names of an unexpected type are dropped, the id kept.
+    const user = v2UserSchema.safeParse(candidate);
+    const idOnly = user.success ? user : v2UserSchema.pick({ id: true }).safeParse(candidate);
+    if (idOnly.success) out[idOnly.data.id] = v1UserFromV2(idOnly.data);
+  }
+  return out;
+}
 
 const chatPayloadSchema = z.object({ sender_id: xUserIdSchema.optional(), id: z.string().max(100).optional() }).passthrough();
 const revokePayloadSchema = z.object({ user_id: xUserIdSchema, app_id: z.string().max(64).optional() }).passthrough();
@@ -99,8 +119,7 @@ export function readXaaBody(json: unknown, accountId: string): XaaVerdict {
   if (eventType === 'dm.received' || eventType === 'dm.sent') {
     const dm = dmPayloadSchema.safeParse(payload);
     if (!dm.success) return { ok: false, reason: `${eventType} payload invalid (${issues(dm.error)})` };
-    // Keyed by each user's own id, whatever the map's keys say: a key cannot relabel a user.
-    const users = Object.fromEntries(Object.values(dm.data.users).map(({ data }) => [data.id, v1UserFromV2(data)]));
+    const users = readUsers(dm.data.users);
     // dm.sent is the account's own DM: the AAA reading skips it as an echo (sender = for_user_id).
     return { ok: true, accountActivity: { for_user_id: filter.user_id, direct_message_events: dm.data.direct_message_events, users } };
   }

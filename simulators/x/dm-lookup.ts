@@ -19,7 +19,26 @@ export interface SimulatedDmEvent {
   created_at: string;
   participant_ids?: string[];
   attachments?: { media_keys: string[] };
-  entities?: { urls: Array<{ start: number; end: number; url: string; expanded_url: string; display_url: string }> };
+  entities?: { urls: DmUrl[] };
+  /** X also gives the links at the top level of the event. */
+  urls?: DmUrl[];
+}
+
+interface DmUrl {
+  start: number;
+  end: number;
+  url: string;
+  expanded_url: string;
+  display_url: string;
+}
+
+/** A media object as `includes.media` gives it: a photo has `url`, a video or GIF `preview_image_url` and `variants`. */
+interface SimulatedMedia {
+  media_key: string;
+  type: string;
+  url?: string;
+  preview_image_url?: string;
+  variants?: Array<{ url: string; content_type: string; bit_rate?: number }>;
 }
 
 export interface NewDmEvent {
@@ -32,6 +51,10 @@ export interface NewDmEvent {
   urls?: Array<{ url: string; expandedUrl: string }>;
   /** A photo: its ton.twitter.com URL. */
   mediaUrl?: string;
+  /** A video or GIF instead (no `url`, as X describes them). */
+  video?: Pick<SimulatedMedia, 'preview_image_url' | 'variants'> & { type: 'video' | 'animated_gif' };
+  /** Where X puts the links: under `entities` (default), at the top level, or both. */
+  urlsAt?: 'entities' | 'top' | 'both';
   eventType?: SimulatedDmEvent['event_type'];
   /** Default: the one-to-one conversation of the sender and the account. */
   conversationId?: string;
@@ -47,7 +70,7 @@ export function dmLookupFamily(accountId: string) {
   const users = new Map<string, { id: string; name?: string; username?: string }>([
     [accountId, { id: accountId, name: 'Empresa Suporte', username: 'empresa_suporte' }],
   ]);
-  const media = new Map<string, { media_key: string; type: string; url: string }>();
+  const media = new Map<string, SimulatedMedia>();
   let lastId = 0n;
 
   /** Snowflake-like and strictly increasing, so "newest first" is well defined. */
@@ -67,11 +90,12 @@ export function dmLookupFamily(accountId: string) {
       return start === -1 ? [] : [{ start, end: start + u.url.length, url: u.url, expanded_url: u.expandedUrl, display_url: u.expandedUrl.replace(/^https?:\/\//, '') }];
     });
     let attachments: SimulatedDmEvent['attachments'];
-    if (dm.mediaUrl) {
-      const key = `3_${nextId()}`;
-      media.set(key, { media_key: key, type: 'photo', url: dm.mediaUrl });
+    if (dm.mediaUrl || dm.video) {
+      const key = `${dm.video ? 7 : 3}_${nextId()}`;
+      media.set(key, dm.video ? { media_key: key, ...dm.video } : { media_key: key, type: 'photo', url: dm.mediaUrl });
       attachments = { media_keys: [key] };
     }
+    const urlsAt = dm.urlsAt ?? 'entities';
     const eventType = dm.eventType ?? 'MessageCreate';
     events.push({
       id,
@@ -81,7 +105,8 @@ export function dmLookupFamily(accountId: string) {
       dm_conversation_id: dm.conversationId ?? oneToOne(accountId, dm.senderId),
       created_at: (dm.createdAt ?? new Date()).toISOString(),
       ...(attachments ? { attachments } : {}),
-      ...(urls.length ? { entities: { urls } } : {}),
+      ...(urls.length && urlsAt !== 'top' ? { entities: { urls } } : {}),
+      ...(urls.length && urlsAt !== 'entities' ? { urls } : {}),
     });
     return id;
   }
@@ -114,6 +139,8 @@ export function dmLookupFamily(accountId: string) {
     async handle({ url }) {
       const { page: found, more } = page(url);
       const fields = new Set([...defaultDmFields, ...(listParam(url, 'dm_event.fields') ?? [])]);
+      // Top-level links come with the entities (X's DM lookup examples), not as a field of their own.
+      if (fields.has('entities')) fields.add('urls');
       const data = found.map((e) => pick(e, fields));
       const expansions = new Set(listParam(url, 'expansions') ?? []);
       const userFields = new Set(['id', ...(listParam(url, 'user.fields') ?? [])]);

@@ -52,8 +52,6 @@ describe('hostile or odd input (§3)', () => {
   it.each([
     ['an event id that is not digits', (b: Json) => (b.direct_message_events[0].id = 'out:90000')],
     ['a sender id that is not digits', (b: Json) => (b.direct_message_events[0].message_create.sender_id = '29x')],
-    ['a users key that is not digits', (b: Json) => (b.users.evil = { id: 'evil', name: 'CEO' })],
-    ['a users entry claiming another id', (b: Json) => (b.users['2900000000000000042'].id = '1400000000000000001')],
   ])('answers 400 for %s', async (_, mutate) => {
     const t = setup();
     const body = dm();
@@ -62,13 +60,30 @@ describe('hostile or odd input (§3)', () => {
     expect(t.sent).toEqual([]);
   });
 
-  it('answers 400 for a __proto__ users key, and never takes a sender from a prototype', async () => {
+  // Issue 18 §1: the users map is content (X: "field availability can vary"). A bad entry is left
+  // out, never a 400 that loses the DM, and never lends the sender another user's name.
+  it.each([
+    ['a users key that is not digits', (b: Json) => (b.users.evil = { id: 'evil', name: 'CEO' })],
+    ['a users entry claiming another id', (b: Json) => (b.users['2900000000000000042'] = { id: '1400000000000000001', name: 'CEO' })],
+  ])('forwards the DM once for %s, never taking a name from it', async (_, mutate) => {
+    const t = setup();
+    const body = dm();
+    mutate(body);
+    expect((await t.post(body)).statusCode).toBe(200);
+    expect(t.sent).toHaveLength(1);
+    expect(t.sent[0].sender.name).not.toBe('CEO');
+    expect(JSON.stringify(t.sent[0].raw.users)).not.toContain('CEO');
+  });
+
+  it('forwards the DM for a __proto__ users key, and never takes a sender from a prototype', async () => {
     const t = setup();
     const body = dm();
     delete body.users['2900000000000000042'];
     const text = JSON.stringify(body).replace('"users":{', '"users":{"__proto__":{"2900000000000000042":{"id":"2900000000000000042","name":"I am your CEO"}},');
-    expect((await t.post(text)).statusCode).toBe(400);
-    expect(t.sent).toEqual([]);
+    expect((await t.post(text)).statusCode).toBe(200);
+    expect(t.sent).toHaveLength(1);
+    expect(t.sent[0].sender.name).toBeUndefined();
+    expect(t.sent[0].raw.users['2900000000000000042']).toEqual({ id: '2900000000000000042', id_str: '2900000000000000042', protected: false, verified: false });
   });
 
   it('expands only non-empty https://t.co entries, never multiplying the text', async () => {

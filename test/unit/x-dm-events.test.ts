@@ -35,6 +35,36 @@ describe('DM lookup adapter (twitter-api-v2, OAuth 1.0a) against the X simulator
     expect(lookup).toMatchObject({ method: 'GET', status: 200 });
   });
 
+  // Issue 18 §1: shapes X documents for polled DM events, both lost before.
+  it('reads links X puts at the top level of a polled event', async () => {
+    sim.addDmEvent({ senderId: ana, text: 'veja https://t.co/b2', urls: [{ url: 'https://t.co/b2', expandedUrl: 'https://example.com/p/2' }], urlsAt: 'top' });
+    const page = readDmEventsPage(await createDmEventsSource(secretsFor(sim), { baseUrl: sim.url }).page(undefined, 100), sim.accountId);
+    expect(page.events).toEqual([expect.objectContaining({ kind: 'message', message: expect.objectContaining({ text: 'veja https://example.com/p/2' }) })]);
+  });
+
+  it('keeps a video or GIF, which has preview_image_url and variants instead of url', async () => {
+    const variants = [
+      { url: 'https://video.twimg.com/dm_video/1/vid/320x240/low.mp4', content_type: 'video/mp4', bit_rate: 256000 },
+      { url: 'https://video.twimg.com/dm_video/1/pl/list.m3u8', content_type: 'application/x-mpegURL' },
+      { url: 'https://video.twimg.com/dm_video/1/vid/1280x720/high.mp4', content_type: 'video/mp4', bit_rate: 2176000 },
+    ];
+    sim.addDmEvent({ senderId: ana, text: '', video: { type: 'video', preview_image_url: 'https://pbs.twimg.com/dm_video_preview/1/img/p.jpg', variants } });
+    sim.addDmEvent({ senderId: ana, text: 'gif', video: { type: 'animated_gif', preview_image_url: 'https://pbs.twimg.com/dm_gif_preview/2/p.jpg', variants: [{ url: 'https://video.twimg.com/dm_gif/2/g.mp4', content_type: 'video/mp4', bit_rate: 0 }] } });
+    const page = readDmEventsPage(await createDmEventsSource(secretsFor(sim), { baseUrl: sim.url }).page(undefined, 100), sim.accountId);
+    const attachments = page.events.map((e) => (e.kind === 'message' ? e.message.attachments : []));
+    expect(attachments).toEqual([
+      [expect.objectContaining({ type: 'media', mediaType: 'animated_gif', url: 'https://video.twimg.com/dm_gif/2/g.mp4' })],
+      [expect.objectContaining({ type: 'media', mediaType: 'video', url: 'https://video.twimg.com/dm_video/1/vid/1280x720/high.mp4' })],
+    ]);
+    // Relay mode forwards the v1.1 shape 4biz knows: the preview as media_url_https, the files as video_info.
+    const video = page.events[1];
+    if (video?.kind !== 'message') throw new Error('expected a message');
+    expect(video.message.raw.event.message_create?.message_data.attachment?.media).toMatchObject({
+      media_url_https: 'https://pbs.twimg.com/dm_video_preview/1/img/p.jpg',
+      video_info: { variants: expect.arrayContaining([expect.objectContaining({ url: variants[2]!.url, bitrate: 2176000 })]) },
+    });
+  });
+
   it('follows meta.next_token to older pages', async () => {
     const ids = Array.from({ length: 150 }, (_, i) => sim.addDmEvent({ senderId: ana, text: `m${i}` }));
     const source = createDmEventsSource(secretsFor(sim), { baseUrl: sim.url });

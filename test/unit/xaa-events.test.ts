@@ -145,13 +145,20 @@ describe('X Activity API deliveries', () => {
     ['a filter.user_id that is not decimal digits', mutate((d) => (d.data.filter.user_id = '14000000000000000x1'))],
     ['no filter.user_id on a DM event', mutate((d) => (d.data.filter = {}))],
     ['a sender id that is not decimal digits', mutate((d) => (d.data.payload.direct_message_events![0]!.message_create.sender_id = '../admin'))],
-    ['a user id that is not decimal digits', mutate((d) => (d.data.payload.users['2900000000000000077'].data.id = 'joao'))],
     ['no direct_message_events', mutate((d) => delete d.data.payload.direct_message_events)],
     ['no event_type', mutate((d) => delete d.data.event_type)],
     ['an oauth.revoke without user_id', { data: { event_uuid: '1', filter: {}, event_type: 'oauth.revoke', payload: { app_id: '1' } } }],
   ];
   it.each(bad)('answers 400 to %s', (_what, json) => {
     expect(readJson(json)).toMatchObject({ accepted: false, status: 400, reason: expect.any(String) });
+  });
+
+  // Issue 18 §1: a users entry is content. One that names no decimal user is left out, the DM kept.
+  it('forwards the DM without the names of a users entry whose id is not decimal digits', () => {
+    const verdict = readJson(mutate((d) => (d.data.payload.users['2900000000000000077'].data.id = 'joao')));
+    if (!verdict.accepted) throw new Error(verdict.reason);
+    expect(verdict.delivery.messages.map((m) => m.sender)).toEqual([{ id: '2900000000000000077', handle: undefined, name: undefined }]);
+    expect(JSON.stringify(verdict.delivery.messages[0]!.raw.users)).not.toContain('joao');
   });
 
   it('tells AAA bodies from XAA ones', () => {
