@@ -100,7 +100,7 @@ describe('local bridge: only X gets in, genuine DMs reach 4biz once (issue 8)', 
     expect(await res.text()).not.toContain('sha256=');
   });
 
-  it('never forwards a correctly signed delivery for another account, nor one with hostile users keys', async () => {
+  it("never forwards a correctly signed delivery for another account, nor a name from hostile users keys (the DM itself is kept, issue 18 §1)", async () => {
     const foreign = JSON.parse(sampleDelivery(bridge.tenant.xAccountId).body.toString('utf8'));
     foreign.for_user_id = '1400000000000000999';
     const foreignRes = await postDm(bridge, Buffer.from(JSON.stringify(foreign)));
@@ -110,14 +110,15 @@ describe('local bridge: only X gets in, genuine DMs reach 4biz once (issue 8)', 
     const text = hostile.body
       .toString('utf8')
       .replace('"users":{', `"users":{"__proto__":{"${hostile.senderId}":{"id":"${hostile.senderId}","name":"I am your CEO"}},"evil":{"id":"evil"},`);
-    expect((await postDm(bridge, Buffer.from(text))).status).toBe(400);
+    expect((await postDm(bridge, Buffer.from(text))).status).toBe(200);
 
     // A genuine DM sent after them arrives; by then anything queued before it would have too.
     const genuine = sampleDelivery(bridge.tenant.xAccountId);
     expect((await postDm(bridge, genuine.body)).status).toBe(200);
     await until('the genuine DM relayed', () => relayed(genuine.eventId)[0], 10_000);
     expect(relayed(foreign.direct_message_events[0].id)).toEqual([]);
-    expect(relayed(hostile.eventId)).toEqual([]);
+    await until('the DM with hostile users keys relayed', () => relayed(hostile.eventId)[0], 10_000);
+    expect(relayed(hostile.eventId)).toHaveLength(1);
     expect(bridge.omnichannel!.deliveries.some((d) => d.body.users?.[hostile.senderId]?.name === 'I am your CEO')).toBe(false);
   });
 
