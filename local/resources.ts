@@ -4,6 +4,7 @@ import { ResourceInUseException, type DynamoDBClient } from '@aws-sdk/client-dyn
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { TenantSecret } from '../functions/config';
 import { createConversationTable } from '../functions/adapters/conversation-table';
+import { QUEUE_RETENTION_SECONDS, SQS_MAX_MESSAGE_BYTES } from '../functions/core/queue-limits';
 
 /**
  * A tenant's resources on the emulators, shaped as the stack creates them: the conversation table,
@@ -23,7 +24,9 @@ export async function createFifoQueuePair(
   names: { queue: string; dlq: string },
   opts: { maxReceiveCount: number; visibilityTimeoutSeconds: number },
 ): Promise<FifoQueuePair> {
-  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: names.dlq, Attributes: { FifoQueue: 'true' } }));
+  // As the stack: 14 days' retention and 1 MiB messages on both (SQS's defaults are 4 days and, on older queues, 256 KiB).
+  const limits = { MessageRetentionPeriod: String(QUEUE_RETENTION_SECONDS), MaximumMessageSize: String(SQS_MAX_MESSAGE_BYTES) };
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: names.dlq, Attributes: { FifoQueue: 'true', ...limits } }));
   const dlqUrl = dlq.QueueUrl!;
   const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));
   const dlqArn = attrs.Attributes!.QueueArn!;
@@ -32,6 +35,7 @@ export async function createFifoQueuePair(
       QueueName: names.queue,
       Attributes: {
         FifoQueue: 'true',
+        ...limits,
         DeduplicationScope: 'messageGroup',
         FifoThroughputLimit: 'perMessageGroupId',
         VisibilityTimeout: String(opts.visibilityTimeoutSeconds),

@@ -1,6 +1,8 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { PermanentError, TransientError } from '../core/errors';
 import { sqsJson } from './sqs-json';
+import { isLoopbackHttp } from '../config';
+import { SQS_MAX_MESSAGE_BYTES } from '../core/queue-limits';
 
 /** One message for a FIFO queue: its group keeps order, its dedup id absorbs repeats for 5 minutes. */
 export interface FifoEntry {
@@ -18,25 +20,22 @@ export class EnqueueError extends TransientError {
 
 /** SendMessageBatch takes at most 10 entries. */
 const SQS_MAX_BATCH_ENTRIES = 10;
-/**
- * The largest message, and the largest sum of a batch's messages, that every SQS queue accepts:
- * 256 KiB (AWS raised its maximum to 1 MiB in 2025, but queues keep their own
- * MaximumMessageSize and older ones stay at 256 KiB).
- */
-export const SQS_MAX_BATCH_BYTES = 262_144;
 
 interface Prepared extends FifoEntry {
   text: string;
   bytes: number;
 }
 
-/** Consecutive batches of at most 10 entries and SQS_MAX_BATCH_BYTES each, order kept. */
+/**
+ * Consecutive batches of at most 10 entries and SQS_MAX_MESSAGE_BYTES each (the limit of one
+ * message and of a batch's sum; the stack sets it as every queue's MaximumMessageSize), order kept.
+ */
 function batchesOf(entries: Prepared[]): Prepared[][] {
   const batches: Prepared[][] = [];
   let current: Prepared[] = [];
   let size = 0;
   for (const e of entries) {
-    if (current.length === SQS_MAX_BATCH_ENTRIES || (current.length > 0 && size + e.bytes > SQS_MAX_BATCH_BYTES)) {
+    if (current.length === SQS_MAX_BATCH_ENTRIES || (current.length > 0 && size + e.bytes > SQS_MAX_MESSAGE_BYTES)) {
       batches.push(current);
       current = [];
       size = 0;
@@ -54,12 +53,14 @@ function batchesOf(entries: Prepared[]): Prepared[][] {
  * accepted. A single message larger than SQS takes is a PermanentError (retrying cannot help).
  */
 export async function sendFifo(client: SQSClient, queueUrl: string, entries: FifoEntry[], attempts = 3): Promise<void> {
+  // A queue on plain http loopback is an emulator (npm start, the tests): fauxqs refuses raw emoji.
+  const escapePairs = isLoopbackHttp(queueUrl);
   const prepared = entries.map((e) => {
-    const text = sqsJson(e.body);
+    const text = sqsJson(e.body, { escapePairs });
     return { ...e, text, bytes: Buffer.byteLength(text, 'utf8') };
   });
-  const tooBig = prepared.find((e) => e.bytes > SQS_MAX_BATCH_BYTES);
-  if (tooBig) throw new PermanentError(`message ${tooBig.dedupId} is ${tooBig.bytes} bytes, over SQS's ${SQS_MAX_BATCH_BYTES}`);
+  const tooBig = prepared.find((e) => e.bytes > SQS_MAX_MESSAGE_BYTES);
+  if (tooBig) throw new PermanentError(`message ${tooBig.dedupId} is ${tooBig.bytes} bytes, over SQS's ${SQS_MAX_MESSAGE_BYTES}`);
   for (const batch of batchesOf(prepared)) {
     let pending = batch;
     for (let attempt = 1; pending.length > 0; attempt++) {

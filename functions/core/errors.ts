@@ -57,6 +57,25 @@ export function errorForHttpStatus(status: number, message: string, retryAt?: nu
   return classifyHttpStatus(status) === 'permanent' ? new PermanentError(message, status) : new TransientError(message, status, retryAt);
 }
 
+/**
+ * The answers from 4biz (the relay callback or its REST API) that say the DM itself is wrong:
+ * malformed (400), too large (413), of a type it does not take (415), unprocessable (422). Sent
+ * again, the same DM gets the same answer, so it goes to the DLQ at once.
+ */
+const FOURBIZ_DM_REFUSED = new Set([400, 413, 415, 422]);
+
+/**
+ * A 4biz answer that is not a success, as an error. Only FOURBIZ_DM_REFUSED from 4biz itself is
+ * permanent. Everything else is transient, retried within the DM's own attempts: a redeploy
+ * answers 404, a redirect to a maintenance page (3xx, never followed) or a proxy's HTML error
+ * page, none of which says anything about the DM. An HTML page with a "DM refused" status is a
+ * proxy's too. 401/403 are the callers' (the bridge's credentials, FourbizAuthError).
+ */
+export function fourbizHttpError(status: number, message: string, contentType?: string | null): PermanentError | TransientError {
+  const html = /\bhtml\b/i.test(contentType ?? '');
+  return FOURBIZ_DM_REFUSED.has(status) && !html ? new PermanentError(message, status) : new TransientError(message, status);
+}
+
 /** Anything not explicitly permanent is transient: losing a message is worse than one more retry. */
 export function classifyError(err: unknown): ErrorClass {
   return err instanceof PermanentError ? 'permanent' : 'transient';

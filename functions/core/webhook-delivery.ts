@@ -10,7 +10,12 @@ import { formatZodIssues } from './zod-issues';
  * bytes (before any parsing), JSON and shape validation, the tenant's account, normalisation.
  * Never throws.
  */
-const MAX_BODY_BYTES = 512 * 1024;
+/**
+ * API Gateway's own payload limit (10 MB for HTTP APIs): a bound on what is read, so no signed
+ * delivery X can send is refused for its size. A DM always fits one SQS message (its text is at
+ * most 10,000 characters), and what the queue still refuses is answered 503, never 4xx.
+ */
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 /**
  * The deepest nesting a delivery may have. X's deepest is about 8 levels; an unknown field nested

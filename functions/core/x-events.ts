@@ -101,7 +101,7 @@ export const accountActivitySchema = z
 type XUser = z.infer<typeof xUserSchema>;
 export type AccountActivity = z.infer<typeof accountActivitySchema>;
 
-export const inboundMessageSchema = z.object({
+const queuedInboundMessageSchema = z.object({
   eventId: dmEventIdSchema,
   /** ms since epoch as X sends it, and the same instant in ISO form. */
   createdTimestamp: z.string(),
@@ -111,8 +111,11 @@ export const inboundMessageSchema = z.object({
   forUserId: xUserIdSchema,
   sender: z.object({ id: xUserIdSchema, handle: z.string().optional(), name: z.string().optional() }),
   recipientId: xUserIdSchema,
-  /** Text with t.co links replaced by their expanded URLs. */
-  text: z.string(),
+  /**
+   * Text with t.co links replaced by their expanded URLs. Not in the queue body (see
+   * inboundQueueBody): it is derived again from the original event, so the text is stored once.
+   */
+  text: z.string().optional(),
   attachments: z.array(
     z.object({ type: z.string(), mediaId: z.string().optional(), mediaType: z.string().optional(), url: z.string().optional() }),
   ),
@@ -121,7 +124,16 @@ export const inboundMessageSchema = z.object({
   raw: z.object({ event: directMessageEventSchema, users: z.record(xUserIdSchema, xUserSchema) }),
 });
 
-export type InboundMessage = z.infer<typeof inboundMessageSchema>;
+/** The inbound message as queued; `text` is derived from `raw` when the body leaves it out. */
+export const inboundMessageSchema = queuedInboundMessageSchema.transform((m) => ({ ...m, text: m.text ?? textOf(m.raw.event) }));
+
+export type InboundMessage = z.output<typeof inboundMessageSchema>;
+
+/** What the inbound queue carries: the message without `text`, which `raw` already holds (a long DM stored once). */
+export function inboundQueueBody(message: InboundMessage): Omit<InboundMessage, 'text'> {
+  const { text: _derived, ...body } = message;
+  return body;
+}
 
 type SkipReason = 'echo' | 'not-message-create';
 
@@ -171,6 +183,12 @@ export function bookkeepingTime(message: Pick<InboundMessage, 'createdTimestamp'
   return new Date(created > received + MAX_CLOCK_SKEW_MS ? received : created);
 }
 
+/** A DM event's text as the bridge forwards it: t.co links expanded. */
+function textOf(event: z.infer<typeof directMessageEventSchema>): string {
+  const data = event.message_create?.message_data;
+  return data ? expandUrls(data.text, data.entities?.urls ?? []) : '';
+}
+
 export function normaliseDelivery(body: AccountActivity, receivedAtMs: number = Date.now()): NormalisedDelivery {
   const users: Record<string, XUser> = body.users ?? Object.create(null);
   const messages: InboundMessage[] = [];
@@ -200,7 +218,7 @@ export function normaliseDelivery(body: AccountActivity, receivedAtMs: number = 
       forUserId: body.for_user_id,
       sender: { id: mc.sender_id, handle: sender?.screen_name, name: sender?.name },
       recipientId: mc.target.recipient_id,
-      text: expandUrls(data.text, data.entities?.urls ?? []),
+      text: textOf(event),
       attachments: data.attachment
         ? [
             {

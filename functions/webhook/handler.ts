@@ -106,14 +106,12 @@ export function createWebhookHandler(deps: WebhookDeps) {
     try {
       await queue.send(messages);
     } catch (err) {
-      if (err instanceof PermanentError) {
-        // Retrying cannot help (a message over SQS's size limit): X is told so, and we count it.
-        logger.error('delivery refused: a message cannot be queued', { error: err.message, eventIds: messages.map((m) => m.eventId) });
-        metrics.addMetric(Metric.WebhookRejected, MetricUnit.Count, 1);
-        return json(413, { error: err.message });
-      }
+      // Never a 4xx for a signed delivery with DMs (X does not retry one). A DM over SQS's size
+      // cannot come from a delivery under MAX_BODY_BYTES (its body holds the text once, without
+      // escapes), so a refusal is the queue's: X delivers again, EnqueueFailed pages someone.
       logger.error('inbound queue did not accept the delivery; X will retry', {
         error: (err as Error).message,
+        permanent: err instanceof PermanentError,
         eventIds: messages.map((m) => m.eventId),
       });
       metrics.addMetric(Metric.EnqueueFailed, MetricUnit.Count, messages.length);

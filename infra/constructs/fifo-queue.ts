@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption, type QueueProps } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { QUEUE_RETENTION_DAYS, SQS_MAX_MESSAGE_BYTES } from '../../functions/core/queue-limits';
 
 export interface FifoQueueProps {
   queueName: string;
@@ -26,12 +27,15 @@ export class FifoQueue extends Construct {
       fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
+      // The most SQS allows (SQS's default is 4 days): a DM held back by an outage outlives the
+      // failure policy's retries (the tenant schema keeps them inside), never expires untraced.
+      retentionPeriod: Duration.days(QUEUE_RETENTION_DAYS),
+      // SQS's maximum (1 MiB, raised from 256 KiB in 2025; a queue keeps its own setting): any DM X can send fits.
+      maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
     };
     this.dlq = new Queue(this, 'Dlq', {
       ...common,
       queueName: props.dlqName,
-      // The most SQS allows: time for an operator to inspect and redrive.
-      retentionPeriod: Duration.days(14),
     });
     this.queue = new Queue(this, 'Queue', {
       ...common,

@@ -104,6 +104,14 @@ describe('queues', () => {
     });
   });
 
+  it('every queue and DLQ keeps messages 14 days (SQS\'s maximum, not its 4-day default) and takes messages up to 1 MiB', () => {
+    for (const [, , template] of both()) {
+      const queues = Object.values(template.findResources('AWS::SQS::Queue'));
+      expect(queues.length).toBeGreaterThan(0);
+      for (const q of queues) expect(q.Properties).toMatchObject({ MessageRetentionPeriod: 1_209_600, MaximumMessageSize: 1_048_576 });
+    }
+  });
+
   it('every queue refuses requests without TLS', () => {
     for (const [, , template] of both()) {
       const queues = Object.keys(template.findResources('AWS::SQS::Queue'));

@@ -60,11 +60,25 @@ describe('4biz relay client', () => {
     expect(sent.users['2900000000000000042']).toMatchObject({ id: '2900000000000000042', id_str: '2900000000000000042' });
   });
 
-  it.each([400, 404, 422])('a %i is a permanent failure carrying the status', async (status) => {
-    const { f } = fakeFetch(() => new Response('{"error":"nope"}', { status }));
+  it.each([400, 413, 415, 422])('a %i from 4biz (the DM itself is wrong) is a permanent failure carrying the status', async (status) => {
+    const { f } = fakeFetch(() => new Response('{"error":"nope"}', { status, headers: { 'content-type': 'application/json' } }));
     const err = await createRelayClient(settings, secrets(), { fetch: f }).deliver(message, conversation).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PermanentError);
     expect(err).toMatchObject({ status, message: expect.stringContaining(String(status)) });
+  });
+
+  // A redeploy: the route is gone for a while, or a proxy answers with its own page. Not a verdict on the DM.
+  it.each([
+    [404, 'application/json'],
+    [405, 'text/plain'],
+    [410, 'text/plain'],
+    [400, 'text/html; charset=utf-8'],
+    [422, 'text/html'],
+  ])('a %i (%s) during a redeploy is transient', async (status, contentType) => {
+    const { f } = fakeFetch(() => new Response('<html><body>Em manutenção</body></html>', { status, headers: { 'content-type': contentType } }));
+    const err = await createRelayClient(settings, secrets(), { fetch: f }).deliver(message, conversation).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransientError);
+    expect(err).toMatchObject({ status });
   });
 
   it.each([408, 429, 500, 502, 503])('a %i is transient (retried)', async (status) => {
@@ -84,10 +98,10 @@ describe('4biz relay client', () => {
     expect(s.invalidations).toBe(1);
   });
 
-  it('treats a redirect as a configuration problem, not something to follow with a GET', async () => {
-    const { f, calls } = fakeFetch(() => new Response(null, { status: 302, headers: { location: 'https://login.example/' } }));
+  it.each([301, 302, 307])('never follows a %i (a maintenance page during a redeploy): transient, the DM is retried', async (status) => {
+    const { f, calls } = fakeFetch(() => new Response(null, { status, headers: { location: 'https://login.example/' } }));
     const err = await createRelayClient(settings, secrets(), { fetch: f }).deliver(message, conversation).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(PermanentError);
+    expect(err).toBeInstanceOf(TransientError);
     expect((err as Error).message).toContain('https://login.example/');
     expect(calls[0].init.redirect).toBe('manual');
   });

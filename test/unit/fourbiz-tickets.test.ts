@@ -224,6 +224,11 @@ describe('4biz tickets client (Citrest, as documented)', () => {
     await expect(client.getRequest('1')).rejects.toBeInstanceOf(TransientError);
     sim.failNext(1, 200, 'INTERNAL');
     await expect(client.getRequest('1')).rejects.toBeInstanceOf(TransientError);
+    // A redeploy: the REST routes answer 404 or 400 with the server's HTML page for a while.
+    sim.failNext(1, 404);
+    await expect(client.getRequest('1')).rejects.toBeInstanceOf(TransientError);
+    sim.failNext(1, 400);
+    await expect(client.getRequest('1')).rejects.toBeInstanceOf(TransientError);
     const unknown = await client.getRequest('999999').catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(PermanentError);
     expect((unknown as Error).message).toContain('PARAM');

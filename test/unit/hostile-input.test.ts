@@ -6,9 +6,10 @@ import type { SecretSource } from '../../functions/adapters/secrets';
 import { staticSecretSource } from '../../functions/adapters/secrets';
 import { sqsInboundQueue } from '../../functions/adapters/inbound-queue';
 import type { InboundQueue } from '../../functions/core/ports';
-import { sendFifo, SQS_MAX_BATCH_BYTES } from '../../functions/adapters/fifo-send';
+import { sendFifo } from '../../functions/adapters/fifo-send';
+import { SQS_MAX_MESSAGE_BYTES } from '../../functions/core/queue-limits';
 import { sqsJson } from '../../functions/adapters/sqs-json';
-import { bookkeepingTime, expandUrls, MAX_EXPANDED_TEXT_CHARS, type InboundMessage } from '../../functions/core/x-events';
+import { bookkeepingTime, expandUrls, inboundMessageSchema, MAX_EXPANDED_TEXT_CHARS, type InboundMessage } from '../../functions/core/x-events';
 import { signPayload } from '../../functions/core/x-signature';
 import { fixtureAccountId, fixtureBytes, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
 
@@ -173,19 +174,65 @@ describe('queue bodies SQS takes unchanged (§3)', () => {
   it('splits a delivery larger than one SQS batch by the size limit, in order, instead of refusing it', async () => {
     const batches: { Entries: { MessageBody: string; MessageDeduplicationId: string }[] }[] = [];
     const client = { send: async (cmd: { input: (typeof batches)[number] }) => (batches.push(cmd.input), { Failed: [] }) } as unknown as SQSClient;
-    const entries = Array.from({ length: 12 }, (_, i) => ({ body: { text: 'x'.repeat(60_000) }, groupId: '1', dedupId: String(i) }));
+    const entries = Array.from({ length: 12 }, (_, i) => ({ body: { text: 'x'.repeat(250_000) }, groupId: '1', dedupId: String(i) }));
     await sendFifo(client, 'https://sqs.local/q.fifo', entries);
-    for (const b of batches) expect(b.Entries.reduce((n, e) => n + Buffer.byteLength(e.MessageBody), 0)).toBeLessThanOrEqual(SQS_MAX_BATCH_BYTES);
+    for (const b of batches) expect(b.Entries.reduce((n, e) => n + Buffer.byteLength(e.MessageBody), 0)).toBeLessThanOrEqual(SQS_MAX_MESSAGE_BYTES);
     expect(batches.flatMap((b) => b.Entries.map((e) => e.MessageDeduplicationId))).toEqual(entries.map((e) => e.dedupId));
   });
 
-  it('answers 413 (not a 5xx X retries for ever) when one message is over SQS size', async () => {
-    const client = { send: async () => ({ Failed: [] }) } as unknown as SQSClient;
-    const t = setup({ queue: sqsInboundQueue(client, 'https://sqs.local/q.fifo') });
+  /** A client that keeps every SendMessageBatch entry. */
+  function capturingClient() {
+    const entries: { MessageBody: string; MessageGroupId: string }[] = [];
+    const client = { send: async (cmd: { input: { Entries: typeof entries } }) => (entries.push(...cmd.input.Entries), { Failed: [] }) } as unknown as SQSClient;
+    return { client, entries };
+  }
+
+  it('queues a delivery holding a short DM and one of 5,000 family emoji (125 KB): 200, both DMs, the long text once and without escapes', async () => {
+    const { client, entries } = capturingClient();
+    const t = setup({ queue: sqsInboundQueue(client, 'https://sqs.sa-east-1.amazonaws.com/1/q.fifo') });
     const body = dm();
-    body.direct_message_events[0].message_create.message_data.padding = 'p'.repeat(300_000);
-    expect((await t.post(body)).statusCode).toBe(413);
+    const long = structuredClone(body.direct_message_events[0]);
+    const family = '\u{1F468}\u200D\u{1F469}\u200D\u{1F467}\u200D\u{1F466}';
+    long.id = '1861000000000000999';
+    long.message_create.sender_id = '3100000000000000077';
+    long.message_create.message_data = { text: family.repeat(5_000), entities: { urls: [] } };
+    body.users['3100000000000000077'] = { id: '3100000000000000077', screen_name: 'other' };
+    body.direct_message_events.push(long);
+    const bytes = Buffer.from(JSON.stringify(body));
+    expect(bytes.length).toBeGreaterThan(125_000);
+    expect((await t.post(bytes)).statusCode).toBe(200);
+    expect(entries).toHaveLength(2);
+    const queued = entries[1].MessageBody;
+    // Old encoding: every surrogate a 6-byte escape, and the text twice (570 KB). Now: the text once, as UTF-8.
+    expect(queued).not.toMatch(/\\ud[89ab]/i);
+    expect(queued.split(family).length - 1).toBe(5_000);
+    console.log(`5,000 family emoji: delivery ${bytes.length} bytes, queue body ${Buffer.byteLength(queued)} bytes (limit ${SQS_MAX_MESSAGE_BYTES})`);
+    expect(Buffer.byteLength(queued)).toBeLessThan(130_000);
+    const parsed = inboundMessageSchema.parse(JSON.parse(queued));
+    expect(parsed.text).toBe(family.repeat(5_000));
   });
+
+  it('the longest DM X can send (10,000 characters, each 4 bytes, its links expanded to the most) fits one SQS message', async () => {
+    const { client, entries } = capturingClient();
+    const t = setup({ queue: sqsInboundQueue(client, 'https://sqs.sa-east-1.amazonaws.com/1/q.fifo') });
+    const body = dm();
+    const data = body.direct_message_events[0].message_create.message_data;
+    data.text = '\u{1F600}'.repeat(10_000 - 23) + ' https://t.co/abc';
+    data.entities = { urls: [{ url: 'https://t.co/abc', expanded_url: `https://example.com/${'p'.repeat(30_000)}` }] };
+    expect((await t.post(body)).statusCode).toBe(200);
+    expect(Buffer.byteLength(entries[0].MessageBody)).toBeLessThan(SQS_MAX_MESSAGE_BYTES / 4);
+  });
+
+  it('answers 503 (X delivers again, EnqueueFailed pages), never 4xx, when a signed DM is still too big for SQS', async () => {
+    const { client, entries } = capturingClient();
+    const t = setup({ queue: sqsInboundQueue(client, 'https://sqs.sa-east-1.amazonaws.com/1/q.fifo') });
+    const body = dm();
+    body.direct_message_events[0].message_create.message_data.padding = 'p'.repeat(SQS_MAX_MESSAGE_BYTES);
+    expect((await t.post(body)).statusCode).toBe(503);
+    expect(entries).toEqual([]);
+    expect(t.published()).toMatchObject({ EnqueueFailed: 1 });
+  });
+
 });
 
 describe('consumer secret rotation (§3)', () => {

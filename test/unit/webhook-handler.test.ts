@@ -83,6 +83,7 @@ describe('webhook handler', () => {
   const flipped = Buffer.from(dm);
   flipped[10] ^= 0x20;
   const big = Buffer.alloc(1024 * 1024, 0x20);
+  const huge = Buffer.alloc(10 * 1024 * 1024 + 1, 0x20);
   const cases: [string, ReturnType<typeof httpEvent>, number][] = [
     ['a flipped byte', httpEvent({ body: flipped, headers: { 'x-twitter-webhooks-signature': vectors.signatures['dm-received.json'] } }), 401],
     ['a wrong secret', httpEvent({ body: dm, headers: { 'x-twitter-webhooks-signature': signPayload('wrong', dm) } }), 401],
@@ -91,7 +92,8 @@ describe('webhook handler', () => {
     ['no body at all', httpEvent({ headers: { 'x-twitter-webhooks-signature': signPayload(vectors.consumerSecret, '') } }), 400],
     ['invalid JSON', signed(Buffer.from('{"for_user_id": ')), 400],
     ['JSON of the wrong shape', signed(Buffer.from('{"direct_message_events": 3}')), 400],
-    ['a 1 MB body', signed(big), 413],
+    ['a signed 1 MB body of spaces (no DM in it)', signed(big), 400],
+    ['a body over API Gateway\'s 10 MB', signed(huge), 413],
   ];
   it.each(cases)('answers %s with a clear 4xx and queues nothing', async (_name, event, status) => {
     const { queue, sent } = recordingQueue();

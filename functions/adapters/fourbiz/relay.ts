@@ -1,5 +1,5 @@
 import type { RelaySettings } from '../../config';
-import { errorForHttpStatus, FourbizAuthError, PermanentError, TransientError } from '../../core/errors';
+import { fourbizHttpError, FourbizAuthError, TransientError } from '../../core/errors';
 import { singleEventPayload, type InboundMessage } from '../../core/x-events';
 import { SIGNATURE_HEADER, signPayload } from '../../core/x-signature';
 import type { SecretSource } from '../secrets';
@@ -59,11 +59,11 @@ export function createRelayClient(settings: RelaySettings, secrets: SecretSource
         secrets.invalidate();
         throw new FourbizAuthError(`4biz callback answered ${res.status}${detail ? `: ${detail}` : ''}: check the consumer secret 4biz holds`, res.status);
       }
-      if (res.status >= 300 && res.status < 400) {
-        throw new PermanentError(`4biz callback answered ${res.status} redirect to ${res.headers.get('location') ?? '?'}: configure the final URL`, res.status);
-      }
-      const reason = `4biz callback answered ${res.status}${detail ? `: ${detail}` : ''}`;
-      throw errorForHttpStatus(res.status, reason);
+      const reason =
+        res.status >= 300 && res.status < 400
+          ? `4biz callback answered ${res.status} redirect to ${res.headers.get('location') ?? '?'} (not followed: during a redeploy it points at a maintenance page; if it lasts, configure the final URL)`
+          : `4biz callback answered ${res.status}${detail ? `: ${detail}` : ''}`;
+      throw fourbizHttpError(res.status, reason, res.headers.get('content-type'));
     },
   };
 }

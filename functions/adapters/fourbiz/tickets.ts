@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { TicketsSettings } from '../../config';
 import type { Conversation } from '../../core/conversation';
 import { compareDecimalIds } from '../../core/decimal-ids';
-import { BridgeError, errorForHttpStatus, FourbizAuthError, PermanentError, RequestFinishedError, TransientError } from '../../core/errors';
+import { BridgeError, fourbizHttpError, FourbizAuthError, PermanentError, RequestFinishedError, TransientError } from '../../core/errors';
 import type { InboundMessage } from '../../core/x-events';
 import type { SecretSource } from '../secrets';
 import type { DownloadedMedia, XMediaDownloader } from '../x-media';
@@ -242,7 +242,7 @@ export function createTicketsClient(settings: TicketsSettings, secrets: SecretSo
     if (res.status === 403 || code === 'PERMISSION') throw new FourbizAuthError(`${what}: the integration user lacks the permission`, res.status);
     if (code === 'INTERNAL' || res.status >= 500 || res.status === 408 || res.status === 429) throw new TransientError(what, res.status);
     if (error) throw new Refused(what, code!, res.status);
-    if (!res.ok) throw errorForHttpStatus(res.status, what);
+    if (!res.ok) throw fourbizHttpError(res.status, what, res.headers.get('content-type'));
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       // A 200 we cannot read is most likely a proxy or maintenance page: try again later.
