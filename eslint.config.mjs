@@ -22,6 +22,25 @@ export const coreLayering = {
   },
 };
 
+// The simulators sit below the tools that start them (local runner, CLIs, bench, tests): their shared
+// pieces live in simulators/ (e.g. simulators/http.ts) or functions/core/, never up in a tool.
+export const simulatorLayering = {
+  files: ['simulators/**/*.ts'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            group: ['**/local/**', '**/cli/**', '**/bench/**', '**/infra/**', '**/test/**'],
+            message: 'simulators sit below the tools that use them: move the shared piece into simulators/ (or functions/core/).',
+          },
+        ],
+      },
+    ],
+  },
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'cdk.out/**', 'coverage/**', '.local/**', '**/*.js', '**/*.d.ts'] },
   js.configs.recommended,
@@ -32,4 +51,5 @@ export default tseslint.config(
     },
   },
   coreLayering,
+  simulatorLayering,
 );

@@ -4,7 +4,7 @@ import { sqsInboundQueue } from '../functions/adapters/inbound-queue';
 import { staticSecretSource } from '../functions/adapters/secrets';
 import { createDmEventsSource } from '../functions/adapters/x-dm-events';
 import { readDmEventsPage } from '../functions/core/dm-events';
-import type { DmPollState } from '../functions/core/dm-poll';
+import type { DmPollState } from '../functions/core/dm-poll-state';
 import type { LeaseStore } from '../functions/core/lease';
 import { createDmPollerHandler, type DmPollSummary } from '../functions/dm-poller/handler';
 import { startXApiSimulator } from '../simulators/x';

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { TenantConfig } from '../infra/tenant-config';
 import type { ExternalServices } from './external-services';
 import type { ExtraEndpoint } from './http-gateway';
-import { readBody } from './http';
+import { readBody } from '../simulators/http';
 
 /**
  * The local-only `/_local/*` endpoints next to the webhook (docs/local-mode.md, "Inspection

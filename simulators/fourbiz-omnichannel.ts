@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { SIGNATURE_HEADER, verifySignature } from '../functions/core/x-signature';
 import { accountActivitySchema, type AccountActivity } from '../functions/core/x-events';
-import { readBody } from '../local/http';
+import { readBody } from './http';
 
 /**
  * The receiving end of a 4biz Omnichannel "Twitter Direct Message" interaction (its "URL de

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { listenOnLoopback, readBody } from '../local/http';
+import { listenOnLoopback, readBody } from './http';
 
 /**
  * A 4biz REST ("Citrest") server answering as 4biz's public webservice documentation describes

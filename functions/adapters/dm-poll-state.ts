@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import type { DmPollState } from '../core/dm-poll';
+import type { DmPollState } from '../core/dm-poll-state';
 import type { DmPollStateStore } from '../core/ports';
 import { TableLayout } from './conversation-table';
 import { dmEventIdSchema } from '../core/x-events';

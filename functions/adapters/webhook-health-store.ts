@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { WebhookHealthStore } from '../core/ports';
-import { webhookHealthStateSchema } from '../core/webhook-health';
+import { webhookHealthStateSchema } from '../core/webhook-health-state';
 import { TableLayout } from './conversation-table';
 
 /**

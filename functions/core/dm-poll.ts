@@ -1,5 +1,6 @@
 import { readDmEventsPage, type DmSkipReason, type PageEvent } from './dm-events';
 import { PermanentError, TransientError } from './errors';
+import type { DmPollState } from './dm-poll-state';
 import type { DmEventsSource, DmPollStateStore } from './ports';
 import type { InboundMessage } from './x-events';
 import { compareDecimalIds } from './decimal-ids';
@@ -14,23 +15,6 @@ import { compareDecimalIds } from './decimal-ids';
  * before it then reads down to where that part began (the boundary), and so on up to the top. Each
  * run reads at most its page budget and, once the bottom is reached, queues what it read.
  */
-
-export interface DmPollState {
-  /** Every DM event with an id up to this one is queued (or was passed over as history). */
-  cursor?: string;
-  /** Every DM event older than this one is queued; this one and newer ones may not be. */
-  boundaryId?: string;
-  /** Until a cursor exists: DMs created before this instant (epoch ms) are history, not queued. */
-  floorMs?: number;
-  /**
-   * Where walks that stopped early continue, deepest last: each walk's next page token and the
-   * oldest event it had read.
-   */
-  resume?: { token: string; oldestId?: string }[];
-  /** After a 429: no call to X before this instant (epoch ms), X's x-rate-limit-reset. */
-  notBeforeMs?: number;
-}
-
 
 /**
  * Page sizes of a walk. X bills every DM event a lookup returns, new or already seen, and a poll

@@ -1,7 +1,7 @@
 import type { Conversation } from './conversation';
 import type { OutboundMessage } from './outbound-message';
-import type { WebhookHealthState } from './webhook-health';
-import type { DmPollState } from './dm-poll';
+import type { WebhookHealthState } from './webhook-health-state';
+import type { DmPollState } from './dm-poll-state';
 import type { InboundMessage } from './x-events';
 import type { ProcessedKey } from './processed-key';
 import type { ReplayWindow, XActivitySubscription, XWebhook } from './x-webhook-api';

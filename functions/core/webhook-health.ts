@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import type { WebhookHealthStore, XWebhookApi } from './ports';
+import type { WebhookHealthState } from './webhook-health-state';
 import { REPLAY_HORIZON_MS, replayWindow, webhookFor, type ReplayWindow, type XWebhook } from './x-webhook-api';
 
 /**
@@ -10,16 +10,6 @@ import { REPLAY_HORIZON_MS, replayWindow, webhookFor, type ReplayWindow, type XW
  * spell, a replay job (`POST /2/webhooks/replay`) re-delivers the gap — from the last time known
  * good to now, at most X's 24 h — and the event-id de-duplication downstream keeps each DM single.
  */
-export const webhookHealthStateSchema = z.object({
-  /** Last run that found the webhook valid and our endpoint answering CRC (epoch ms). */
-  lastGoodAt: z.number().optional(),
-  /** Start of a gap X may not have delivered, kept until a replay for it was accepted. */
-  gapFrom: z.number().optional(),
-  /** Re-validations that did not bring the webhook back, since it went bad. */
-  failedRevalidations: z.number().int().min(0).default(0),
-  lastReplay: z.object({ jobId: z.string(), fromDate: z.string(), toDate: z.string(), at: z.number() }).optional(),
-});
-export type WebhookHealthState = z.infer<typeof webhookHealthStateSchema>;
 
 /** Our endpoint's CRC answer, checked as X checks it. */
 type CrcProbe = (url: string) => Promise<{ ok: boolean; message: string }>;

@@ -1,6 +1,6 @@
 import type { XApiCredentials } from './oauth';
 import { notFound, reasonProblem } from './problems';
-import type { Route } from './router';
+import type { Route } from './route';
 import type { Webhooks } from './webhooks';
 
 /**

@@ -1,6 +1,6 @@
 import { snowflake } from './ids';
 import { errorBody, HttpProblem, invalidRequest, notFound, problemType, reasonProblem } from './problems';
-import type { Route } from './router';
+import type { Route } from './route';
 import type { WebhookDelivery, Webhooks } from './webhooks';
 
 /**

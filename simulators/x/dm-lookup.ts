@@ -1,5 +1,5 @@
 import { invalidRequest } from './problems';
-import type { Route } from './router';
+import type { Route } from './route';
 import type { SentDm } from './dms';
 
 /**

@@ -1,6 +1,6 @@
 import { snowflake } from './ids';
 import { forbidden, invalidRequest, problemType } from './problems';
-import type { Route } from './router';
+import type { Route } from './route';
 
 /** DM sending: `POST /2/dm_conversations/with/:participant_id/messages` (user context of the company account). */
 

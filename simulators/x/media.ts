@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { Route } from './router';
+import type { Route } from './route';
 
 /**
  * DM media on ton.twitter.com (`/1.1/ton/data/dm/:dm_id/:media_id/:file`): opens only with the

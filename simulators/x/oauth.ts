@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Route } from './router';
+import type { Auth, Caller, Route, UserAuthKind } from './route';
 import { invalidRequest } from './problems';
 
 /**
@@ -25,13 +25,6 @@ export const simulatorCredentials: XApiCredentials = {
   accessTokenSecret: 'local-access-token-secret',
   bearerToken: 'local-app-bearer-token',
 };
-
-/** What a route accepts: user context, the app bearer token, either, or no authentication at all. */
-export type Auth = 'user' | 'app' | 'either' | 'none';
-
-/** Who called: the app (bearer token), a user with OAuth 1.0a, or a user with an OAuth 2.0 token. */
-export type Caller = 'app' | 'user';
-export type UserAuthKind = 'oauth1' | 'oauth2';
 
 export function safeEqual(a: string, b: string): boolean {
   const ab = Buffer.from(a);

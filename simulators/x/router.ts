@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { listenOnLoopback, readBody } from '../../local/http';
-import { type Answer, type FailureScript, failureAnswer } from './failures';
-import type { Auth, Caller, OAuth, UserAuthKind } from './oauth';
+import { listenOnLoopback, readBody } from '../http';
+import { type FailureScript, failureAnswer } from './failures';
+import type { OAuth } from './oauth';
+import type { Route, RouteAnswer, RouteContext } from './route';
 import { errorBody, HttpProblem, invalidRequest, rateLimited } from './problems';
 
 /**
@@ -10,37 +11,6 @@ import { errorBody, HttpProblem, invalidRequest, rateLimited } from './problems'
  * body and turns thrown HttpProblems into X's error answers. Each API family (webhooks.ts, dms.ts…)
  * contributes its routes; a new family adds its own.
  */
-
-interface RouteContext {
-  params: string[];
-  /** The parsed JSON body (routes with `body: 'json'`, the default). */
-  body: unknown;
-  raw: Buffer;
-  url: URL;
-  req: IncomingMessage;
-  /** The app (bearer token) or the user (user context). */
-  auth: Caller;
-  /** How the user authenticated (user context only). */
-  userAuth?: UserAuthKind;
-}
-
-/** A route's answer: JSON (`body`), or bytes with their content type (media). */
-export type RouteAnswer = Answer | { status: number; bytes: Buffer; contentType: string };
-
-export interface Route {
-  method: string;
-  pattern: RegExp;
-  /** As X's rate-limit table names the endpoint: 'POST /2/webhooks/:webhook_id'. */
-  name: string;
-  auth: Auth;
-  /** Scripted failures aimed at a kind ('dm') hit every route of it; 'all' hits dm, management and dm-lookup. */
-  kind: 'dm' | 'management' | 'dm-lookup' | 'media' | 'oauth' | (string & {});
-  /** 'raw' leaves the body unparsed (form posts, uploads). */
-  body?: 'json' | 'raw';
-  /** False for routes outside X's API v2 windows (token endpoint, media downloads). */
-  rateLimited?: boolean;
-  handle(ctx: RouteContext): Promise<RouteAnswer>;
-}
 
 export interface RateLimit {
   limit: number;

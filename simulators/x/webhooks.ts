@@ -3,7 +3,7 @@ import { SIGNATURE_HEADER, signPayload } from '../../functions/core/x-signature'
 import { snowflake } from './ids';
 import { safeEqual, type XApiCredentials } from './oauth';
 import { invalidRequest, notFound, reasonProblem } from './problems';
-import type { Route } from './router';
+import type { Route } from './route';
 
 /**
  * Webhooks (`/2/webhooks`): registration with a real CRC GET to the registered URL, re-validation,

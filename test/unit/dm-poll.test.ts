@@ -1,4 +1,5 @@
-import { pollDmEvents, type DmPollDeps, type DmPollState } from '../../functions/core/dm-poll';
+import { pollDmEvents, type DmPollDeps } from '../../functions/core/dm-poll';
+import type { DmPollState } from '../../functions/core/dm-poll-state';
 import fc from 'fast-check';
 import { PermanentError, TransientError } from '../../functions/core/errors';
 import type { InboundMessage } from '../../functions/core/x-events';

@@ -1,5 +1,5 @@
 import type { ScheduledEvent } from 'aws-lambda';
-import type { DmPollState } from '../../functions/core/dm-poll';
+import type { DmPollState } from '../../functions/core/dm-poll-state';
 import type { DmEventsSource } from '../../functions/core/ports';
 import { TransientError } from '../../functions/core/errors';
 import type { LeaseStore } from '../../functions/core/lease';

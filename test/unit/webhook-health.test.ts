@@ -1,5 +1,6 @@
 import type { WebhookHealthStore } from '../../functions/core/ports';
-import { checkWebhookHealth, type WebhookHealthState } from '../../functions/core/webhook-health';
+import { checkWebhookHealth } from '../../functions/core/webhook-health';
+import type { WebhookHealthState } from '../../functions/core/webhook-health-state';
 import { replayDate, replayWindow, type ReplayWindow, type XWebhook } from '../../functions/core/x-webhook-api';
 import { createWebhookHealthHandler } from '../../functions/webhook-health/handler';
 import { staticSecretSource } from '../../functions/adapters/secrets';

@@ -1,5 +1,5 @@
 import { fetchBearerToken, describeXError, twitterWebhookApi, xErrorReasons } from '../../functions/adapters/x-webhooks';
-import { listenOnLoopback } from '../../local/http';
+import { listenOnLoopback } from '../../simulators/http';
 import { startXApiSimulator, type XApiSimulator } from '../../simulators/x';
 
 /** The X webhook adapter shared by the CLI and the webhook-health function. */

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** Small HTTP pieces shared by the local gateway and the X and 4biz simulators. */
+/** Small HTTP pieces of the X and 4biz simulators, which the local gateway (local/) uses too: one home below both. */
 export async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);

@@ -1,0 +1,16 @@
+/** What the DM poller keeps between runs (polling mode): core/dm-poll.ts reads and writes it through the DmPollStateStore port. */
+export interface DmPollState {
+  /** Every DM event with an id up to this one is queued (or was passed over as history). */
+  cursor?: string;
+  /** Every DM event older than this one is queued; this one and newer ones may not be. */
+  boundaryId?: string;
+  /** Until a cursor exists: DMs created before this instant (epoch ms) are history, not queued. */
+  floorMs?: number;
+  /**
+   * Where walks that stopped early continue, deepest last: each walk's next page token and the
+   * oldest event it had read.
+   */
+  resume?: { token: string; oldestId?: string }[];
+  /** After a 429: no call to X before this instant (epoch ms), X's x-rate-limit-reset. */
+  notBeforeMs?: number;
+}

@@ -1,0 +1,13 @@
+import { z } from 'zod';
+
+/** What webhook health keeps between runs: core/webhook-health.ts reads and writes it through the WebhookHealthStore port. */
+export const webhookHealthStateSchema = z.object({
+  /** Last run that found the webhook valid and our endpoint answering CRC (epoch ms). */
+  lastGoodAt: z.number().optional(),
+  /** Start of a gap X may not have delivered, kept until a replay for it was accepted. */
+  gapFrom: z.number().optional(),
+  /** Re-validations that did not bring the webhook back, since it went bad. */
+  failedRevalidations: z.number().int().min(0).default(0),
+  lastReplay: z.object({ jobId: z.string(), fromDate: z.string(), toDate: z.string(), at: z.number() }).optional(),
+});
+export type WebhookHealthState = z.infer<typeof webhookHealthStateSchema>;
