@@ -3,7 +3,9 @@ import type { Route } from './route';
 import type { SentDm } from './dms';
 
 /**
- * DM lookup: `GET /2/dm_events` (polling mode). X's documented behaviour: user context (OAuth 1.0a
+ * DM lookup: `GET /2/dm_events` (polling mode), and one conversation's events
+ * (`GET /2/dm_conversations/with/:participant_id/dm_events`: the sender's look before repeating a
+ * send whose answer was lost). X's documented behaviour: user context (OAuth 1.0a
  * accepted), newest first, 30 days back, `max_results` 1-100 (default 100), `pagination_token` from
  * `meta.next_token`, `event_types` filter, `dm_event.fields` (default id, event_type, text),
  * `expansions=sender_id,attachments.media_keys` → `includes.users` / `includes.media` with
@@ -112,7 +114,7 @@ export function dmLookupFamily(accountId: string) {
   }
 
   /** The events of one page, newest first, and whether older ones remain. */
-  function page(url: URL): { page: SimulatedDmEvent[]; more: boolean } {
+  function page(url: URL, participantId?: string): { page: SimulatedDmEvent[]; more: boolean } {
     const max = Number(url.searchParams.get('max_results') ?? 100);
     if (!Number.isInteger(max) || max < 1 || max > 100) throw invalidRequest(`The \`max_results\` query parameter value [${url.searchParams.get('max_results')}] is not between 1 and 100`, { max_results: [String(max)] });
     const token = url.searchParams.get('pagination_token');
@@ -126,8 +128,36 @@ export function dmLookupFamily(accountId: string) {
     const since = Date.now() - 30 * 86_400_000;
     const matching = [...events]
       .sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1))
-      .filter((e) => (!types || types.includes(e.event_type)) && Date.parse(e.created_at) >= since && (before === undefined || BigInt(e.id) < before));
+      .filter((e) => (!types || types.includes(e.event_type)) && Date.parse(e.created_at) >= since && (before === undefined || BigInt(e.id) < before))
+      .filter((e) => participantId === undefined || e.dm_conversation_id.split('-').includes(participantId));
     return { page: matching.slice(0, max), more: matching.length > max };
+  }
+
+  /** One page of the account's DM events (of one conversation when `participantId` is given), as X answers it. */
+  function lookup(url: URL, participantId?: string) {
+    const { page: found, more } = page(url, participantId);
+    const fields = new Set([...defaultDmFields, ...(listParam(url, 'dm_event.fields') ?? [])]);
+    // Top-level links come with the entities (X's DM lookup examples), not as a field of their own.
+    if (fields.has('entities')) fields.add('urls');
+    const data = found.map((e) => pick(e, fields));
+    const expansions = new Set(listParam(url, 'expansions') ?? []);
+    const userFields = new Set(['id', ...(listParam(url, 'user.fields') ?? [])]);
+    const mediaFields = new Set(['media_key', ...(listParam(url, 'media.fields') ?? [])]);
+    const includes: Record<string, unknown[]> = {};
+    if (expansions.has('sender_id')) {
+      const ids = [...new Set(found.map((e) => e.sender_id))];
+      const people = ids.flatMap((id) => (users.has(id) ? [pick(users.get(id)!, userFields)] : []));
+      if (people.length) includes.users = people;
+    }
+    if (expansions.has('attachments.media_keys')) {
+      const items = found.flatMap((e) => e.attachments?.media_keys ?? []).flatMap((k) => (media.has(k) ? [pick(media.get(k)!, mediaFields)] : []));
+      if (items.length) includes.media = items;
+    }
+    const meta = {
+      result_count: found.length,
+      ...(more ? { next_token: Buffer.from(`older-than:${found.at(-1)!.id}`).toString('base64url') } : {}),
+    };
+    return { status: 200, body: { ...(data.length ? { data } : {}), ...(Object.keys(includes).length ? { includes } : {}), meta } };
   }
 
   const route: Route = {
@@ -136,36 +166,20 @@ export function dmLookupFamily(accountId: string) {
     name: 'GET /2/dm_events',
     auth: 'user',
     kind: 'dm-lookup',
-    async handle({ url }) {
-      const { page: found, more } = page(url);
-      const fields = new Set([...defaultDmFields, ...(listParam(url, 'dm_event.fields') ?? [])]);
-      // Top-level links come with the entities (X's DM lookup examples), not as a field of their own.
-      if (fields.has('entities')) fields.add('urls');
-      const data = found.map((e) => pick(e, fields));
-      const expansions = new Set(listParam(url, 'expansions') ?? []);
-      const userFields = new Set(['id', ...(listParam(url, 'user.fields') ?? [])]);
-      const mediaFields = new Set(['media_key', ...(listParam(url, 'media.fields') ?? [])]);
-      const includes: Record<string, unknown[]> = {};
-      if (expansions.has('sender_id')) {
-        const ids = [...new Set(found.map((e) => e.sender_id))];
-        const people = ids.flatMap((id) => (users.has(id) ? [pick(users.get(id)!, userFields)] : []));
-        if (people.length) includes.users = people;
-      }
-      if (expansions.has('attachments.media_keys')) {
-        const items = found.flatMap((e) => e.attachments?.media_keys ?? []).flatMap((k) => (media.has(k) ? [pick(media.get(k)!, mediaFields)] : []));
-        if (items.length) includes.media = items;
-      }
-      const meta = {
-        result_count: found.length,
-        ...(more ? { next_token: Buffer.from(`older-than:${found.at(-1)!.id}`).toString('base64url') } : {}),
-      };
-      return { status: 200, body: { ...(data.length ? { data } : {}), ...(Object.keys(includes).length ? { includes } : {}), meta } };
-    },
+    handle: async ({ url }) => lookup(url),
+  };
+  const conversation: Route = {
+    method: 'GET',
+    pattern: /^\/2\/dm_conversations\/with\/(\d+)\/dm_events$/,
+    name: 'GET /2/dm_conversations/with/:participant_id/dm_events',
+    auth: 'user',
+    kind: 'dm-lookup',
+    handle: async ({ url, params }) => lookup(url, params[0]),
   };
 
   return {
     events,
-    routes: [route],
+    routes: [route, conversation],
     add,
     /** The company's own DMs show up in its DM events too, as X shows them. */
     recordSent(dm: SentDm) {

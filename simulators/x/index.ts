@@ -60,6 +60,7 @@ const rateLimits: Record<string, RateLimit> = {
   'DELETE /2/activity/subscriptions/:subscription_id': { limit: 500, windowSeconds: 900 },
   // DM lookup (polling mode): 15 requests per 15 minutes per user (DESIGN §2).
   'GET /2/dm_events': { limit: 15, windowSeconds: 900 },
+  'GET /2/dm_conversations/with/:participant_id/dm_events': { limit: 15, windowSeconds: 900 },
 };
 const defaultRateLimit: RateLimit = { limit: 500, windowSeconds: 900 };
 
