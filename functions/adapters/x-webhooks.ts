@@ -3,7 +3,7 @@ import { ApiRequestError, ApiResponseError, TwitterApi, type TwitterApiv2 } from
 import { z } from 'zod';
 import type { TenantSecret } from '../config';
 import type { XWebhookApi } from '../core/ports';
-import { activitySubscriptionSchema, xWebhookSchema } from '../core/x-webhook-api';
+import { activitySubscriptionSchema, xWebhookSchema, type XActivitySubscription } from '../core/x-webhook-api';
 import { formatZodIssues } from '../core/zod-issues';
 import { X_CALL_TIMEOUT_MS, xRequestSettings } from './x-client';
 
@@ -21,9 +21,20 @@ const validatedSchema = z.object({ data: z.object({ valid: z.boolean() }) });
 const deletedSchema = z.object({ data: z.object({ deleted: z.boolean() }) });
 const subscribedSchema = z.object({ data: z.object({ subscribed: z.boolean() }) });
 const subscriptionListSchema = z.object({ data: z.object({ subscriptions: z.array(z.object({ user_id: z.string() })).default([]) }) });
-// The OpenAPI document answers {data: {subscription}}; X's quickstart shows the subscription as `data` itself.
-const activityCreatedSchema = z.object({ data: z.union([z.object({ subscription: activitySubscriptionSchema }).transform((d) => d.subscription), activitySubscriptionSchema]) });
-const activityListSchema = z.object({ data: z.array(activitySubscriptionSchema).default([]) });
+// The OpenAPI document answers {data: {subscription}}; X's docs also show the subscription as `data`
+// itself, and as `{data: [subscription], meta}`.
+const activityCreatedSchema = z.object({
+  data: z.union([
+    z.object({ subscription: activitySubscriptionSchema }).transform((d) => d.subscription),
+    z.array(activitySubscriptionSchema).min(1).transform((list) => list[0]!),
+    activitySubscriptionSchema,
+  ]),
+});
+const activityListSchema = z.object({ data: z.array(activitySubscriptionSchema).default([]), meta: z.object({ next_token: z.string().min(1).optional() }).passthrough().default({}) });
+/** X's list holds at most 1,500 subscriptions per app in pages of up to 1,000: a few pages at most, never an endless walk. */
+const MAX_ACTIVITY_PAGES = 10;
+/** The WebhookConfig fields the bridge reads: X gives only its default fields unless asked. */
+const WEBHOOK_FIELDS = { 'webhook_config.fields': 'created_at,id,url,valid' };
 const replaySchema = z.object({ data: z.object({ job_id: z.string(), created_at: z.string() }) });
 const bearerSchema = z.object({ token_type: z.string().refine((t) => t.toLowerCase() === 'bearer', 'token_type is not bearer'), access_token: z.string().min(1) });
 
@@ -47,13 +58,19 @@ export function twitterWebhookApi(keys: XWebhookKeys, apiBaseUrl: string): XWebh
 
   return {
     async listWebhooks() {
-      return webhookListSchema.parse(await (await appClient()).get('webhooks', undefined, at)).data;
+      return webhookListSchema.parse(await (await appClient()).get('webhooks', WEBHOOK_FIELDS, at)).data;
     },
     async createWebhook(url) {
       return webhookCreatedSchema.parse(await (await appClient()).post('webhooks', { url }, at)).data;
     },
     async validateWebhook(webhookId) {
-      return validatedSchema.parse(await (await appClient()).put(`webhooks/${id(webhookId)}`, undefined, at)).data.valid;
+      try {
+        return validatedSchema.parse(await (await appClient()).put(`webhooks/${id(webhookId)}`, undefined, at)).data.valid;
+      } catch (err) {
+        // X may answer a failed check as the failure it names: the webhook is invalid, the check itself worked.
+        if (xErrorReasons(err).includes('CrcValidationFailed')) return false;
+        throw err;
+      }
     },
     async deleteWebhook(webhookId) {
       return deletedSchema.parse(await (await appClient()).delete(`webhooks/${id(webhookId)}`, undefined, at)).data.deleted;
@@ -74,7 +91,15 @@ export function twitterWebhookApi(keys: XWebhookKeys, apiBaseUrl: string): XWebh
       return activityCreatedSchema.parse(await user.post('activity/subscriptions', body, at)).data;
     },
     async listActivitySubscriptions() {
-      return activityListSchema.parse(await (await appClient()).get('activity/subscriptions', undefined, at)).data;
+      const all: XActivitySubscription[] = [];
+      let token: string | undefined;
+      for (let page = 0; page < MAX_ACTIVITY_PAGES; page++) {
+        const out = activityListSchema.parse(await (await appClient()).get('activity/subscriptions', { max_results: 1000, ...(token ? { pagination_token: token } : {}) }, at));
+        all.push(...out.data);
+        token = out.meta.next_token;
+        if (!token) return all;
+      }
+      throw new Error(`X's subscription list goes on past ${MAX_ACTIVITY_PAGES} pages: not read further`);
     },
     async deleteActivitySubscription(subscriptionId) {
       await (await appClient()).delete(`activity/subscriptions/${id(subscriptionId)}`, undefined, at);

@@ -1,6 +1,7 @@
 import { snowflake } from './ids';
 import { errorBody, HttpProblem, invalidRequest, notFound, problemType, reasonProblem } from './problems';
 import type { Route } from './route';
+import type { XSwitches } from './switches';
 import type { WebhookDelivery, Webhooks } from './webhooks';
 
 /**
@@ -25,7 +26,7 @@ const privateEvent = (eventType: string) => /^(dm|chat)\./.test(eventType);
 const activityEventTypes = new Set(['dm.received', 'dm.sent', 'dm.read', 'dm.indicate_typing', 'chat.received', 'chat.sent', 'chat.conversation.join', 'oauth.revoke', 'follow.follow', 'follow.unfollow', 'profile.update.bio']);
 const maxActivitySubscriptions = 1500;
 
-export function activitySubscriptionsFamily(opts: { accountId: string; now: () => number; webhooks: Webhooks }) {
+export function activitySubscriptionsFamily(opts: { accountId: string; now: () => number; webhooks: Webhooks; switches: XSwitches }) {
   const { accountId, now, webhooks } = opts;
   const activitySubscriptions: ActivitySubscription[] = [];
   webhooks.onDelete.push((id) => {
@@ -70,7 +71,7 @@ export function activitySubscriptionsFamily(opts: { accountId: string; now: () =
       name: 'POST /2/activity/subscriptions',
       auth: 'either',
       kind: 'management',
-      async handle({ body, auth }) {
+      async handle({ body, auth, userAuth }) {
         const b = (body ?? {}) as { event_type?: unknown; filter?: { user_id?: unknown }; tag?: unknown; webhook_id?: unknown };
         const eventType = b.event_type;
         if (typeof eventType !== 'string' || !activityEventTypes.has(eventType)) throw invalidRequest(`The \`event_type\` [${String(eventType)}] is not one of the documented event types`, { event_type: [String(eventType)] });
@@ -82,6 +83,9 @@ export function activitySubscriptionsFamily(opts: { accountId: string; now: () =
         if (privateEvent(eventType) && (auth !== 'user' || userId !== accountId)) {
           throw new HttpProblem(403, { ...errorBody(403, `${eventType} is a private event: subscribe with the user context of user ${String(userId)}`), type: problemType.forbidden });
         }
+        if (privateEvent(eventType) && userAuth === 'oauth1' && opts.switches.oauth1ForPrivateEvents === 'refused') {
+          throw new HttpProblem(403, { ...errorBody(403, `${eventType} is a private event: X requires OAuth 2.0 user context (the user must authorize the app with OAuth 2.0)`), type: problemType.unsupportedAuthentication });
+        }
         const filter = typeof userId === 'string' ? { user_id: userId } : {};
         const webhookId = b.webhook_id as string | undefined;
         if (activitySubscriptions.some((a) => a.event_type === eventType && a.filter.user_id === filter.user_id && a.webhook_id === webhookId)) {
@@ -91,8 +95,9 @@ export function activitySubscriptionsFamily(opts: { accountId: string; now: () =
         const at = new Date(now()).toISOString();
         const sub: ActivitySubscription = { subscription_id: snowflake(), event_type: eventType, filter, ...(b.tag ? { tag: b.tag as string } : {}), ...(webhookId ? { webhook_id: webhookId } : {}), created_at: at, updated_at: at };
         activitySubscriptions.push(sub);
-        // OpenAPI CreateActivitySubscriptionResponse: {data: {subscription}}.
-        return { status: 200, body: { data: { subscription: { ...sub } } } };
+        // OpenAPI CreateActivitySubscriptionResponse: {data: {subscription}}; X's quickstart shows {data: [subscription], meta}.
+        if (opts.switches.activityCreated === 'array') return { status: 200, body: { data: [{ ...sub }], meta: { total_subscriptions: activitySubscriptions.length } } };
+        return { status: 200, body: { data: { subscription: { ...sub } }, meta: { total_subscriptions: activitySubscriptions.length } } };
       },
     },
     {
@@ -101,8 +106,16 @@ export function activitySubscriptionsFamily(opts: { accountId: string; now: () =
       name: 'GET /2/activity/subscriptions',
       auth: 'either',
       kind: 'management',
-      async handle() {
-        return { status: 200, body: { data: activitySubscriptions.map((a) => ({ ...a })), meta: { total_subscriptions: activitySubscriptions.length } } };
+      async handle({ url }) {
+        // Paged: max_results 1-1000 (default 1000), pagination_token from meta.next_token (an offset here; X's is opaque).
+        const max = Number(url.searchParams.get('max_results') ?? 1000);
+        if (!Number.isInteger(max) || max < 1 || max > 1000) throw invalidRequest('The `max_results` query parameter value is not between 1 and 1000', { max_results: [String(url.searchParams.get('max_results'))] });
+        const token = url.searchParams.get('pagination_token');
+        const from = token ? Number(Buffer.from(token, 'base64url').toString('utf8').replace(/^offset:/, '')) : 0;
+        if (!Number.isInteger(from) || from < 0) throw invalidRequest('The `pagination_token` query parameter value is not valid', { pagination_token: [String(token)] });
+        const page = activitySubscriptions.slice(from, from + max).map((a) => ({ ...a }));
+        const next = from + max < activitySubscriptions.length ? Buffer.from(`offset:${from + max}`).toString('base64url') : undefined;
+        return { status: 200, body: { ...(page.length ? { data: page } : {}), meta: { result_count: page.length, ...(next ? { next_token: next } : {}) } } };
       },
     },
     {

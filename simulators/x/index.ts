@@ -6,6 +6,7 @@ import { FailureScript, type FailureTarget, type ScriptedFailure } from './failu
 import { mediaFamily, type ServedMedia } from './media';
 import { oauthFamily, simulatorCredentials, type XApiCredentials } from './oauth';
 import { createRouter, type RateLimit } from './router';
+import { defaultSwitches, type XSwitches } from './switches';
 import { type CrcAttempt, type ReplayJob, type SimulatedWebhook, type WebhookDelivery, webhooksFamily } from './webhooks';
 
 /**
@@ -45,6 +46,8 @@ export interface XApiSimulatorOptions {
    * the local http gateway.
    */
   resolveWebhookUrl?: (url: string) => string;
+  /** Which of X's documented shapes to answer (also settable later on `sim.switches`). */
+  switches?: Partial<XSwitches>;
 }
 
 /** X's documented limits (docs.x.com "Rate limits"), per user for user context, per app otherwise. */
@@ -88,6 +91,8 @@ export interface XApiSimulator {
   replayJobs: ReplayJob[];
   /** OAuth 2.0 user access tokens of the account that X accepts (`Authorization: Bearer …` in user context). */
   oauth2UserTokens: Set<string>;
+  /** Which of X's documented shapes the simulator answers (tests flip them). */
+  switches: XSwitches;
   /** Marks a webhook valid or invalid, as X does after CRC checks (tests flip it). */
   setWebhookValid(id: string, valid: boolean): void;
   /**
@@ -128,11 +133,12 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
   const now = options.now ?? Date.now;
   const requests: XApiSimulator['requests'] = [];
   const failures = new FailureScript();
+  const switches: XSwitches = { ...defaultSwitches, ...options.switches };
 
   const oauth = oauthFamily(credentials);
-  const webhooks = webhooksFamily({ credentials, now, maxWebhooks: options.maxWebhooks ?? 1, crcTimeoutMs: options.crcTimeoutMs ?? 10_000, resolve: options.resolveWebhookUrl ?? ((url) => url) });
+  const webhooks = webhooksFamily({ credentials, now, maxWebhooks: options.maxWebhooks ?? 1, crcTimeoutMs: options.crcTimeoutMs ?? 10_000, resolve: options.resolveWebhookUrl ?? ((url) => url), switches });
   const accountActivity = accountActivityFamily({ credentials, accountId, webhooks });
-  const activity = activitySubscriptionsFamily({ accountId, now, webhooks });
+  const activity = activitySubscriptionsFamily({ accountId, now, webhooks, switches });
   const dmLookup = dmLookupFamily(accountId);
   const dms = dmsFamily({ accountId, onSent: (dm) => dmLookup.recordSent(dm) });
   const media = mediaFamily();
@@ -161,6 +167,7 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     deliveries: webhooks.deliveries,
     replayJobs: webhooks.replayJobs,
     oauth2UserTokens: oauth.userTokens,
+    switches,
     setWebhookValid(id, valid) {
       webhooks.findWebhook(id).valid = valid;
     },
@@ -184,6 +191,7 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     reset() {
       requests.length = 0;
       failures.clear();
+      Object.assign(switches, defaultSwitches, options.switches);
       router.reset();
       for (const family of families) family.reset();
     },

@@ -4,6 +4,7 @@ import { snowflake } from './ids';
 import { safeEqual, type XApiCredentials } from './oauth';
 import { invalidRequest, notFound, reasonProblem } from './problems';
 import type { Route } from './route';
+import type { XSwitches } from './switches';
 
 /**
  * Webhooks (`/2/webhooks`): registration with a real CRC GET to the registered URL, re-validation,
@@ -60,7 +61,12 @@ export interface WebhooksOptions {
   crcTimeoutMs: number;
   /** Where X really connects for a registered webhook URL (tests map https URLs to the local gateway). */
   resolve: (url: string) => string;
+  switches: XSwitches;
 }
+
+/** WebhookConfig fields (`webhook_config.fields`); without it X's v2 convention gives only the default ones (inferred: id, url). */
+const webhookFields = new Set(['created_at', 'id', 'url', 'valid']);
+const defaultWebhookFields = ['id', 'url'];
 
 /** `yyyymmddhhmm` (UTC) → epoch ms, or undefined when it is not one. */
 function replayDate(value: unknown): number | undefined {
@@ -188,8 +194,14 @@ export function webhooksFamily(opts: WebhooksOptions) {
       name: 'GET /2/webhooks',
       auth: 'app',
       kind: 'management',
-      async handle() {
-        return { status: 200, body: { data: webhooks.map((w) => ({ ...w })), meta: { result_count: webhooks.length } } };
+      async handle({ url }) {
+        const asked = url.searchParams.get('webhook_config.fields')?.split(',') ?? defaultWebhookFields;
+        const unknown = asked.filter((f) => !webhookFields.has(f));
+        if (unknown.length) throw invalidRequest(`The \`webhook_config.fields\` query parameter value [${unknown.join(',')}] is not one of [${[...webhookFields].join(',')}]`, { 'webhook_config.fields': unknown });
+        const fields = new Set([...defaultWebhookFields, ...asked]);
+        const data = webhooks.map((w) => Object.fromEntries(Object.entries(w).filter(([k]) => fields.has(k))));
+        // X leaves `data` out of an empty list (OpenAPI 2.166: minItems 1).
+        return { status: 200, body: { ...(data.length ? { data } : {}), meta: { result_count: webhooks.length } } };
       },
     },
     {
@@ -202,6 +214,7 @@ export function webhooksFamily(opts: WebhooksOptions) {
         const hook = findWebhook(params[0]!);
         const crc = await runCrc(hook.url, hook.id);
         hook.valid = crc.ok;
+        if (!crc.ok && opts.switches.revalidationFailure === 'CrcValidationFailed') throw crcFailed();
         // docs.x.com: "A 200 OK response indicates the CRC check was initiated. The valid field reflects the status after the check attempt."
         return { status: 200, body: { data: { valid: hook.valid } } };
       },

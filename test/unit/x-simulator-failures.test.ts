@@ -1,3 +1,4 @@
+import { twitterWebhookApi } from '../../functions/adapters/x-webhooks';
 import { startXApiSimulator, type XApiSimulator } from '../../simulators/x';
 
 /** The X simulator's scripted failures: each answers as X documents it, in the order scripted. */
@@ -80,5 +81,22 @@ describe('X simulator: scripted failures', () => {
     sim.reset();
     sim.oauth2UserTokens.add(userToken);
     expect((await sendDm()).status).toBe(201);
+  });
+
+  it('refuses OAuth 1.0a for private events when switched to what X\'s docs demand, and takes OAuth 2.0', async () => {
+    const hook = { id: '1900000000000000001', url: 'https://127.0.0.1/hook', valid: true, created_at: '2026-11-30T10:00:00.000Z' };
+    sim.webhooks.push(hook);
+    sim.switches.oauth1ForPrivateEvents = 'refused';
+    const request = { eventType: 'dm.received', userId: sim.accountId, webhookId: hook.id, tag: 't' };
+    const refused = await twitterWebhookApi(sim.credentials, sim.url).createActivitySubscription(request).catch((e: { code?: number; data?: { type?: string } }) => e);
+    expect(refused).toMatchObject({ code: 403, data: { type: 'https://api.twitter.com/2/problems/unsupported-authentication' } });
+    const oauth2 = await fetch(`${sim.url}/2/activity/subscriptions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${userToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ event_type: 'dm.received', filter: { user_id: sim.accountId }, webhook_id: hook.id }),
+    });
+    expect(oauth2.status).toBe(200);
+    // Public events still take OAuth 1.0a.
+    await expect(twitterWebhookApi(sim.credentials, sim.url).createActivitySubscription({ ...request, eventType: 'follow.follow' })).resolves.toMatchObject({ event_type: 'follow.follow' });
   });
 });

@@ -57,4 +57,42 @@ describe('X webhook adapter', () => {
     expect(describeXError(err)).toContain('(X accepts only https URLs without a port)');
     expect(xErrorReasons(new Error('x'))).toEqual([]);
   });
+
+  // Issue 18 §1: what X documents, read as X documents it.
+  describe('as X documents it', () => {
+    const hook = () => {
+      // A webhook X knows, whose URL does not answer X's CRC (nothing listens there).
+      const w = { id: '1900000000000000001', url: 'https://127.0.0.1/hook', valid: true, created_at: '2026-11-30T10:00:00.000Z' };
+      x.webhooks.push(w);
+      return w;
+    };
+
+    it('asks GET /2/webhooks for the fields it reads (X gives only id and url otherwise)', async () => {
+      const w = hook();
+      await expect(twitterWebhookApi(x.credentials, x.url).listWebhooks()).resolves.toEqual([w]);
+    });
+
+    it('reads a PUT /2/webhooks/:id failing with CrcValidationFailed as an invalid webhook, not a broken check', async () => {
+      const w = hook();
+      x.switches.revalidationFailure = 'CrcValidationFailed';
+      await expect(twitterWebhookApi(x.credentials, x.url).validateWebhook(w.id)).resolves.toBe(false);
+      expect(x.requests.at(-1)).toMatchObject({ method: 'PUT', status: 400 });
+    });
+
+    it('reads POST /2/activity/subscriptions answering {data: [subscription], meta}', async () => {
+      const w = hook();
+      x.switches.activityCreated = 'array';
+      const sub = await twitterWebhookApi(x.credentials, x.url).createActivitySubscription({ eventType: 'dm.received', userId: x.accountId, webhookId: w.id, tag: 't1' });
+      expect(sub).toMatchObject({ event_type: 'dm.received', filter: { user_id: x.accountId }, webhook_id: w.id, tag: 't1' });
+      expect(sub.subscription_id).toBe(x.activitySubscriptions[0]!.subscription_id);
+    });
+
+    it('reads every page of GET /2/activity/subscriptions', async () => {
+      const at = '2026-11-30T10:00:00.000Z';
+      for (let i = 0; i < 1200; i++) x.activitySubscriptions.push({ subscription_id: String(1_000_000 + i), event_type: 'dm.received', filter: { user_id: String(3_000_000 + i) }, created_at: at, updated_at: at });
+      const all = await twitterWebhookApi(x.credentials, x.url).listActivitySubscriptions();
+      expect(all.map((s) => s.subscription_id)).toEqual(x.activitySubscriptions.map((s) => s.subscription_id));
+      expect(x.requests.filter((r) => r.path === '/2/activity/subscriptions')).toHaveLength(2);
+    });
+  });
 });
