@@ -91,6 +91,8 @@ export const ticketsSettingsSchema = z.object({
   closingMessage: z.string().min(1).max(2_000).optional(),
   /** DM photos, GIFs and videos larger than this stay a link in the text instead of an attachment. */
   mediaMaxBytes: z.number().int().min(1).max(50 * 1024 * 1024).default(5 * 1024 * 1024),
+  /** Largest 4biz answer read (bytes); a larger one fails that call, counted as FourbizAnswerTooLarge. */
+  responseMaxBytes: z.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
   pollScheduleMinutes: z.number().int().min(1).max(60).default(1),
   timeoutMs: z.number().int().min(100).max(30_000).default(5_000),
   activityId: retired('activityId is gone: 4biz\'s request/create has no activity field, put the service\'s code in serviceCode instead'),

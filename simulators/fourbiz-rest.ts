@@ -13,7 +13,8 @@ import { listenOnLoopback, readBody } from './http';
  *   `number`, `userID` (the logged-in user); `request/listOccurrences` → the collection;
  * - `webmvc/services/request/addAttachments` stores base64 `content`; a missing field is HTTP 500.
  * Switches for tests: sessions expiring every N calls, a call stored but answered after a delay,
- * being down, failing the next calls (status and/or error code), answering a redirect.
+ * being down, failing the next calls (status and/or error code), answering a redirect, answering
+ * with a huge body.
  */
 interface SimStatus {
   code: string;
@@ -94,6 +95,13 @@ export interface FourbizSimulator {
   redirectNext(count: number, location: string): void;
   /** The next call to `path` is applied, but answered only after `delayMs` (a client timeout sees a failure). */
   answerLate(path: string, delayMs: number): void;
+  /**
+   * The next call to `path` is applied, but answered with a well-formed JSON body of `bytes` bytes
+   * (a padded occurrence list), streamed in chunks without a Content-Length unless `declare`: the
+   * simulator never holds it whole. `huge.written` says how much of it left before the client hung up.
+   */
+  answerHuge(path: string, bytes: number, opts?: { declare?: boolean }): void;
+  readonly huge: { written: number; total: number };
   /** Takes the next occurrence number now (an agent occurrence that becomes visible later). */
   reserveOccurrenceNumber(): number;
   /** An agent writes on the request (as 4biz's agent screen does); category `Retorno` unless given (null: none). */
@@ -127,6 +135,8 @@ export async function startFourbizSimulator(opts: FourbizSimulatorOptions = {}):
   let failing: { count: number; status: number; code?: string } = { count: 0, status: 500 };
   let redirecting = { count: 0, location: '' };
   const late = new Map<string, number>();
+  const hugeNext = new Map<string, { bytes: number; declare: boolean }>();
+  const huge = { written: 0, total: 0 };
 
   const find = (n: unknown) => requests.find((r) => String(r.number) === String(n));
   const byOrigin = (o: unknown) => requests.find((r) => r.numberOrigin === o);
@@ -247,6 +257,32 @@ export async function startFourbizSimulator(opts: FourbizSimulatorOptions = {}):
     return false;
   }
 
+  /** `{"occurrences":[{…},{…},…]}` of exactly `total` bytes, written chunk by chunk as the client reads. */
+  async function streamHuge(res: ServerResponse, total: number, declare: boolean): Promise<void> {
+    huge.written = 0;
+    huge.total = total;
+    res.writeHead(200, { 'content-type': 'application/json', ...(declare ? { 'content-length': String(total) } : {}) });
+    const head = '{"occurrences":[';
+    const tail = ']}';
+    const item = JSON.stringify({ number: 1, description: 'x'.repeat(60_000), userID: 'agente.ana', category: 'Retorno' });
+    const write = async (chunk: string) => {
+      huge.written += Buffer.byteLength(chunk);
+      if (!res.write(chunk)) await new Promise<void>((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
+    };
+    await write(head);
+    let left = total - head.length - tail.length;
+    let first = true;
+    while (left > 0 && !res.destroyed) {
+      const sep = first ? '' : ',';
+      // The last piece pads with spaces (JSON allows them) so the body is exactly `total` bytes.
+      const piece = left >= sep.length + item.length ? sep + item : ' '.repeat(left);
+      first = false;
+      left -= piece.length;
+      await write(piece);
+    }
+    if (!res.destroyed) res.end(tail);
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
     const path = new URL(req.url ?? '/', 'http://x').pathname;
@@ -294,6 +330,12 @@ export async function startFourbizSimulator(opts: FourbizSimulatorOptions = {}):
       return fail(res, call, 'SESSION', 'Sessão não existe ou está expirada', 412);
     }
     const out = route(path, body);
+    const big = hugeNext.get(call.path);
+    if (big) {
+      hugeNext.delete(call.path);
+      call.status = 200;
+      return streamHuge(res, big.bytes, big.declare);
+    }
     const delay = late.get(call.path);
     if (delay !== undefined) {
       late.delete(call.path);
@@ -334,6 +376,10 @@ export async function startFourbizSimulator(opts: FourbizSimulatorOptions = {}):
     answerLate(path, delayMs) {
       late.set(path, delayMs);
     },
+    answerHuge(path, bytes, o = {}) {
+      hugeNext.set(path, { bytes, declare: o.declare ?? false });
+    },
+    huge,
     reserveOccurrenceNumber: () => nextOccurrence++,
     addAgentOccurrence(requestNumber, description, o = {}) {
       const request = mustFind(requestNumber);

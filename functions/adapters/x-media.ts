@@ -1,6 +1,7 @@
 import { OAuth1Helper } from 'twitter-api-v2/dist/cjs/client-mixins/oauth1.helper';
 import type { SecretSource } from './secrets';
 import { describeFetchFailure } from './fetch-failure';
+import { readBounded } from './bounded-read';
 
 /**
  * A DM's photo, GIF or video as X serves it: `ton.twitter.com` opens only for an OAuth 1.0a-signed
@@ -29,23 +30,6 @@ export interface XMediaOptions {
 /** Only X's DM media host gets a request signed with the company account's keys. */
 const MEDIA_HOST = 'ton.twitter.com';
 
-async function readCapped(res: Response, maxBytes: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const reader = res.body?.getReader();
-  if (!reader) return Buffer.alloc(0);
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return Buffer.concat(chunks);
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    chunks.push(Buffer.from(value));
-  }
-}
-
 export function createXMediaDownloader(secrets: SecretSource, options: XMediaOptions = {}): XMediaDownloader {
   const doFetch = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -68,14 +52,9 @@ export function createXMediaDownloader(secrets: SecretSource, options: XMediaOpt
           await res.body?.cancel().catch(() => undefined);
           return { ok: false, reason: `X answered HTTP ${res.status}` };
         }
-        const declared = Number(res.headers.get('content-length'));
-        if (Number.isFinite(declared) && declared > maxBytes) {
-          await res.body?.cancel().catch(() => undefined);
-          return { ok: false, reason: `${declared} bytes, over the ${maxBytes}-byte cap` };
-        }
-        const bytes = await readCapped(res, maxBytes);
-        if (!bytes) return { ok: false, reason: `over the ${maxBytes}-byte cap` };
-        return { ok: true, media: { bytes, contentType: res.headers.get('content-type') ?? undefined } };
+        const body = await readBounded(res, maxBytes);
+        if (!body.ok) return body;
+        return { ok: true, media: { bytes: body.bytes, contentType: res.headers.get('content-type') ?? undefined } };
       } catch (err) {
         return { ok: false, reason: describeFetchFailure(err, timeoutMs) };
       }

@@ -32,6 +32,12 @@ export class TransientError extends BridgeError {
  */
 export class FourbizAuthError extends TransientError {}
 
+/**
+ * An answer larger than the tenant allows (tickets mode's `fourbiz.responseMaxBytes`): that call
+ * fails, counted (FourbizAnswerTooLarge), and is tried again later like any passing fault.
+ */
+export class AnswerTooLargeError extends TransientError {}
+
 /** A queue message whose body is not what its queue carries: kept in the DLQ for a look, never retried. */
 export class InvalidQueueMessageError extends PermanentError {}
 

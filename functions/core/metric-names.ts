@@ -20,6 +20,8 @@ export const Metric = {
   FourbizLatency: 'FourbizLatency',
   FourbizTransientError: 'FourbizTransientError',
   FourbizPermanentError: 'FourbizPermanentError',
+  /** tickets mode: a 4biz answer over fourbiz.responseMaxBytes (that call failed, the run went on). */
+  FourbizAnswerTooLarge: 'FourbizAnswerTooLarge',
   ConversationOpened: 'ConversationOpened',
   ConversationClosed: 'ConversationClosed',
   InvalidQueueMessage: 'InvalidQueueMessage',

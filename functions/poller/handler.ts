@@ -11,7 +11,7 @@ import { Env, pollerTimeoutSeconds, secretOf } from '../config';
 import { closeByFourbiz, type Conversation } from '../core/conversation';
 import { Metric } from '../core/metric-names';
 import { mergeSynced, planReplySync, syncedOccurrencesOf, type KeptBackOccurrence, type ReplySyncPlan } from '../core/reply-sync';
-import { BridgeError, classifyError, ConfigurationError, FourbizAuthError } from '../core/errors';
+import { AnswerTooLargeError, BridgeError, classifyError, ConfigurationError, FourbizAuthError } from '../core/errors';
 import { withLease, type LeaseStore } from '../core/lease';
 import { dynamoLeaseStore } from '../adapters/lease-store';
 import { conversationStoreFor } from '../adapters/conversation-store';
@@ -137,6 +137,7 @@ export function createPollerHandler(deps: PollerDeps) {
             requestNumber: conversation.requestNumber,
             error: (err as Error).message,
           });
+          if (err instanceof AnswerTooLargeError) metrics.addMetric(Metric.FourbizAnswerTooLarge, MetricUnit.Count, 1);
           if (err instanceof FourbizAuthError) metrics.addMetric(Metric.FourbizAuthFailure, MetricUnit.Count, 1);
           else if (!(err instanceof NotQueued)) metrics.addMetric(permanent ? Metric.FourbizPermanentError : Metric.FourbizTransientError, MetricUnit.Count, 1);
         }

@@ -244,4 +244,18 @@ describe('local bridge in tickets mode pointed at an external 4biz REST server (
     expect(all).toEqual(['Primeira: veja https://exemplo.com/gnp.exe', 'Segunda resposta']);
     expect(replies.map((d) => d.text).join()).not.toMatch(/admin123|\u202E/);
   }, 30_000);
+
+  it('survives a 50 MB listOccurrences answer: that poll fails, the bridge stays up and the later answers arrive', async () => {
+    const dm = sampleDelivery(bridge.tenant.xAccountId);
+    expect((await postDm(bridge, dm.body)).status).toBe(200);
+    const request = await until('the request', () => external.requests.find((r) => r.numberOrigin.startsWith(dm.senderId)), 10_000);
+    const before = bridge.xApi!.dms.filter((d) => d.participantId === dm.senderId).length;
+    external.addAgentOccurrence(request.number, 'Resposta depois da lista enorme', { category: 'Acompanhamento' });
+    external.answerHuge('/services/request/listOccurrences', 50 * 1024 * 1024);
+    await bridge.pollNow!();
+    expect(external.huge.written).toBeLessThan(20 * 1024 * 1024);
+    await bridge.pollNow!();
+    const reply = await until('the later answer', () => bridge.xApi!.dms.filter((d) => d.participantId === dm.senderId).slice(before)[0], 10_000);
+    expect(reply.text).toBe('Resposta depois da lista enorme');
+  }, 30_000);
 });

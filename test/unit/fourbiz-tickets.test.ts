@@ -6,7 +6,7 @@ import { createXMediaDownloader } from '../../functions/adapters/x-media';
 import { compareDecimalIds } from '../../functions/core/decimal-ids';
 import { staticSecretSource } from '../../functions/adapters/secrets';
 import type { Conversation } from '../../functions/core/conversation';
-import { FourbizAuthError, PermanentError, RequestFinishedError, TransientError } from '../../functions/core/errors';
+import { AnswerTooLargeError, FourbizAuthError, PermanentError, RequestFinishedError, TransientError } from '../../functions/core/errors';
 import { normaliseDelivery, accountActivitySchema, type InboundMessage } from '../../functions/core/x-events';
 import { fixtureBytes, testSecret } from '../support/x-fixtures';
 import { startFourbizSimulator, type FourbizSimulator, type OccurrenceListShape } from '../../simulators/fourbiz-rest';
@@ -286,6 +286,30 @@ describe('4biz tickets client (Citrest, as documented)', () => {
     expect((await client.listOccurrences(requestNumber!)).map((o) => o.category)).toEqual(['Diagnostico', undefined, 'Acompanhamento']);
     const reshaped = await createTicketsClient(settings, secrets(), { fetch: asObject }).listOccurrences(requestNumber!);
     expect(reshaped.map((o) => o.category)).toEqual(['Acompanhamento', undefined, 'Acompanhamento']);
+  });
+
+  it('refuses a 50 MB listOccurrences answer at the size cap without reading it, then reads the next one', async () => {
+    const client = createTicketsClient({ ...settings, timeoutMs: 5_000, responseMaxBytes: 1024 * 1024 }, secrets());
+    const { requestNumber } = await client.deliver(fixtureMessage('dm-received.json'), conversation());
+    sim.addAgentOccurrence(requestNumber!, 'depois');
+    const heapBefore = process.memoryUsage().heapUsed;
+    sim.answerHuge('/services/request/listOccurrences', 50 * 1024 * 1024);
+    const err = await client.listOccurrences(requestNumber!).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AnswerTooLargeError);
+    expect((err as Error).message).toMatch(/listOccurrences .*over the 1048576-byte cap.*responseMaxBytes/);
+    // The client stopped reading: most of the 50 MB never left the simulator, and none of it stayed here.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(sim.huge.written).toBeLessThan(20 * 1024 * 1024);
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(20 * 1024 * 1024);
+    expect((await client.listOccurrences(requestNumber!)).map((o) => o.description)).toEqual(['depois']);
+  });
+
+  it('refuses an answer whose declared length is over the cap before reading any of it', async () => {
+    const client = createTicketsClient({ ...settings, timeoutMs: 5_000, responseMaxBytes: 1024 * 1024 }, secrets());
+    const { requestNumber } = await client.deliver(fixtureMessage('dm-received.json'), conversation());
+    sim.answerHuge('/services/request/getById', 50 * 1024 * 1024, { declare: true });
+    await expect(client.getRequest(requestNumber!)).rejects.toThrow(/52428800 bytes, over the 1048576-byte cap/);
+    await expect(client.getRequest(requestNumber!)).resolves.toMatchObject({ number: requestNumber });
   });
 
   it.each(['Resolvida', 'Fechada', 'Cancelada'] as const)('reports a request in status %s (a {code, name} object) as finished', async (status) => {

@@ -1,6 +1,6 @@
 import type { ScheduledEvent } from 'aws-lambda';
 import type { Conversation } from '../../functions/core/conversation';
-import { FourbizAuthError } from '../../functions/core/errors';
+import { AnswerTooLargeError, FourbizAuthError } from '../../functions/core/errors';
 import type { LeaseStore } from '../../functions/core/lease';
 import type { OutboundMessage } from '../../functions/core/outbound-message';
 import { createPollerHandler, type PollSummary } from '../../functions/poller/handler';
@@ -21,7 +21,7 @@ const open = (xUserId: string, over: Partial<Conversation> = {}): Conversation =
   ...over,
 });
 
-function setup(opts: { leaseFree?: boolean; failFor?: string } = {}) {
+function setup(opts: { leaseFree?: boolean; failFor?: string; failWith?: Error } = {}) {
   const store = memoryStore([open('1'), open('2')]);
   const { conversations } = store;
   const lease: string[] = [];
@@ -40,7 +40,7 @@ function setup(opts: { leaseFree?: boolean; failFor?: string } = {}) {
     queue: { send: async (m) => void queued.push(...m) },
     fourbiz: {
       async getRequest(n) {
-        if (n === opts.failFor) throw new FourbizAuthError('PERMISSION');
+        if (n === opts.failFor) throw opts.failWith ?? new FourbizAuthError('PERMISSION');
         return { number: n, status: 'Fechada', finished: true };
       },
       listOccurrences: async (n) => [{ id: '10', numberOrigin: undefined, description: `resposta ${n}`, byIntegrationUser: false, category: 'Retorno' }],
@@ -87,6 +87,13 @@ describe('poller handler', () => {
     expect(JSON.stringify(logged)).toContain('"category":"Diagnostico"');
     expect(JSON.stringify(logged)).not.toContain('admin123');
     expect(store.conversations.get('1')).toMatchObject({ syncedOccurrenceIds: ['10', '11', '12', '13'] });
+  });
+
+  it('counts a 4biz answer over the size cap as FourbizAnswerTooLarge and goes on with the other conversations', async () => {
+    const t = setup({ failFor: 'R1', failWith: new AnswerTooLargeError('4biz /services/request/listOccurrences answered HTTP 200 with a body over the cap') });
+    expect(await t.run()).toMatchObject({ ran: true, failed: 1, closed: 1 });
+    expect(t.obs.published()).toMatchObject({ FourbizAnswerTooLarge: 1, FourbizTransientError: 1 });
+    expect(t.queued.filter((m) => m.xUserId === '2')).toHaveLength(2);
   });
 
   it('skips when another run holds the lease', async () => {

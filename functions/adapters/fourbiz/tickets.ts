@@ -2,19 +2,21 @@ import { z } from 'zod';
 import type { TicketsSettings } from '../../config';
 import type { Conversation } from '../../core/conversation';
 import { compareDecimalIds } from '../../core/decimal-ids';
-import { BridgeError, fourbizHttpError, FourbizAuthError, PermanentError, RequestFinishedError, TransientError } from '../../core/errors';
+import { AnswerTooLargeError, BridgeError, fourbizHttpError, FourbizAuthError, PermanentError, RequestFinishedError, TransientError } from '../../core/errors';
 import type { InboundMessage } from '../../core/x-events';
 import type { SecretSource } from '../secrets';
 import type { DownloadedMedia, XMediaDownloader } from '../x-media';
 import type { DeliveryContext, DeliveryResult, FourbizClient, FourbizOccurrence, FourbizRequest } from '../../core/ports';
 import { formatZodIssues } from '../../core/zod-issues';
+import { anything, errorSchema, loginSchema, occurrenceListSchema, requestSchema, requestStatus } from './citrest-answers';
 import { describeFetchFailure } from '../fetch-failure';
+import { readBounded } from '../bounded-read';
 
 /**
  * tickets mode: 4biz's REST API ("Citrest"), as its public documentation describes it
- * (docs/4biz-api.md: the sources and our reading of them). Every path and field name
- * of that API lives in this file: a conversation becomes a request (`numberOrigin` = the
- * conversation id), each later DM an occurrence on it (`numberOrigin` = the DM event id), a DM's
+ * (docs/4biz-api.md: the sources and our reading of them). Every path and request field of that
+ * API lives in this file, the answers' shapes in citrest-answers.ts: a conversation becomes a
+ * request (`numberOrigin` = the conversation id), each later DM an occurrence on it (`numberOrigin` = the DM event id), a DM's
  * media an attachment; the poller reads occurrences and the request's status back.
  */
 const Path = {
@@ -26,94 +28,6 @@ const Path = {
   addAttachments: '/webmvc/services/request/addAttachments',
 } as const;
 
-/** Status codes (and names) after which nothing more happens on a request: the conversation ends. */
-const FINISHED_STATUSES = new Set(['resolvida', 'fechada', 'cancelada']);
-
-const idSchema = z.union([z.string().min(1), z.number()]).transform(String);
-
-/**
- * Citrest's `CtError {code, description}` under `error`, or the webmvc envelope `{status, code,
- * message}`: either way a code and a description.
- */
-const errorSchema = z
-  .object({ error: z.object({ code: idSchema, description: z.string().nullish() }).passthrough().nullish(), code: idSchema.optional(), message: z.string().nullish() })
-  .passthrough()
-  .transform((e) => ({
-    citrest: e.error ? { code: e.error.code, description: e.error.description ?? undefined } : undefined,
-    webmvc: e.code ? { code: e.code, description: e.message ?? undefined } : undefined,
-  }));
-
-/** `status` is documented as `{code, name}`; a plain string is accepted too. */
-const statusSchema = z.union([
-  z.string().min(1).transform((s) => ({ code: s, name: s })),
-  z
-    .object({ code: idSchema.optional(), name: z.string().nullish() })
-    .passthrough()
-    .refine((s) => s.code !== undefined || Boolean(s.name), 'status has neither code nor name')
-    .transform((s) => ({ code: s.code ?? s.name!, name: s.name ?? s.code! })),
-]);
-
-/** CtRequest attributes at the top level of the answer (documented) or under `request` (accepted). */
-const requestSchema = z.preprocess(
-  (v) => (v && typeof v === 'object' && 'request' in v && (v as { request: unknown }).request && typeof (v as { request: unknown }).request === 'object' ? { ...(v as object), ...(v as { request: object }).request } : v),
-  z.object({ number: idSchema, numberOrigin: idSchema.nullish(), status: statusSchema.nullish(), solution: z.string().nullish() }).passthrough(),
-);
-
-const loginSchema = z
-  .object({ SessionID: z.string().min(1).optional(), sessionID: z.string().min(1).optional() })
-  .passthrough()
-  .refine((v) => v.SessionID ?? v.sessionID, 'no SessionID in the login answer')
-  .transform((v) => (v.SessionID ?? v.sessionID)!);
-
-/**
- * listOccurrences documents its categories in Portuguese (Acompanhamento, Retorno, …) and, in its
- * translated list, in English: the English names 4biz may answer map to the Portuguese ones the
- * tenant lists. Only the pairs the two lists give unambiguously.
- */
-const ENGLISH_CATEGORIES: Record<string, string> = {
-  creation: 'Criacao',
-  monitoring: 'Acompanhamento',
-  update: 'Atualizacao',
-  diagnosis: 'Diagnostico',
-  investigation: 'Investigacao',
-  memo: 'Memorando',
-  information: 'Informacao',
-  return: 'Retorno',
-  symptom: 'Sintoma',
-  outline: 'Contorno',
-  executing: 'Execucao',
-};
-
-function categoryName(raw: string | undefined): string | undefined {
-  const name = raw?.trim();
-  if (!name) return undefined;
-  return ENGLISH_CATEGORIES[name.toLowerCase()] ?? name;
-}
-
-const occurrenceSchema = z
-  .object({
-    number: idSchema,
-    numberOrigin: idSchema.nullish(),
-    description: z.string().nullish(),
-    userID: idSchema.nullish(),
-    userId: idSchema.nullish(),
-    // A string in listOccurrences' documentation, `{code}` in its example: either; anything else is "none".
-    category: z
-      .union([z.string(), z.object({ code: z.string().nullish(), name: z.string().nullish() }).passthrough()])
-      .nullish()
-      .catch(undefined)
-      .transform((c) => categoryName(typeof c === 'string' ? c : (c?.code ?? c?.name ?? undefined))),
-  })
-  .passthrough();
-
-/** The collection's property name is not documented: `occurrences`, `ocurrences` or a bare array. */
-const occurrenceListSchema = z.preprocess((v) => {
-  if (Array.isArray(v)) return v;
-  const o = (v ?? {}) as Record<string, unknown>;
-  return o.occurrences ?? o.ocurrences ?? (o.request as Record<string, unknown> | undefined)?.occurrences ?? [];
-}, z.array(occurrenceSchema));
-
-const anything = z.unknown();
 
 export interface TicketsClient extends FourbizClient {
   readonly mode: 'tickets';
@@ -197,9 +111,6 @@ function extensionOf(media: DownloadedMedia, url: string): string {
   return fromType ?? fromUrl ?? 'bin';
 }
 
-const statusName = (s: { code: string; name: string }) => s.name;
-const isFinished = (s: { code: string; name: string }) =>
-  [s.code, s.name].some((v) => FINISHED_STATUSES.has(v.normalize('NFD').replace(/\p{M}/gu, '').trim().toLowerCase()));
 
 export function createTicketsClient(settings: TicketsSettings, secrets: SecretSource, options: TicketsClientOptions = {}): TicketsClient {
   const doFetch = options.fetch ?? fetch;
@@ -226,7 +137,11 @@ export function createTicketsClient(settings: TicketsSettings, secrets: SecretSo
       const where = res.headers.get('location');
       throw new TransientError(`4biz ${path} answered a redirect (HTTP ${res.status}${where ? ` to ${where}` : ''}); redirects are not followed: check fourbiz.baseUrl`, res.status);
     }
-    const text = await res.text().catch(() => '');
+    // Every answer within the tenant's cap: a runaway list must not take the function's memory.
+    // A body cut off mid-read counts as none, as before: what follows decides from the status.
+    const answer = await readBounded(res, settings.responseMaxBytes).catch(() => ({ ok: true as const, bytes: Buffer.alloc(0) }));
+    if (!answer.ok) throw new AnswerTooLargeError(`4biz ${path} answered HTTP ${res.status} with a body ${answer.reason} (fourbiz.responseMaxBytes): not read`, res.status);
+    const text = answer.bytes.toString('utf8');
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
@@ -413,8 +328,7 @@ export function createTicketsClient(settings: TicketsSettings, secrets: SecretSo
 
   async function getRequest(requestNumber: string): Promise<FourbizRequest> {
     const request = await call(Path.getById, { number: requestNumber }, requestSchema);
-    const status = request.status ?? { code: 'EmAndamento', name: 'Em andamento' };
-    return { number: request.number, status: statusName(status), solution: request.solution ?? undefined, finished: isFinished(status) };
+    return { number: request.number, ...requestStatus(request.status), solution: request.solution ?? undefined };
   }
 
   return {
