@@ -49,7 +49,8 @@ function dm(xUserId: string, text: string, from = fixture('dm-received.json')): 
     createdAt: new Date(at).toISOString(),
     sender: { ...from.sender, id: xUserId },
     text,
-    raw: { ...from.raw, event: { ...from.raw.event, id: eventId } },
+    // The queue carries the raw event, not `text`: the dispatcher reads the text from here.
+    raw: { ...from.raw, event: { ...from.raw.event, id: eventId, message_create: { ...from.raw.event.message_create!, message_data: { ...from.raw.event.message_create!.message_data, text, entities: undefined } } } },
   };
 }
 
