@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { EmittingFunction } from '../functions/core/metric-names';
 import type { Construct } from 'constructs';
 import { resourceNames } from './resource-names';
 import type { TenantConfig } from './tenant-config';
@@ -43,7 +44,7 @@ export class TenantStack extends Stack {
     });
 
     const dispatcher = new Dispatcher(this, 'Dispatcher', { tenant, secret, table, inbound });
-    const functions: Record<string, IFunction> = {};
+    const functions: Partial<Record<EmittingFunction, IFunction>> = {};
     // Webhook ingestion: a public HTTP API X calls, and its health check. Polling: no endpoint at all, a scheduled poller instead.
     let api: WebhookApi | undefined;
     if (tenant.x.ingestion === 'webhook') {
@@ -84,7 +85,6 @@ export class TenantStack extends Stack {
     const dashboard = new Dashboard(this, 'Dashboard', {
       tenant,
       api: api?.api,
-      dmPolling: tenant.x.ingestion === 'poll',
       inboundQueue: inbound.queue,
       inboundDlq: inbound.dlq,
       outbound,

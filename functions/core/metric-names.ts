@@ -65,6 +65,93 @@ export const Metric = {
 
 export type MetricName = (typeof Metric)[keyof typeof Metric];
 
+/**
+ * The metrics each function emits. Its handler's `metrics` only accepts these names (its deps
+ * extend `Observability<'crc'>`…, functions/observability.ts), a unit test holds each list to the
+ * names the function's code uses, and the infra tests allow a tenant's dashboard and alarms only
+ * the metrics of the functions it deploys. A new metric: add it to `Metric`, here, then use it.
+ */
+export const emittedBy = {
+  crc: [Metric.CrcAnswered, Metric.CrcFailed, Metric.CrcRejected, Metric.SecretNotFilled],
+  webhook: [
+    Metric.DmReceived,
+    Metric.EchoDropped,
+    Metric.EncryptedDmReceived,
+    Metric.EnqueueFailed,
+    Metric.EventIgnored,
+    Metric.ForeignAccountDropped,
+    Metric.SecretNotFilled,
+    Metric.SecretUnavailable,
+    Metric.WebhookRejected,
+    Metric.XAccessRevoked,
+  ],
+  dispatcher: [
+    Metric.ConversationClosed,
+    Metric.ConversationOpened,
+    Metric.DeliveredTo4biz,
+    Metric.DuplicateSkipped,
+    Metric.FourbizAuthFailure,
+    Metric.FourbizLatency,
+    Metric.FourbizPermanentError,
+    Metric.FourbizTransientError,
+    Metric.InvalidQueueMessage,
+    Metric.OldDmReceived,
+  ],
+  'webhook-health': [
+    Metric.WebhookCheckFailed,
+    Metric.WebhookInvalid,
+    Metric.WebhookReplayFailed,
+    Metric.WebhookReplayStarted,
+    Metric.WebhookRevalidated,
+    Metric.WebhookUnreachable,
+  ],
+  'dm-poller': [
+    Metric.DmEventInvalid,
+    Metric.DmPollFailed,
+    Metric.DmPollLag,
+    Metric.DmPollRateLimited,
+    Metric.DmPollRuns,
+    Metric.DmPolled,
+    Metric.EchoDropped,
+    Metric.EnqueueFailed,
+    Metric.EventIgnored,
+    Metric.XAuthFailure,
+    Metric.XCreditsDepleted,
+  ],
+  poller: [
+    Metric.ConversationClosed,
+    Metric.ConversationsPolled,
+    Metric.EnqueueFailed,
+    Metric.FourbizAuthFailure,
+    Metric.FourbizPermanentError,
+    Metric.FourbizTransientError,
+    Metric.OccurrenceKeptInternal,
+    Metric.RepliesQueued,
+  ],
+  sender: [
+    Metric.DmSent,
+    Metric.DuplicateSkipped,
+    Metric.InvalidQueueMessage,
+    Metric.RecipientRefusedDm,
+    Metric.XAuthFailure,
+    Metric.XCapReached,
+    Metric.XCreditsDepleted,
+    Metric.XRateLimited,
+    Metric.XTransientError,
+  ],
+} as const satisfies Record<string, readonly MetricName[]>;
+
+/** A function that emits metrics, by its folder name under functions/ (as functions/config.ts names it). */
+export type EmittingFunction = keyof typeof emittedBy;
+
+/** The metric names function F emits. */
+export type EmittedBy<F extends EmittingFunction> = (typeof emittedBy)[F][number];
+
+/** Dimensions a metric carries besides service and tenant (the handler adds them to a single metric). */
+export const extraDimensions: Partial<Record<MetricName, readonly string[]>> = {
+  [Metric.OccurrenceKeptInternal]: ['category'],
+};
+
 /** Dimensions every metric of a tenant carries (Powertools adds `service`; we add `tenant`). */
 export function metricDimensions(tenant: string): Record<string, string> {
   return { service: SERVICE_NAME, tenant };

@@ -12,7 +12,7 @@ import { createObservability, type Observability } from '../observability';
 import { secretOf } from '../config';
 import { wireOnFirstCall } from '../wiring';
 
-export interface CrcDeps extends Observability {
+export interface CrcDeps extends Observability<'crc'> {
   secrets: SecretSource;
 }
 

@@ -23,7 +23,7 @@ import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
 import type { ConversationStore, FourbizClient, QueueControl } from '../core/ports';
 
-export interface DispatcherDeps extends Observability {
+export interface DispatcherDeps extends Observability<'dispatcher'> {
   store: ConversationStore;
   fourbiz: FourbizClient;
   queue: QueueControl;

@@ -10,7 +10,7 @@ import { secretOf } from '../config';
 import { pollDmEvents, type DmPollResult } from '../core/dm-poll';
 import { TransientError } from '../core/errors';
 import { withLease, type LeaseStore } from '../core/lease';
-import { Metric } from '../core/metric-names';
+import { Metric, type EmittedBy } from '../core/metric-names';
 import { dynamoDmPollState } from '../adapters/dm-poll-state';
 import { sqsInboundQueue } from '../adapters/inbound-queue';
 import type { DmEventsSource, DmPollStateStore, InboundQueue } from '../core/ports';
@@ -21,7 +21,7 @@ import { createDmEventsSource } from '../adapters/x-dm-events';
 import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
 
-export interface DmPollerDeps extends Observability {
+export interface DmPollerDeps extends Observability<'dm-poller'> {
   source: DmEventsSource;
   queue: InboundQueue;
   state: DmPollStateStore;
@@ -49,7 +49,7 @@ export const DM_POLL_MAX_PAGES = 10;
 export function createDmPollerHandler(deps: DmPollerDeps) {
   const { logger, metrics } = deps;
   const clock = deps.clock ?? Date.now;
-  const count = (name: (typeof Metric)[keyof typeof Metric], n = 1) => n > 0 && metrics.addMetric(name, MetricUnit.Count, n);
+  const count = (name: EmittedBy<'dm-poller'>, n = 1) => n > 0 && metrics.addMetric(name, MetricUnit.Count, n);
 
   /** The queue, counting what it refused (the run then fails before the cursor moves). */
   const countingRefusals = (queue: InboundQueue): InboundQueue => ({

@@ -23,7 +23,7 @@ import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
 import type { ConversationStore, OutboundQueue } from '../core/ports';
 
-export interface PollerDeps extends Observability {
+export interface PollerDeps extends Observability<'poller'> {
   store: ConversationStore;
   fourbiz: Pick<TicketsClient, 'getRequest' | 'listOccurrences'>;
   queue: Pick<OutboundQueue, 'send'>;

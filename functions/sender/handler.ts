@@ -25,7 +25,7 @@ import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
 import type { ConversationStore, QueueControl, XClient } from '../core/ports';
 
-export interface SenderDeps extends Observability {
+export interface SenderDeps extends Observability<'sender'> {
   store: ConversationStore;
   x: XClient;
   queue: QueueControl;

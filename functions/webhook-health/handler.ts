@@ -6,7 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ScheduledEvent } from 'aws-lambda';
 import { secretOf, type TenantSecret } from '../config';
-import { Metric, type MetricName } from '../core/metric-names';
+import { Metric, type EmittedBy } from '../core/metric-names';
 import type { WebhookHealthStore, XWebhookApi } from '../core/ports';
 import { checkWebhookHealth, type WebhookHealth } from '../core/webhook-health';
 import { crcSelfCheck } from '../adapters/crc-probe';
@@ -16,7 +16,7 @@ import { describeXError, twitterWebhookApi } from '../adapters/x-webhooks';
 import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
 
-export interface WebhookHealthHandlerDeps extends Observability {
+export interface WebhookHealthHandlerDeps extends Observability<'webhook-health'> {
   secrets: SecretSource;
   /** X's webhook API with the tenant's keys (the app bearer token: the secret's, or fetched with the consumer key and secret). */
   xApi(keys: TenantSecret): XWebhookApi;
@@ -30,7 +30,7 @@ export interface WebhookHealthHandlerDeps extends Observability {
 export function createWebhookHealthHandler(deps: WebhookHealthHandlerDeps) {
   const { logger, metrics, secrets, store, webhookUrl } = deps;
   const probe = deps.probe ?? crcSelfCheck;
-  const count = (name: MetricName): void => {
+  const count = (name: EmittedBy<'webhook-health'>): void => {
     metrics.addMetric(name, MetricUnit.Count, 1);
   };
 

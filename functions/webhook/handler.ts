@@ -17,7 +17,7 @@ import { wireOnFirstCall } from '../wiring';
 import type { InboundQueue } from '../core/ports';
 import { SIGNATURE_HEADER } from '../core/x-signature';
 
-export interface WebhookDeps extends Observability {
+export interface WebhookDeps extends Observability<'webhook'> {
   secrets: SecretSource;
   queue: InboundQueue;
   /** The tenant's X account (tenant file `xAccountId`): deliveries for another account are dropped. */

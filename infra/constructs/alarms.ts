@@ -190,6 +190,9 @@ export class Alarms extends Construct {
         tenantMetric(tenant.name, MetricName.XCreditsDepleted),
         1,
       );
+    }
+    // Only the sender sends DMs: X's daily DM cap and usage cap concern tickets mode.
+    if (tenant.fourbiz.mode === 'tickets') {
       add(
         'XCapReached',
         "X's daily DM cap (1,440 a day per user and per app) or the app's usage cap is reached: replies wait until the reset X announced. Find what sends so many DMs, or raise the app's cap with X.",

@@ -70,11 +70,14 @@ export interface BridgeFunctionProps<F extends FunctionName> {
 
 /** A bridge Lambda: the settings all functions share, its own log group and a role that can write only there. */
 export class BridgeFunction<F extends FunctionName = FunctionName> extends Construct {
+  /** Its folder under functions/: what its code emits is core/metric-names.ts `emittedBy[name]`. */
+  readonly name: F;
   readonly fn: NodejsFunction;
   readonly logGroup: LogGroup;
 
   constructor(scope: Construct, id: string, props: BridgeFunctionProps<F>) {
     super(scope, id);
+    this.name = props.name;
     this.logGroup = new LogGroup(this, 'LogGroup', { retention: logRetention(props.tenant.logRetentionDays) });
     // An own role instead of AWSLambdaBasicExecutionRole: logs go to this log group only.
     const role = new Role(this, 'Role', {

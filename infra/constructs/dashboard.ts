@@ -12,7 +12,7 @@ import {
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { Metric as MetricName } from '../../functions/core/metric-names';
+import { emittedBy, Metric as MetricName, type EmittingFunction, type MetricName as Name } from '../../functions/core/metric-names';
 import { resourceNames } from '../resource-names';
 import { fourbizErrorRate, tenantMetric } from './alarms';
 import type { TenantConfig } from '../tenant-config';
@@ -21,19 +21,21 @@ export interface DashboardProps {
   tenant: TenantConfig;
   /** Webhook ingestion only. */
   api?: HttpApi;
-  /** Polling mode only: DM lookup widgets. */
-  dmPolling?: boolean;
   inboundQueue: IQueue;
   inboundDlq: IQueue;
   /** tickets mode only. */
   outbound?: { queue: IQueue; dlq: IQueue };
-  functions: Record<string, IFunction>;
+  /** The tenant's functions by name: their invocations, errors and durations, and only the custom metrics they emit. */
+  functions: Partial<Record<EmittingFunction, IFunction>>;
   alarms: IAlarm[];
 }
 
 const period = Duration.minutes(5);
-const graph = (title: string, left: IMetric[], right: IMetric[] = []) =>
-  new GraphWidget({ title, left, right, width: 8, height: 6, period });
+/** A graph of the lines given (undefined ones are metrics this tenant does not emit); none left, no graph. */
+function graph(title: string, left: (IMetric | undefined)[], right: (IMetric | undefined)[] = []): GraphWidget | undefined {
+  const [l, r] = [left.filter((m) => m !== undefined), right.filter((m) => m !== undefined)];
+  return l.length + r.length > 0 ? new GraphWidget({ title, left: l, right: r, width: 8, height: 6, period }) : undefined;
+}
 
 /** One dashboard per tenant: the webhook, the queues, the functions and the bridge's own metrics. */
 export class Dashboard extends Construct {
@@ -45,11 +47,13 @@ export class Dashboard extends Construct {
     super(scope, id);
     const { api } = props;
     const tenant = props.tenant.name;
-    const custom = (name: Parameters<typeof tenantMetric>[1], statistic?: string) => tenantMetric(tenant, name, statistic);
+    // Each mode sees only the metrics its own functions emit (core/metric-names.ts emittedBy).
+    const emitted = new Set<Name>((Object.keys(props.functions) as EmittingFunction[]).flatMap((fn) => emittedBy[fn]));
+    const custom = (name: Name, statistic?: string) => (emitted.has(name) ? tenantMetric(tenant, name, statistic) : undefined);
     const fns = Object.entries(props.functions);
     const perFunction = (f: (fn: IFunction) => Metric) => fns.map(([label, fn]) => f(fn).with({ label }));
 
-    const widgets: IWidget[][] = [
+    const rows: (IWidget | undefined)[][] = [
       [new AlarmStatusWidget({ title: 'Alarms', alarms: props.alarms, width: 24, height: 3 })],
       ...(api
         ? [
@@ -63,7 +67,7 @@ export class Dashboard extends Construct {
             ],
           ]
         : []),
-      ...(props.dmPolling
+      ...(props.functions['dm-poller']
         ? [
             [
               graph('DMs polled (GET /2/dm_events)', [
@@ -75,8 +79,8 @@ export class Dashboard extends Construct {
               graph('DM polls', [
                 custom(MetricName.DmPollRuns),
                 custom(MetricName.DmPollFailed),
-                custom(MetricName.DmPollRateLimited).with({ label: '429s' }),
-                custom(MetricName.XAuthFailure).with({ label: '401/403' }),
+                custom(MetricName.DmPollRateLimited)?.with({ label: '429s' }),
+                custom(MetricName.XAuthFailure)?.with({ label: '401/403' }),
               ]),
               graph('DM poll lag (s, age of the newest DM when a poll ends)', [custom(MetricName.DmPollLag, 'Maximum')]),
             ],
@@ -116,8 +120,8 @@ export class Dashboard extends Construct {
           custom(MetricName.SecretUnavailable),
         ]),
         graph('4biz latency (ms)', [
-          custom(MetricName.FourbizLatency, 'p50').with({ label: 'p50' }),
-          custom(MetricName.FourbizLatency, 'p99').with({ label: 'p99' }),
+          custom(MetricName.FourbizLatency, 'p50')?.with({ label: 'p50' }),
+          custom(MetricName.FourbizLatency, 'p99')?.with({ label: 'p99' }),
         ]),
       ],
       [
@@ -159,6 +163,7 @@ export class Dashboard extends Construct {
       ],
     ];
 
+    const widgets = rows.map((row) => row.filter((w) => w !== undefined)).filter((row) => row.length > 0);
     const region = Stack.of(this).region;
     const dashboardName = resourceNames(tenant).dashboard(region);
     this.dashboard = new CwDashboard(this, 'Dashboard', { dashboardName, widgets });

@@ -222,5 +222,6 @@ describe('the AWS SDK the functions run with', () => {
     const sdkRequires = new Set([...js.matchAll(/require\("(@aws-sdk\/[^"]+)"\)/g)].map((m) => m[1]));
     // Only the optional CRT signer (SigV4a, unused here) stays a guarded require, as in any SDK bundle.
     expect([...sdkRequires]).toEqual(['@aws-sdk/signature-v4-crt']);
-  });
+    // A full esbuild bundle: seconds on a busy 2-core machine, beyond jest's default 5 s.
+  }, 60_000);
 });

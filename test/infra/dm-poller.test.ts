@@ -92,7 +92,6 @@ describe('poll-mode stack', () => {
         'InboundDlqNotEmpty',
         'InboundOldestMessageAge',
         'XAuthFailure',
-        'XCapReached',
         'XCreditsDepleted',
       ].sort(),
     );
