@@ -12,7 +12,7 @@ export interface Observability<F extends EmittingFunction = EmittingFunction> {
 }
 
 /** Powertools Metrics whose addMetric takes only the names function F declares (core/metric-names.ts `emittedBy`). */
-export interface FunctionMetrics<F extends EmittingFunction> extends Metrics {
+interface FunctionMetrics<F extends EmittingFunction> extends Metrics {
   addMetric(name: EmittedBy<F>, ...unitValueResolution: AddMetricRest): this;
 }
 type AddMetricRest = Parameters<Metrics['addMetric']> extends [string, ...infer Rest] ? Rest : never;
