@@ -122,6 +122,7 @@ export const emittedBy = {
     Metric.ConversationClosed,
     Metric.ConversationsPolled,
     Metric.EnqueueFailed,
+    Metric.FourbizAnswerTooLarge,
     Metric.FourbizAuthFailure,
     Metric.FourbizPermanentError,
     Metric.FourbizTransientError,
