@@ -9,7 +9,8 @@ import { formatZodIssues } from './core/zod-issues';
  * (and the tenant secret) → here. No other module reads process.env (the AWS SDK and Powertools
  * read their own standard variables, e.g. AWS_ENDPOINT_URL_SQS, POWERTOOLS_LOG_LEVEL).
  */
-const LOOPBACK_HOSTS = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+/** Loopback hosts, `*.localhost` included (RFC 6761: it always resolves to loopback; the local SQS URLs use it). */
+const LOOPBACK_HOSTS = /^((?:[a-z0-9-]+\.)*localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 /** Link-local and cloud metadata addresses: a 4biz URL there would hand our credentials and DMs to the host itself. */
 const FORBIDDEN_HOSTS = /^(169\.254(?:\.\d{1,3}){2}|\[fe[89ab][0-9a-f]?:[^\]]*\]|\[fd00:ec2::254\]|0\.0\.0\.0|\[::\]|metadata\.google\.internal)$/i;
 

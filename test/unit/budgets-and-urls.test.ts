@@ -29,11 +29,11 @@ describe('tenant time budget', () => {
 /** Issue 8 §6: 4biz URLs. */
 describe('4biz URLs', () => {
   const relay = (callbackUrl: string) => fourbizSettingsSchema.safeParse({ mode: 'relay', callbackUrl }).success;
-  it.each(['http://4biz.example/cb', 'https://169.254.169.254/latest/meta-data', 'http://169.254.169.254/', 'https://[fd00:ec2::254]/', 'https://[fe80::1]/x', 'ftp://4biz.example/'])(
+  it.each(['http://4biz.example/cb', 'http://localhost.evil.example/cb', 'http://evil-localhost/cb', 'https://169.254.169.254/latest/meta-data', 'http://169.254.169.254/', 'https://[fd00:ec2::254]/', 'https://[fe80::1]/x', 'ftp://4biz.example/'])(
     'refuses %s',
     (url) => expect(relay(url)).toBe(false),
   );
-  it.each(['https://empresa.4biz.one/cb', 'http://127.0.0.1:8080/cb', 'http://localhost:9/cb'])('takes %s', (url) => expect(relay(url)).toBe(true));
+  it.each(['https://empresa.4biz.one/cb', 'http://127.0.0.1:8080/cb', 'http://localhost:9/cb', 'http://sqs.us-east-1.localhost:9/cb'])('takes %s', (url) => expect(relay(url)).toBe(true));
 
   it('takes plain http on loopback only in local mode', () => {
     const env = {
