@@ -1,3 +1,4 @@
+import type { BillingMeter } from './billing';
 import { snowflake } from './ids';
 import { errorBody, HttpProblem, invalidRequest, notFound, problemType, reasonProblem } from './problems';
 import type { Route } from './route';
@@ -26,7 +27,7 @@ const privateEvent = (eventType: string) => /^(dm|chat)\./.test(eventType);
 const activityEventTypes = new Set(['dm.received', 'dm.sent', 'dm.read', 'dm.indicate_typing', 'chat.received', 'chat.sent', 'chat.conversation.join', 'oauth.revoke', 'follow.follow', 'follow.unfollow', 'profile.update.bio']);
 const maxActivitySubscriptions = 1500;
 
-export function activitySubscriptionsFamily(opts: { accountId: string; now: () => number; webhooks: Webhooks; switches: XSwitches }) {
+export function activitySubscriptionsFamily(opts: { accountId: string; now: () => number; webhooks: Webhooks; switches: XSwitches; billing: BillingMeter }) {
   const { accountId, now, webhooks } = opts;
   const activitySubscriptions: ActivitySubscription[] = [];
   webhooks.onDelete.push((id) => {
@@ -41,6 +42,7 @@ export function activitySubscriptionsFamily(opts: { accountId: string; now: () =
       const hook = webhooks.webhooks.find((w) => w.id === sub.webhook_id);
       if (!hook) continue;
       const envelope = { data: { event_uuid: snowflake(), filter: sub.filter, event_type: eventType, ...(sub.tag ? { tag: sub.tag } : {}), payload } };
+      opts.billing.onActivity(eventType, envelope.data.event_uuid);
       out.push(await webhooks.post(hook, envelope, at));
     }
     return out;

@@ -1,11 +1,12 @@
 import { accountActivityFamily } from './account-activity';
 import { type ActivitySubscription, activitySubscriptionsFamily } from './activity-subscriptions';
+import { billingMeter, type BillingMeter } from './billing';
 import { dmLookupFamily, type NewDmEvent, type SimulatedDmEvent } from './dm-lookup';
 import { dmsFamily, type SentDm } from './dms';
 import { FailureScript, type FailureTarget, type ScriptedFailure } from './failures';
 import { mediaFamily, type ServedMedia } from './media';
 import { oauthFamily, simulatorCredentials, type XApiCredentials } from './oauth';
-import { createRouter, type RateLimit } from './router';
+import { createRouter, type RateLimit, type SentAnswer } from './router';
 import { defaultSwitches, type XSwitches } from './switches';
 import { type CrcAttempt, type ReplayJob, type SimulatedWebhook, type WebhookDelivery, webhooksFamily } from './webhooks';
 
@@ -91,6 +92,10 @@ export interface XApiSimulator {
   replayJobs: ReplayJob[];
   /** OAuth 2.0 user access tokens of the account that X accepts (`Authorization: Bearer …` in user context). */
   oauth2UserTokens: Set<string>;
+  /** X's pay-per-use meter over everything served (billing.ts). */
+  billing: BillingMeter;
+  /** Every answer sent, with the route X names it by (the schema test validates them). */
+  answers: SentAnswer[];
   /** Which of X's documented shapes the simulator answers (tests flip them). */
   switches: XSwitches;
   /** Marks a webhook valid or invalid, as X does after CRC checks (tests flip it). */
@@ -134,11 +139,13 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
   const requests: XApiSimulator['requests'] = [];
   const failures = new FailureScript();
   const switches: XSwitches = { ...defaultSwitches, ...options.switches };
+  const billing = billingMeter(now);
+  const answers: XApiSimulator['answers'] = [];
 
   const oauth = oauthFamily(credentials);
   const webhooks = webhooksFamily({ credentials, now, maxWebhooks: options.maxWebhooks ?? 1, crcTimeoutMs: options.crcTimeoutMs ?? 10_000, resolve: options.resolveWebhookUrl ?? ((url) => url), switches });
   const accountActivity = accountActivityFamily({ credentials, accountId, webhooks });
-  const activity = activitySubscriptionsFamily({ accountId, now, webhooks, switches });
+  const activity = activitySubscriptionsFamily({ accountId, now, webhooks, switches, billing });
   const dmLookup = dmLookupFamily(accountId);
   const dms = dmsFamily({ accountId, onSent: (dm) => dmLookup.recordSent(dm) });
   const media = mediaFamily();
@@ -148,6 +155,11 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     oauth,
     failures,
     requests,
+    onAnswer(answer) {
+      // A copy: the simulator's state (a webhook's valid flag…) changes after the answer went out.
+      answers.push(structuredClone(answer));
+      billing.onAnswer(answer);
+    },
     limitOf: (name) => options.rateLimits?.[name] ?? options.rateLimit ?? rateLimits[name] ?? defaultRateLimit,
   });
   for (const family of families) router.add(...family.routes);
@@ -168,6 +180,8 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     replayJobs: webhooks.replayJobs,
     oauth2UserTokens: oauth.userTokens,
     switches,
+    billing,
+    answers,
     setWebhookValid(id, valid) {
       webhooks.findWebhook(id).valid = valid;
     },
@@ -190,6 +204,8 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     },
     reset() {
       requests.length = 0;
+      answers.length = 0;
+      billing.reset();
       failures.clear();
       Object.assign(switches, defaultSwitches, options.switches);
       router.reset();

@@ -28,8 +28,15 @@ export interface RouterOptions {
   failures: FailureScript;
   limitOf(routeName: string): RateLimit;
   requests: RecordedRequest[];
-  /** Called for every answered call, before it is sent (the billing meter listens). */
-  onAnswer?(route: Route, ctx: RouteContext, answer: RouteAnswer): void;
+  /** Called for every answer sent (the answer log and the billing meter listen). */
+  onAnswer?(answer: SentAnswer): void;
+}
+
+/** An answer as it went out: the route X names (none for an unknown path), status and JSON body. */
+export interface SentAnswer {
+  route?: string;
+  status: number;
+  body?: unknown;
 }
 
 const apiKinds = new Set(['dm', 'management', 'dm-lookup']);
@@ -63,8 +70,11 @@ export function createRouter(opts: RouterOptions) {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const raw = await readBody(req);
     let headers: Record<string, string> = {};
+    const found = match(req.method ?? 'GET', url.pathname);
+    const routeName = found?.route.name;
     const send = (answer: RouteAnswer) => {
       opts.requests.push({ method: req.method ?? 'GET', path: url.pathname, status: answer.status });
+      opts.onAnswer?.({ route: routeName, status: answer.status, body: 'bytes' in answer ? undefined : answer.body });
       if ('bytes' in answer) {
         res.writeHead(answer.status, { ...headers, 'content-type': answer.contentType, 'content-length': String(answer.bytes.length) });
         return void res.end(answer.bytes);
@@ -73,7 +83,6 @@ export function createRouter(opts: RouterOptions) {
       res.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));
     };
 
-    const found = match(req.method ?? 'GET', url.pathname);
     if (!found) return send({ status: 404, body: errorBody(404, `No route for ${req.method} ${url.pathname}`) });
     const { route, params } = found;
 
@@ -117,7 +126,6 @@ export function createRouter(opts: RouterOptions) {
     } catch (err) {
       answer = err instanceof HttpProblem ? { status: err.status, body: err.body, headers: err.headers } : { status: 500, body: errorBody(500, (err as Error).message) };
     }
-    opts.onAnswer?.(route, ctx, answer);
     if (scripted && 'afterHandling' in scripted) return send({ status: scripted.status, body: errorBody(scripted.status) });
     return send(answer);
   }
