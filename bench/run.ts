@@ -6,6 +6,8 @@ import { measureBundles } from './bundles';
 import { measureDmPoller } from './dm-poller';
 import { measureEndToEnd } from './end-to-end';
 import { measureWebhookLatency } from './webhook-latency';
+import { measureXSpend } from './x-spend';
+import { xPrices } from '../simulators/x/billing';
 
 /** `npm run bench`: measures, prints a table per benchmark, and writes bench/results.json. */
 // Log lines and EMF output would measure this terminal, not the handler: both are off here.
@@ -62,6 +64,18 @@ async function main(): Promise<void> {
     outcome: { delivered: endToEnd.delivered, lost: endToEnd.lost, duplicated: endToEnd.duplicated, 'order violations': endToEnd.orderViolations, 'DMs/s': endToEnd.throughputPerSecond },
   });
 
+  const xSpend = await measureXSpend(1000);
+  // AWS per 1,000 DMs from README's "Cost per million DMs" (relay mode, list prices): $8.40 per
+  // million with webhooks; polling saves API Gateway and the webhook Lambda ($1.27 per million).
+  const aws = { webhook: 0.0084, polling: 0.0071 };
+  console.log(`\nX spend (X's pay-per-use: DM event read $${xPrices.dmEventRead} once per event per UTC day, DM sent $${xPrices.dmSent}, X Activity API dm.received $${xPrices.activityDelivery}), measured by the X simulator's meter over the bridge's own calls, US$ per 1,000 DMs`);
+  console.table({
+    'webhook, X Activity API': { 'X inbound': xSpend.inboundPer1000.xaaWebhook, 'X replies (1 per DM)': xSpend.repliesPer1000, AWS: aws.webhook },
+    'webhook, Account Activity API': { 'X inbound': xSpend.inboundPer1000.aaaWebhook, 'X replies (1 per DM)': xSpend.repliesPer1000, AWS: aws.webhook },
+    [`polling every 60 s (${xSpend.lookups.busyDay} lookups a day)`]: { 'X inbound': xSpend.inboundPer1000.polling, 'X replies (1 per DM)': xSpend.repliesPer1000, AWS: aws.polling },
+  });
+  console.log(`polling, a day without DMs: X $${xSpend.pollingIdleDay} (${xSpend.lookups.idleDay} lookups; re-reads of the same events that UTC day are not billed again), $${xSpend.pollingIdleMonth} a month`);
+
   const verdicts = {
     webhookP99: webhook.handlerMs.p99 < targets.webhookP99Ms,
     bundles: bundles.every((b) => b.kb < targets.bundleKb),
@@ -71,7 +85,7 @@ async function main(): Promise<void> {
     e2eExactlyOnceInOrder: endToEnd.lost === 0 && endToEnd.duplicated === 0 && endToEnd.orderViolations === 0,
   };
   console.log('\nagainst the targets:', verdicts);
-  writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify({ machine, targets, webhook, dmPoller, bundles, endToEnd, verdicts }, null, 2)}\n`);
+  writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify({ machine, targets, webhook, dmPoller, bundles, endToEnd, xSpend, verdicts }, null, 2)}\n`);
   console.log('written: bench/results.json');
 }
 

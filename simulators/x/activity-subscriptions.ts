@@ -42,7 +42,8 @@ export function activitySubscriptionsFamily(opts: { accountId: string; now: () =
       const hook = webhooks.webhooks.find((w) => w.id === sub.webhook_id);
       if (!hook) continue;
       const envelope = { data: { event_uuid: snowflake(), filter: sub.filter, event_type: eventType, ...(sub.tag ? { tag: sub.tag } : {}), payload } };
-      opts.billing.onActivity(eventType, envelope.data.event_uuid);
+      // Billed when X delivers it: an invalid webhook gets nothing (the event waits for a replay).
+      if (hook.valid) opts.billing.onActivity(eventType, envelope.data.event_uuid);
       out.push(await webhooks.post(hook, envelope, at));
     }
     return out;

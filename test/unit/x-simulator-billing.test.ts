@@ -38,7 +38,7 @@ describe('X simulator: billing meter', () => {
     expect((await send('2900000000000000043')).status).toBe(403);
 
     const at = new Date(clock).toISOString();
-    sim.webhooks.push({ id: '1900000000000000001', url: 'https://127.0.0.1/hook', valid: false, created_at: at });
+    sim.webhooks.push({ id: '1900000000000000001', url: 'https://127.0.0.1/hook', valid: true, created_at: at });
     for (const eventType of ['dm.received', 'dm.sent']) sim.activitySubscriptions.push({ subscription_id: eventType, event_type: eventType, filter: { user_id: sim.accountId }, webhook_id: '1900000000000000001', created_at: at, updated_at: at });
     await sim.receiveDm({ senderId: '2900000000000000042', username: 'p', name: 'P', text: 'oi' });
     await sim.emitActivity('dm.sent', {});
