@@ -216,7 +216,9 @@ async function checkAlarmSubscription(deps: DoctorDeps, topicArn: string): Promi
  */
 async function checkNotify(deps: DoctorDeps): Promise<CheckResult> {
   const alarmName = `${resourceNames(deps.tenant.name).stack}-InboundDlqNotEmpty`;
-  const fix = 'read the alarm history in the CloudWatch console: "not authorized to perform SNS:Publish" or a KMS error means the topic or key policy is wrong (redeploy)';
+  const fix = 'read the alarm history in the CloudWatch console: "not authorized to perform SNS:Publish" means the topic policy is wrong (redeploy)';
+  // SNS encrypts with the topic's key for CloudWatch: a key policy CloudWatch cannot use fails every alarm e-mail.
+  const keyFix = `the alarm topic's KMS key policy must let cloudwatch.amazonaws.com use kms:GenerateDataKey* and kms:Decrypt with no aws:SourceAccount/aws:SourceArn condition (statement CloudWatchEncryptsForTheTopic, docs/deploy.md "Alarms"): redeploy this version (npx cdk deploy -c tenant=${deps.tenant.name}), and check that nobody edited the key policy or disabled the key`;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const wait = deps.notifyWait ?? { timeoutMs: 60_000, intervalMs: 5_000 };
   const since = new Date();
@@ -230,9 +232,11 @@ async function checkNotify(deps: DoctorDeps): Promise<CheckResult> {
       );
       const item = history.AlarmHistoryItems?.[0];
       if (item) {
-        return /success/i.test(item.HistorySummary ?? '')
-          ? ok('notify', `test notification published through ${alarmName}: check your inbox`)
-          : fail('notify', `CloudWatch could not notify: ${item.HistorySummary}`, fix);
+        const summary = item.HistorySummary ?? '';
+        if (/success/i.test(summary)) return ok('notify', `test notification published through ${alarmName}: check your inbox`);
+        return /\bKMS|kms:/.test(summary)
+          ? fail('notify', `KMS refused CloudWatch the alarm topic's key, so no alarm e-mail goes out: ${summary}`, keyFix)
+          : fail('notify', `CloudWatch could not notify: ${summary}`, fix);
       }
       if (waited >= wait.timeoutMs) return fail('notify', `no alarm action recorded within ${wait.timeoutMs / 1000} s after setting ${alarmName} to ALARM`, fix);
       await sleep(wait.intervalMs);

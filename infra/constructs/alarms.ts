@@ -93,7 +93,7 @@ const pascalCase = (label: string) => label.split('-').map((w) => w.charAt(0).to
 /**
  * The tenant's alarms and the SNS topic (KMS-encrypted, TLS only) that e-mails the operators.
  * Every alarm is named `STACK-Id`, notifies the topic when it fires and when it clears; only
- * this account's alarms of this stack may publish to the topic and use its key.
+ * this account's alarms of this stack may publish to the topic; CloudWatch may use its key.
  */
 export class Alarms extends Construct {
   readonly topic: Topic;
@@ -115,14 +115,18 @@ export class Alarms extends Construct {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    // CloudWatch must encrypt what it publishes to the encrypted topic.
+    // CloudWatch must encrypt what it publishes to the encrypted topic. No aws:SourceAccount /
+    // aws:SourceArn here: AWS documents them for the topic policy below (CloudWatch user guide,
+    // "Preventing confused deputy security issues") but not on the KMS requests SNS makes for
+    // CloudWatch, and a condition those requests lack would fail every alarm e-mail. The SNS guide's
+    // statement for AWS event sources is this one, unconditioned; the key serves this topic only, and
+    // the topic policy admits only this stack's alarms (docs/deploy.md, "Alarms").
     key.addToResourcePolicy(
       new PolicyStatement({
-        sid: 'AlarmsOfThisStackEncryptForTheTopic',
+        sid: 'CloudWatchEncryptsForTheTopic',
         principals: [cloudwatch],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
-        conditions: onlyOurAlarms,
       }),
     );
     this.topic = new Topic(this, 'Topic', {

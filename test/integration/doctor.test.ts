@@ -353,7 +353,21 @@ describe('npm run doctor: each check failing, with its fix, exit code 1', () => 
     });
     const { code, output, lines } = await doctor(relayTenant(), { notify: true });
     expect(lineOf(output, 'notify')).toMatch(/^FAIL {2}.*not authorized to perform: SNS:Publish/);
-    expect(fixAfter(lines, 'notify')).toContain('topic or key policy');
+    expect(fixAfter(lines, 'notify')).toContain('topic policy is wrong');
+    expect(code).toBe(1);
+  });
+
+  it('--notify: KMS refused CloudWatch the topic key: its own failure, naming the key policy and how to fix it', async () => {
+    await healthy();
+    const refusal =
+      `Failed to execute action ${topicArn}. Received error: "null (Service: AmazonSNS; Status Code: 400; Error Code: KMSAccessDenied): ` +
+      `User: arn:aws:sts::123456789012:assumed-role/cloudwatch is not authorized to perform: kms:GenerateDataKey on this resource because no resource-based policy allows it"`;
+    cw.on(DescribeAlarmHistoryCommand).resolves({ AlarmHistoryItems: [{ HistoryItemType: 'Action', HistorySummary: refusal }] });
+    const { code, output, lines } = await doctor(relayTenant(), { notify: true });
+    expect(lineOf(output, 'notify')).toMatch(/^FAIL {2}notify {2,}KMS refused CloudWatch the alarm topic's key, so no alarm e-mail goes out: .*KMSAccessDenied/);
+    const fix = fixAfter(lines, 'notify');
+    expect(fix).toContain('kms:GenerateDataKey* and kms:Decrypt with no aws:SourceAccount/aws:SourceArn condition');
+    expect(fix).toContain('npx cdk deploy -c tenant=');
     expect(code).toBe(1);
   });
 
