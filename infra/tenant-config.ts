@@ -77,6 +77,11 @@ export const tenantConfigSchema = z
           .default(60),
         /** First poll only: how many minutes of DM history go to 4biz (0: none; X keeps 30 days). */
         pollBackfillMinutes: z.number().int().min(0).max(30 * 24 * 60).default(0),
+        /**
+         * Optional: what the tenant may spend at X a month (US$, pay-per-use). The XSpend alarm fires
+         * when a day's billable calls, counted by the bridge, would spend more than a 30th of it.
+         */
+        monthlyBudgetUsd: z.number().positive().max(1_000_000).optional(),
       })
       .strict()
       .default({}),

@@ -60,6 +60,8 @@ export const Metric = {
   DmPollRateLimited: 'DmPollRateLimited',
   DmPollLag: 'DmPollLag',
   DmEventInvalid: 'DmEventInvalid',
+  /** DM events X's lookup returned: X bills each read (the tenant's X budget alarm). */
+  XDmEventsRead: 'XDmEventsRead',
   SecretUnavailable: 'SecretUnavailable',
 } as const;
 
@@ -117,6 +119,7 @@ export const emittedBy = {
     Metric.EventIgnored,
     Metric.XAuthFailure,
     Metric.XCreditsDepleted,
+    Metric.XDmEventsRead,
   ],
   poller: [
     Metric.ConversationClosed,

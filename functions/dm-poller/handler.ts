@@ -63,6 +63,16 @@ export function createDmPollerHandler(deps: DmPollerDeps) {
     },
   });
 
+  /** The DM lookup, counting the events X returned: X bills each (once per event per UTC day), so the tenant's X budget alarm reads this. */
+  const countingReads = (source: DmEventsSource): DmEventsSource => ({
+    async page(token, max) {
+      const answer = await source.page(token, max);
+      const data = (answer as { data?: unknown } | null)?.data;
+      count(Metric.XDmEventsRead, Array.isArray(data) ? data.length : 0);
+      return answer;
+    },
+  });
+
   function report(result: DmPollResult): boolean {
     for (const s of result.skipped) {
       logger.info(s.reason === 'own' ? "skipped the company's own DM" : `skipped a DM event (${s.reason})`, { eventId: s.id });
@@ -117,7 +127,7 @@ export function createDmPollerHandler(deps: DmPollerDeps) {
     const out = await withLease(deps.leases, lease, async (): Promise<DmPollSummary> => {
       let result: DmPollResult;
       try {
-        result = await pollDmEvents({ ...deps, queue: countingRefusals(deps.queue), maxPages: deps.maxPages ?? DM_POLL_MAX_PAGES, clock });
+        result = await pollDmEvents({ ...deps, source: countingReads(deps.source), queue: countingRefusals(deps.queue), maxPages: deps.maxPages ?? DM_POLL_MAX_PAGES, clock });
       } catch (err) {
         // The queue or the table failed after X answered: the cursor did not move, the next run reads the same DMs.
         logger.error('DM poll failed before the cursor moved: the next run reads the same DMs again', { error: (err as Error).message });

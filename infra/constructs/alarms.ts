@@ -67,6 +67,28 @@ function webhookDown(tenant: string): MathExpression {
   });
 }
 
+/**
+ * X's pay-per-use prices (docs.x.com "Pricing", November 2026) for what the bridge's functions count.
+ * The bridge counts calls, not X's bill: a DM event read again the same UTC day is counted again (X
+ * bills it once), and a webhook DM counts as an X Activity API delivery (Account Activity ones carry
+ * no per-event price), so the estimate errs high.
+ */
+const X_PRICE_USD = { dmEventRead: 0.01, dmSent: 0.015, dmReceived: 0.01 } as const;
+
+/** What the tenant's day of billable X calls would cost (US$), from the metrics its deployed functions emit. */
+function xSpendPerDay(tenant: TenantConfig): MathExpression {
+  const day = Duration.days(1);
+  const parts: Record<string, { metric: Name; price: number }> =
+    tenant.x.ingestion === 'poll' ? { reads: { metric: MetricName.XDmEventsRead, price: X_PRICE_USD.dmEventRead } } : { received: { metric: MetricName.DmReceived, price: X_PRICE_USD.dmReceived } };
+  if (tenant.fourbiz.mode === 'tickets') parts.sent = { metric: MetricName.DmSent, price: X_PRICE_USD.dmSent };
+  return new MathExpression({
+    label: 'X spend today, estimated (US$)',
+    expression: Object.entries(parts).map(([id, p]) => `${p.price} * FILL(${id}, 0)`).join(' + '),
+    usingMetrics: Object.fromEntries(Object.entries(parts).map(([id, p]) => [id, tenantMetric(tenant.name, p.metric).with({ period: day })])),
+    period: day,
+  });
+}
+
 export interface AlarmsProps {
   tenant: TenantConfig;
   /** Webhook ingestion only: the HTTP API X calls. */
@@ -193,6 +215,16 @@ export class Alarms extends Construct {
         "X answered 402 CreditsDepleted: the X app's pay-per-use credits are used up. Replies and DM lookups wait (nothing is dead-lettered for it) until credits are bought in X's developer console.",
         tenantMetric(tenant.name, MetricName.XCreditsDepleted),
         1,
+      );
+    }
+    const budget = tenant.x.monthlyBudgetUsd;
+    if (budget !== undefined) {
+      add(
+        'XSpend',
+        `The bridge's billable X calls of the last day would cost more than a 30th of the tenant's monthly X budget ($${budget}): X is on pace to bill more than the budget this month. Check the DM volume and, in polling mode, the page sizes (docs/polling-mode.md).`,
+        xSpendPerDay(tenant),
+        Math.round((budget / 30) * 100) / 100,
+        { operator: ComparisonOperator.GREATER_THAN_THRESHOLD },
       );
     }
     // Only the sender sends DMs: X's daily DM cap and usage cap concern tickets mode.

@@ -46,7 +46,8 @@ describe('dm-poller handler: what each run reports', () => {
     expect(h.queued.map((m) => m.eventId)).toEqual(['1861000000000000501', '1861000000000000503']);
     // Received when the poll read it (the poller's clock), sent when X says.
     expect(h.queued[1]).toMatchObject({ receivedAt: new Date(NOW).toISOString(), createdAt: '2024-11-25T02:10:05.000Z' });
-    expect(h.obs.published()).toEqual({ DmPollRuns: 1, DmPolled: 2, EchoDropped: 1, EventIgnored: 1, DmPollLag: 60 });
+    // XDmEventsRead: every event X returned, which X bills (issue 18 §5: the tenant's X budget alarm).
+    expect(h.obs.published()).toEqual({ DmPollRuns: 1, DmPolled: 2, EchoDropped: 1, EventIgnored: 1, DmPollLag: 60, XDmEventsRead: 4 });
     expect(h.state()).toEqual({ cursor: '1861000000000000503' });
   });
 
@@ -69,7 +70,7 @@ describe('dm-poller handler: what each run reports', () => {
     const limited = setup([fixturePage(), new TransientError('X answered HTTP 429: rate limited', 429, NOW + 600_000)]);
     expect(await limited.run()).toMatchObject({ failed: false, outcome: 'interrupted', queued: 0 });
     // The skipped events are reported by the run that reaches the cursor, once.
-    expect(limited.obs.published()).toEqual({ DmPollRuns: 1, DmPollRateLimited: 1 });
+    expect(limited.obs.published()).toEqual({ DmPollRuns: 1, DmPollRateLimited: 1, XDmEventsRead: 4 });
     expect(limited.state()).toMatchObject({ notBeforeMs: NOW + 600_000 });
 
     const budget = setup([fixturePage()], { maxPages: 1 });
