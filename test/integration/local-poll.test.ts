@@ -45,6 +45,27 @@ describe('local bridge polling X (X_INGESTION=poll)', () => {
     });
   });
 
+  // Issue 18 §1: shapes X documents for polled events, each lost before.
+  it('relays a DM whose links X put at the top level, and a video (variants, no url), once each', async () => {
+    await until('the first GET /2/dm_events', () => bridge.xApi!.requests.some((r) => r.path === '/2/dm_events'), 15_000);
+    const x = bridge.xApi!;
+    const link = x.addDmEvent({ senderId: '2900000000000000078', text: 'veja https://t.co/top1', urls: [{ url: 'https://t.co/top1', expandedUrl: 'https://example.com/top' }], urlsAt: 'top' });
+    const video = x.addDmEvent({
+      senderId: '2900000000000000078',
+      text: '',
+      video: { type: 'video', preview_image_url: 'https://pbs.twimg.com/dm_video_preview/9/p.jpg', variants: [{ url: 'https://video.twimg.com/dm_video/9/vid/1280x720/v.mp4', content_type: 'video/mp4', bit_rate: 2176000 }] },
+    });
+    const linked = await until('the link DM at 4biz', () => bridge.omnichannel!.deliveries.find((d) => d.eventId === link), 15_000);
+    expect(linked.body.direct_message_events?.[0]?.message_create?.message_data?.entities?.urls?.[0]).toMatchObject({ url: 'https://t.co/top1', expanded_url: 'https://example.com/top' });
+    const filmed = await until('the video DM at 4biz', () => bridge.omnichannel!.deliveries.find((d) => d.eventId === video), 15_000);
+    expect(filmed.body.direct_message_events?.[0]?.message_create?.message_data?.attachment?.media).toMatchObject({
+      media_url_https: 'https://pbs.twimg.com/dm_video_preview/9/p.jpg',
+      video_info: { variants: [expect.objectContaining({ url: 'https://video.twimg.com/dm_video/9/vid/1280x720/v.mp4' })] },
+    });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(bridge.omnichannel!.deliveries.filter((d) => d.eventId === link || d.eventId === video)).toHaveLength(2);
+  });
+
   it('npm run demo adds a DM to the X simulator and shows it reaching 4biz', async () => {
     const port = new URL(bridge.url).port;
     const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
