@@ -137,6 +137,13 @@ export const tenantSecretSchema = z.object({
   /** tickets mode: the 4biz integration user. */
   fourbizUser: z.string().min(1).optional(),
   fourbizPassword: z.string().min(1).optional(),
+  /** XChat (tenant `x.xchat`): the company's private keys as a key blob (`npm run x -- xchat-keys`), and X's version of them. */
+  xchat: z
+    .object({
+      keyBlob: z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64'),
+      publicKeyVersion: z.string().regex(/^\d{1,32}$/, 'decimal digits'),
+    })
+    .optional(),
 });
 export type TenantSecret = z.infer<typeof tenantSecretSchema>;
 
@@ -162,6 +169,10 @@ export const Env = {
   webhookUrl: 'WEBHOOK_URL',
   /** Polling mode: how far back the first poll of the company's DMs reaches. */
   pollBackfillMinutes: 'X_POLL_BACKFILL_MINUTES',
+  /** XChat on (tenant `x.xchat`): the webhook queues `chat.received` instead of counting and dropping it. */
+  xchat: 'XCHAT',
+  /** XChat: the KMS key that wraps stored conversation keys (absent locally: a key derived from the key blob). */
+  xchatKeyArn: 'XCHAT_KEY_ARN',
 } as const;
 
 type Variable = keyof typeof Env;
@@ -202,6 +213,8 @@ const variableSchemas = {
   webhookUrl: z.string().url(),
   /** Polling mode, first run: how many minutes of DM history are queued. */
   pollBackfillMinutes: z.coerce.number().int().min(0).max(30 * 24 * 60).default(0),
+  xchat: z.enum(['true', 'false']).transform((v) => v === 'true'),
+  xchatKeyArn: z.string().min(1),
 } satisfies Record<Variable, z.ZodTypeAny>;
 
 type Schemas = typeof variableSchemas;
@@ -213,13 +226,16 @@ type Schemas = typeof variableSchemas;
  */
 const functionVariables = {
   crc: { required: [], optional: [] },
-  webhook: { required: ['inboundQueueUrl', 'xAccountId'], optional: [] },
+  webhook: { required: ['inboundQueueUrl', 'xAccountId'], optional: ['xchat'] },
   dispatcher: {
     required: ['tableName', 'inboundQueueUrl', 'inboundDlqUrl', 'fourbiz'],
-    optional: ['conversationIdleMinutes', 'retryBaseSeconds', 'retryMaxSeconds', 'maxAttempts', 'pollBackfillMinutes'],
+    optional: ['conversationIdleMinutes', 'retryBaseSeconds', 'retryMaxSeconds', 'maxAttempts', 'pollBackfillMinutes', 'xAccountId', 'xchatKeyArn'],
   },
   poller: { required: ['tableName', 'outboundQueueUrl', 'fourbiz'], optional: ['pollBackfillMinutes'] },
-  sender: { required: ['tableName', 'outboundQueueUrl', 'outboundDlqUrl'], optional: ['retryBaseSeconds', 'retryMaxSeconds', 'maxAttempts', 'pollBackfillMinutes'] },
+  sender: {
+    required: ['tableName', 'outboundQueueUrl', 'outboundDlqUrl'],
+    optional: ['retryBaseSeconds', 'retryMaxSeconds', 'maxAttempts', 'pollBackfillMinutes', 'xAccountId', 'xchatKeyArn'],
+  },
   'webhook-health': { required: ['tableName', 'webhookUrl'], optional: [] },
   'dm-poller': { required: ['tableName', 'inboundQueueUrl', 'xAccountId'], optional: ['pollBackfillMinutes'] },
 } as const satisfies Record<string, { required: readonly Variable[]; optional: readonly Variable[] }>;

@@ -82,6 +82,11 @@ export const tenantConfigSchema = z
          * when a day's billable calls, counted by the bridge, would spend more than a 30th of it.
          */
         monthlyBudgetUsd: z.number().positive().max(1_000_000).optional(),
+        /**
+         * Read and answer XChat (X's encrypted chats) with the company's keys (docs/xchat.md): needs
+         * webhook ingestion with the X Activity API (`chat.received`) and the keys in the tenant secret.
+         */
+        xchat: z.boolean().default(false),
       })
       .strict()
       .default({}),
@@ -98,6 +103,9 @@ export const tenantConfigSchema = z
   })
   .strict()
   .superRefine((t, ctx) => {
+    if (t.x.xchat && t.x.ingestion !== 'webhook') {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['x', 'xchat'], message: 'XChat arrives only through the webhook (X Activity API chat.received): set x.ingestion to "webhook"' });
+    }
     const url = t.fourbiz.mode === 'relay' ? t.fourbiz.callbackUrl : t.fourbiz.baseUrl;
     if (url && isLoopbackHttp(url)) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['fourbiz', t.fourbiz.mode === 'relay' ? 'callbackUrl' : 'baseUrl'], message: 'a deployed bridge talks to 4biz over https only' });

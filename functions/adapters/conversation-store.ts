@@ -31,6 +31,7 @@ const conversationSchema = z.object({
   requestNumber: z.string().optional(),
   lastSyncedOccurrenceId: z.string().optional(),
   syncedOccurrenceIds: z.array(z.string()).optional(),
+  xchatConversationId: z.string().optional(),
   version: z.number(),
 });
 

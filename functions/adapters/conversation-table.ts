@@ -26,6 +26,8 @@ export const TableLayout = {
   webhookHealthKey: 'WEBHOOK#health',
   /** Where a poller of X (polling mode) has read up to (core/dm-poll.ts). */
   cursorKey: (name: string) => `CURSOR#${name}`,
+  /** An XChat conversation's keys, each version wrapped by the tenant's KMS key (adapters/xchat-keys.ts). */
+  xchatKeysKey: (conversationId: string) => `XCHAT#${conversationId}`,
 } as const;
 
 /** Creates the table as the stack does (for DynamoDB Local in tests and `npm start`). */

@@ -26,6 +26,8 @@ export interface Conversation {
   lastSyncedOccurrenceId?: string;
   /** tickets mode: occurrences above the low-water mark already handled (bounded; see reply-sync). */
   syncedOccurrenceIds?: string[];
+  /** The XChat conversation the person last wrote from (answers go back there, encrypted); unset after a plain DM. */
+  xchatConversationId?: string;
   /** Optimistic locking: incremented on every write. */
   version: number;
 }
@@ -125,10 +127,11 @@ function later(a: string, b: Date): string {
 /** An inbound DM reached 4biz. */
 export function recordInboundDelivered(
   conversation: Conversation,
-  delivered: { eventId: string; sentAt: Date; participant: Participant; requestNumber?: string },
+  delivered: { eventId: string; sentAt: Date; participant: Participant; requestNumber?: string; xchatConversationId?: string },
 ): Conversation {
   return {
     ...conversation,
+    xchatConversationId: delivered.xchatConversationId,
     handle: delivered.participant.handle ?? conversation.handle,
     name: delivered.participant.name ?? conversation.name,
     messagesIn: conversation.messagesIn + 1,

@@ -34,7 +34,8 @@ export async function dispatchInbound(message: InboundMessage, deps: DispatchDep
   const xUserId = message.sender.id;
   const sentAt = bookkeepingTime(message, clock());
 
-  const key = processedKey.inbound(message.eventId);
+  // An XChat message is the same message whichever delivery brought it: its signed id.
+  const key = message.xchat ? processedKey.chat(message.xchat.messageId) : processedKey.inbound(message.eventId);
   if (await store.isProcessed(key)) return { kind: 'duplicate' };
 
   // The conversation is stored open before delivery, so a retried message lands in the same one.
@@ -59,6 +60,7 @@ export async function dispatchInbound(message: InboundMessage, deps: DispatchDep
       sentAt,
       participant: message.sender,
       requestNumber: result.requestNumber,
+      xchatConversationId: message.xchat?.conversationId,
     });
     return store.saveDelivered(updated, base?.version, key);
   });

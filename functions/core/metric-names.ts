@@ -42,6 +42,8 @@ export const Metric = {
   RecipientRefusedDm: 'RecipientRefusedDm',
   FourbizAuthFailure: 'FourbizAuthFailure',
   EncryptedDmReceived: 'EncryptedDmReceived',
+  /** XChat on: a chat message that cannot be read, decrypted or verified was dropped (never its content logged). */
+  XChatDropped: 'XChatDropped',
   XAccessRevoked: 'XAccessRevoked',
   SecretNotFilled: 'SecretNotFilled',
   /** Webhook health: X says invalid after re-validation, or the app has no webhook for the URL. */

@@ -3,6 +3,7 @@ import type { OutboundMessage } from './outbound-message';
 import type { WebhookHealthState } from './webhook-health-state';
 import type { DmPollState } from './dm-poll-state';
 import type { InboundMessage } from './x-events';
+import type { EncryptedChatMessage } from './xchat';
 import type { ProcessedKey } from './processed-key';
 import type { ReplayWindow, XActivitySubscription, XWebhook } from './x-webhook-api';
 
@@ -87,6 +88,11 @@ export interface FourbizOccurrence {
 /** Sends inbound messages to the FIFO queue; resolves only when every message was accepted. */
 export interface InboundQueue {
   send(messages: InboundMessage[]): Promise<void>;
+}
+
+/** XChat: queues a message still encrypted (core/xchat.ts) on the inbound queue, in the person's order. */
+export interface ChatQueue {
+  sendChat(message: EncryptedChatMessage): Promise<void>;
 }
 
 /** The outbound FIFO queue: the poller sends replies to it (the sender controls it through QueueControl). */

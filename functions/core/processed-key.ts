@@ -9,6 +9,8 @@ export type ProcessedKey = string & { readonly __brand: 'ProcessedKey' };
 export const processedKey = {
   inbound: (eventId: string) => `IN#${eventId}` as ProcessedKey,
   sent: (id: string) => `SENT#${id}` as ProcessedKey,
+  /** XChat messages, by their signed message id (or, before decryption, X's delivery id). */
+  chat: (id: string) => `CHAT#${id}` as ProcessedKey,
 };
 
 /** X's replay window: `POST /2/webhooks/replay` re-delivers up to 24 hours back. */

@@ -3,6 +3,7 @@ import { accountActivitySchema, normaliseDelivery, type NormalisedDelivery } fro
 import { xUserIdSchema } from './x-users';
 import { verifySignature } from './x-signature';
 import { isXaaBody, readXaaBody, type DeliveryNotice } from './xaa-events';
+import type { EncryptedChatMessage } from './xchat';
 import { formatZodIssues } from './zod-issues';
 
 /**
@@ -30,7 +31,7 @@ const MAX_JSON_DEPTH = 32;
  * app…): still 200, so X stops retrying, and logged and counted by the webhook.
  */
 export type DeliveryVerdict =
-  | { accepted: true; delivery: NormalisedDelivery; notice?: DeliveryNotice }
+  | { accepted: true; delivery: NormalisedDelivery; notice?: DeliveryNotice; chat?: EncryptedChatMessage }
   | { accepted: false; status: 400 | 401 | 413; reason: string };
 
 const nothing: NormalisedDelivery = { messages: [], skipped: [], ignoredKinds: [] };
@@ -41,6 +42,8 @@ export interface DeliveryContext {
   accountId: string;
   /** When the delivery arrived (ms), for the conversation bookkeeping of DMs dated in the future. */
   receivedAtMs: number;
+  /** The tenant reads XChat (`x.xchat`): chat.received is queued, not just counted. */
+  xchat?: boolean;
 }
 
 /**
@@ -77,9 +80,10 @@ export function readDelivery(ctx: DeliveryContext, rawBody: Buffer, signature: s
   if (nestsDeeperThan(json, MAX_JSON_DEPTH)) return { accepted: false, status: 400, reason: `body nests deeper than ${MAX_JSON_DEPTH} levels` };
   // An X Activity API delivery stands for an Account Activity body (dm.*) or for nothing to forward.
   if (isXaaBody(json)) {
-    const xaa = readXaaBody(json, ctx.accountId);
+    const xaa = readXaaBody(json, ctx.accountId, { xchat: ctx.xchat, receivedAtMs: ctx.receivedAtMs });
     if (!xaa.ok) return { accepted: false, status: 400, reason: xaa.reason };
     if ('notice' in xaa) return { accepted: true, delivery: nothing, notice: xaa.notice };
+    if ('chat' in xaa) return { accepted: true, delivery: nothing, chat: xaa.chat };
     json = xaa.accountActivity;
   }
   const revoke = aaaRevokeSchema.safeParse(json);

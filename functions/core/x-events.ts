@@ -122,6 +122,11 @@ const queuedInboundMessageSchema = z.object({
   quickReply: z.object({ type: z.string(), metadata: z.string().optional() }).optional(),
   /** The original event and the `users` entries it references: what relay mode forwards to 4biz. */
   raw: z.object({ event: directMessageEventSchema, users: z.record(xUserIdSchema, xUserSchema) }),
+  /**
+   * Set when the message came from XChat (decrypted and verified, core/xchat.ts): its conversation
+   * there, and the signed message id that de-duplicates it. Answers go back encrypted.
+   */
+  xchat: z.object({ conversationId: z.string().min(1).max(100), messageId: z.string().min(1).max(100), conversationToken: z.string().optional() }).optional(),
 });
 
 /** The inbound message as queued; `text` is derived from `raw` when the body leaves it out. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { v1UserFromV2, v2UserSchema, xUserIdSchema, type V1User } from './x-users';
+import { chatReceivedPayloadSchema, encryptedChatMessage, type EncryptedChatMessage } from './xchat';
 import { formatZodIssues } from './zod-issues';
 
 /**
@@ -73,6 +74,8 @@ const replayJobStatusSchema = z
 export type DeliveryNotice =
   | { kind: 'foreign-account'; eventType: string; userId?: string }
   | { kind: 'encrypted-dm'; eventType: string; senderId?: string; eventUuid?: string }
+  /** XChat is on, but X's chat.received cannot be read (payload fields missing): nothing to decrypt. */
+  | { kind: 'xchat-invalid'; reason: string; eventUuid?: string }
   | { kind: 'access-revoked'; userId: string }
   | { kind: 'ignored'; eventType: string }
   | { kind: 'replay-job'; jobId: string; state: string; description?: string };
@@ -83,6 +86,8 @@ export type DeliveryNotice =
  */
 export type XaaVerdict =
   | { ok: true; accountActivity: unknown }
+  /** A chat.received the tenant reads (`x.xchat`): queued encrypted, opened by the dispatcher. */
+  | { ok: true; chat: EncryptedChatMessage }
   | { ok: true; notice: DeliveryNotice }
   | { ok: false; reason: string };
 
@@ -96,7 +101,7 @@ export function isXaaBody(json: unknown): boolean {
 const issues = (err: z.ZodError) => formatZodIssues(err, { limit: 3, pathsOnly: true });
 
 /** Validates an XAA body and turns it into the AAA body it stands for (dm.*) or a notice. */
-export function readXaaBody(json: unknown, accountId: string): XaaVerdict {
+export function readXaaBody(json: unknown, accountId: string, options: { xchat?: boolean; receivedAtMs?: number } = {}): XaaVerdict {
   const replay = replayJobStatusSchema.safeParse(json);
   if (replay.success) {
     const s = replay.data.replay_job_status;
@@ -122,6 +127,12 @@ export function readXaaBody(json: unknown, accountId: string): XaaVerdict {
     const users = readUsers(dm.data.users);
     // dm.sent is the account's own DM: the AAA reading skips it as an echo (sender = for_user_id).
     return { ok: true, accountActivity: { for_user_id: filter.user_id, direct_message_events: dm.data.direct_message_events, users } };
+  }
+
+  if (eventType === 'chat.received' && options.xchat) {
+    const chat = chatReceivedPayloadSchema.safeParse(payload);
+    if (!chat.success || !eventUuid) return { ok: true, notice: { kind: 'xchat-invalid', eventUuid, reason: chat.success ? 'no event_uuid' : issues(chat.error) } };
+    return { ok: true, chat: encryptedChatMessage(chat.data, { eventUuid, accountId, receivedAtMs: options.receivedAtMs ?? Date.now() }) };
   }
 
   if (eventType === 'chat.received' || eventType === 'chat.sent') {

@@ -8,17 +8,19 @@ import { processFifoBatch, queuedAt } from '../fifo-batch';
 import { fourbizCallsPerRecord, RECORD_MARGIN_MS, retryOf, secretOf } from '../config';
 import { dispatchInbound } from '../core/dispatch';
 import { Metric } from '../core/metric-names';
-import { FourbizAuthError, InvalidQueueMessageError, PermanentError, RequestFinishedError, TransientError } from '../core/errors';
+import { ConfigurationError, FourbizAuthError, InvalidQueueMessageError, PermanentError, RequestFinishedError, TransientError } from '../core/errors';
 import { DEFAULT_MAX_ATTEMPTS, decideFromAttempts, type FailureDecision } from '../core/failure-policy';
 import { PROCESSED_EVENT_LIFETIME_SECONDS, processedKey, processedLifetimeSeconds } from '../core/processed-key';
 import type { BackoffOptions } from '../core/retry';
 import { parseQueueBody } from '../core/queue-body';
-import { inboundMessageSchema } from '../core/x-events';
+import { inboundMessageSchema, type InboundMessage } from '../core/x-events';
+import { encryptedChatMessageSchema, openChatMessage, type EncryptedChatMessage, type XChatDeps } from '../core/xchat';
 import { conversationStoreFor } from '../adapters/conversation-store';
 import { createFourbizClient } from '../adapters/fourbiz';
 import { FAILURE_REASON_ATTRIBUTE, sqsQueueControl } from '../adapters/queue-control';
 import { secretSourceFor } from '../adapters/secrets';
 import { createXMediaDownloader } from '../adapters/x-media';
+import { xchatSetup } from '../adapters/xchat-setup';
 import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
 import type { ConversationStore, FourbizClient, QueueControl } from '../core/ports';
@@ -41,6 +43,8 @@ export interface DispatcherDeps extends Observability<'dispatcher'> {
    * OldDmReceived. Longer when a source re-reads further back (polling backfill).
    */
   processedLifetimeSeconds?: number;
+  /** XChat (core/xchat.ts): what opens an encrypted chat message; built on first use (it loads chat-xdk). */
+  xchat?: () => Promise<XChatDeps>;
   /** Injected for deterministic tests. */
   random?: () => number;
   clock?: () => number;
@@ -63,13 +67,36 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
   const policy = { maxAttempts: deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, backoff };
   const lifetimeMs = (deps.processedLifetimeSeconds ?? PROCESSED_EVENT_LIFETIME_SECONDS) * 1000;
 
+  /**
+   * An XChat message opened: the inbound message it holds, or undefined when it is dropped (does
+   * not verify, cannot be decrypted, is not text): logged without content, counted, acknowledged.
+   */
+  async function openChat(queued: EncryptedChatMessage): Promise<InboundMessage | undefined> {
+    if (!deps.xchat) throw new ConfigurationError('an XChat message arrived but this dispatcher has no XChat set-up (tenant x.xchat)');
+    const opened = await openChatMessage(queued, await deps.xchat());
+    const keys = { xUserId: queued.xchat.senderId, eventUuid: queued.xchat.eventUuid };
+    if (opened.kind === 'refused') {
+      logger.error('XChat message dropped: it does not verify or cannot be decrypted', { ...keys, reason: opened.reason, detail: opened.detail });
+      metrics.addMetric(Metric.XChatDropped, MetricUnit.Count, 1);
+      return undefined;
+    }
+    if (opened.kind === 'ignored') {
+      logger.info('XChat event without text ignored', { ...keys, eventType: opened.eventType });
+      metrics.addMetric(Metric.EventIgnored, MetricUnit.Count, 1);
+      return undefined;
+    }
+    return opened.message;
+  }
+
   async function handleRecord(record: SQSRecord): Promise<void> {
-    const parsed = parseQueueBody(record.body, inboundMessageSchema);
-    if (!parsed.ok) {
+    const chat = parseQueueBody(record.body, encryptedChatMessageSchema);
+    const parsed = chat.ok ? undefined : parseQueueBody(record.body, inboundMessageSchema);
+    if (parsed && !parsed.ok) {
       metrics.addMetric(Metric.InvalidQueueMessage, MetricUnit.Count, 1);
       throw new InvalidQueueMessageError(`not an inbound message: ${parsed.reason}`);
     }
-    const message = parsed.value;
+    const message = chat.ok ? await openChat(chat.value) : parsed!.ok ? parsed!.value : undefined;
+    if (!message) return;
     const keys = { eventId: message.eventId, xUserId: message.sender.id };
     if (clock() - Number(message.createdTimestamp) > lifetimeMs) {
       // Older than the processed records live: a repeat could no longer be recognised. Forwarded, but counted.
@@ -112,8 +139,10 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
       return { kind: 'dead-letter', reason };
     }
     const eventId = parseQueueBody(record.body, inboundMessageSchema);
-    const keys = { eventId: eventId.ok ? eventId.value.eventId : undefined, messageId: record.messageId };
-    const key = eventId.ok ? processedKey.inbound(eventId.value.eventId) : undefined;
+    const chat = parseQueueBody(record.body, encryptedChatMessageSchema);
+    const keys = { eventId: eventId.ok ? eventId.value.eventId : undefined, eventUuid: chat.ok ? chat.value.xchat.eventUuid : undefined, messageId: record.messageId };
+    // An XChat message's attempts are counted by its delivery (it is decrypted anew on each attempt).
+    const key = eventId.ok ? processedKey.inbound(eventId.value.eventId) : chat.ok ? processedKey.chat(`delivery-${chat.value.xchat.eventUuid}`) : undefined;
     const { decision, attempts } = await decideFromAttempts(store, key, err, policy, clock(), random, queuedAt(record));
     if (err instanceof FourbizAuthError) {
       metrics.addMetric(Metric.FourbizAuthFailure, MetricUnit.Count, 1);
@@ -168,6 +197,7 @@ export const handler = wireOnFirstCall('dispatcher', (config) => {
     backoff: retryOf(config),
     maxAttempts: config.maxAttempts,
     processedLifetimeSeconds: processedLifetimeSeconds(config.pollBackfillMinutes * 60),
+    xchat: xchatSetup(config, secrets),
     reserveMs: fourbizCallsPerRecord(fourbizSettings.mode) * fourbizSettings.timeoutMs + RECORD_MARGIN_MS,
   });
 });

@@ -14,7 +14,8 @@ import { sqsInboundQueue } from '../adapters/inbound-queue';
 import { secretSourceFor, type SecretSource } from '../adapters/secrets';
 import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
-import type { InboundQueue } from '../core/ports';
+import type { ChatQueue, InboundQueue } from '../core/ports';
+import type { EncryptedChatMessage } from '../core/xchat';
 import { SIGNATURE_HEADER } from '../core/x-signature';
 
 export interface WebhookDeps extends Observability<'webhook'> {
@@ -22,6 +23,8 @@ export interface WebhookDeps extends Observability<'webhook'> {
   queue: InboundQueue;
   /** The tenant's X account (tenant file `xAccountId`): deliveries for another account are dropped. */
   xAccountId: string;
+  /** XChat on (tenant `x.xchat`): chat.received is queued encrypted here, opened by the dispatcher. */
+  chats?: ChatQueue;
   /** Injected for deterministic tests. */
   clock?: () => number;
 }
@@ -44,7 +47,8 @@ export function createWebhookHandler(deps: WebhookDeps) {
    * consumer-secret rotation does not turn X's deliveries away until the container is recycled.
    */
   async function verify(body: Buffer, signature: string | undefined): Promise<DeliveryVerdict> {
-    const read = async () => readDelivery({ consumerSecret: (await secrets.get()).consumerSecret, accountId: xAccountId, receivedAtMs: clock() }, body, signature);
+    const read = async () =>
+      readDelivery({ consumerSecret: (await secrets.get()).consumerSecret, accountId: xAccountId, receivedAtMs: clock(), xchat: deps.chats !== undefined }, body, signature);
     const verdict = await read();
     if (verdict.accepted || verdict.status !== 401 || !signature || clock() - lastReread < SECRET_REREAD_INTERVAL_MS) return verdict;
     lastReread = clock();
@@ -64,6 +68,9 @@ export function createWebhookHandler(deps: WebhookDeps) {
         // XChat messages are end-to-end encrypted: the bridge cannot read them (README, "Encrypted DMs").
         logger.warn('encrypted XChat message received: the bridge cannot read it', { xUserId: notice.senderId, eventUuid: notice.eventUuid });
         return metrics.addMetric(Metric.EncryptedDmReceived, MetricUnit.Count, 1);
+      case 'xchat-invalid':
+        logger.error('XChat message dropped: X\'s chat.received cannot be read', { eventUuid: notice.eventUuid, reason: notice.reason });
+        return metrics.addMetric(Metric.XChatDropped, MetricUnit.Count, 1);
       case 'access-revoked':
         logger.error('the company X account revoked the app: no DMs arrive until it authorises the app again', { xUserId: notice.userId });
         return metrics.addMetric(Metric.XAccessRevoked, MetricUnit.Count, 1);
@@ -75,6 +82,21 @@ export function createWebhookHandler(deps: WebhookDeps) {
         return metrics.addMetric(Metric.EventIgnored, MetricUnit.Count, 1);
     }
   };
+
+  /** An encrypted XChat message: queued as it came; 5xx when the queue refuses, so X delivers again. */
+  async function queueChat(chat: EncryptedChatMessage): Promise<APIGatewayProxyStructuredResultV2> {
+    const keys = { xUserId: chat.xchat.senderId, eventUuid: chat.xchat.eventUuid };
+    try {
+      await deps.chats!.sendChat(chat);
+    } catch (err) {
+      logger.error('inbound queue did not accept the XChat message; X will retry', { ...keys, error: (err as Error).message });
+      metrics.addMetric(Metric.EnqueueFailed, MetricUnit.Count, 1);
+      return json(503, { error: 'queue unavailable, retry later' });
+    }
+    logger.info('XChat message accepted (encrypted)', keys);
+    metrics.addMetric(Metric.DmReceived, MetricUnit.Count, 1);
+    return json(200, { accepted: 1 });
+  }
 
   const webhook = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     let verdict: DeliveryVerdict;
@@ -92,6 +114,7 @@ export function createWebhookHandler(deps: WebhookDeps) {
     }
 
     if (verdict.notice) report(verdict.notice);
+    if (verdict.chat) return queueChat(verdict.chat);
     const { messages, skipped, ignoredKinds } = verdict.delivery;
     for (const s of skipped) {
       logger.info(s.reason === 'echo' ? 'dropped our own echoed DM' : 'ignored a non-message DM event', { eventId: s.eventId });
@@ -126,11 +149,13 @@ export function createWebhookHandler(deps: WebhookDeps) {
   return middy(webhook).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }
 
-export const handler = wireOnFirstCall('webhook', (config) =>
-  createWebhookHandler({
+export const handler = wireOnFirstCall('webhook', (config) => {
+  const queue = sqsInboundQueue(new SQSClient({}), config.inboundQueueUrl);
+  return createWebhookHandler({
     ...createObservability(config.tenant),
     secrets: secretSourceFor(secretOf(config)),
-    queue: sqsInboundQueue(new SQSClient({}), config.inboundQueueUrl),
+    queue,
+    chats: config.xchat ? queue : undefined,
     xAccountId: config.xAccountId,
-  }),
-);
+  });
+});

@@ -79,7 +79,7 @@ export function signingKeyEntry(userId: string, key: XPublicKey) {
 
 let sequence = 2_080_400_825_227_100_160n;
 /** X's sequence ids: increasing snowflakes. */
-export const nextSequenceId = () => String(++sequence);
+const nextSequenceId = () => String(++sequence);
 
 /** One X user with XChat keys: writes encrypted messages and reads the answers. */
 export class XChatPerson {

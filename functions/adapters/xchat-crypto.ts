@@ -1,0 +1,82 @@
+import { XChatRefusedError, type ConversationKeys, type DecryptedChatEvent, type SigningKey, type XChatCrypto } from '../core/xchat';
+import { newXChatEngine, type XChatEngine } from './xchat-engine';
+
+/** The company's XChat identity: its X account and the key blob of the tenant secret. */
+export interface XChatIdentity {
+  userId: string;
+  /** The private keys, base64 (the bytes chat-xdk exports and Juicebox stores). Never logged. */
+  keyBlob: string;
+  /** The version X registered the keys under (`public_key_version`). */
+  publicKeyVersion: string;
+}
+
+/** An encrypted answer, ready for `POST /2/chat/conversations/:id/messages`. */
+interface EncryptedReply {
+  messageId: string;
+  encodedMessageCreateEvent: string;
+  encodedMessageEventSignature: string;
+}
+
+export interface XChatCompanyCrypto extends XChatCrypto {
+  /** Encrypts and signs an answer under the conversation's latest key. */
+  encryptReply(request: { conversationId: string; text: string; keys: ConversationKeys }): EncryptedReply;
+}
+
+/** Newest key version: versions are timestamps/snowflakes (decimal strings). */
+function latestVersion(keys: ConversationKeys): string | undefined {
+  return Object.keys(keys).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0)).at(-1);
+}
+
+/**
+ * chat-xdk with the company's keys. The engine (and its WASM) is created on first use, so a
+ * function that never sees an XChat message never loads it. A refusal names its cause without
+ * content (chat-xdk's messages name fields and versions, never text).
+ */
+export function createXChatCrypto(identity: () => Promise<XChatIdentity> | XChatIdentity): (() => Promise<XChatCompanyCrypto>) {
+  let engine: XChatEngine | undefined;
+  let forBlob: string | undefined;
+  const crypto: XChatCompanyCrypto = {
+    conversationKeys(events, signingKeys) {
+      const out = engine!.decryptEvents(events, signingKeys);
+      return { keys: out.conversationKeys.keys, refused: Object.keys(out.errors).length };
+    },
+    decrypt(encodedEvent, keys, signingKeys: SigningKey[]): DecryptedChatEvent {
+      let event;
+      try {
+        event = engine!.decryptEvent(encodedEvent, keys, signingKeys);
+      } catch (err) {
+        const message = String((err as Error)?.message ?? err).slice(0, 300);
+        throw new XChatRefusedError(/signature/i.test(message) ? 'unverified' : 'undecryptable', message);
+      }
+      const text = event.content?.text;
+      return {
+        type: event.type,
+        sequenceId: event.sequenceId,
+        messageId: event.id,
+        senderId: event.senderId,
+        conversationId: event.conversationId,
+        createdAtMsec: event.createdAtMsec,
+        verified: event.verified === true,
+        text: typeof text === 'string' ? text : undefined,
+        attachments: Array.isArray(event.attachments) ? event.attachments.length : 0,
+      };
+    },
+    encryptReply({ conversationId, text, keys }) {
+      const version = latestVersion(keys);
+      if (!version) throw new XChatRefusedError('undecryptable', `no conversation key stored for ${conversationId}`);
+      const sent = engine!.encryptReply({ conversationId, text, conversationKey: keys[version], conversationKeyVersion: version });
+      return { messageId: sent.messageId, encodedMessageCreateEvent: sent.encryptedContent, encodedMessageEventSignature: sent.encodedEventSignature };
+    },
+  };
+  return async () => {
+    const id = await identity();
+    if (!engine || forBlob !== id.keyBlob) {
+      engine?.free();
+      engine = newXChatEngine();
+      engine.importKeys(Buffer.from(id.keyBlob, 'base64'), id.publicKeyVersion);
+      engine.setIdentity(id.userId, id.publicKeyVersion);
+      forBlob = id.keyBlob;
+    }
+    return crypto;
+  };
+}

@@ -1,0 +1,48 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConfigurationError } from '../core/errors';
+import type { ConversationKeyStore, PublicKeySource } from '../core/xchat';
+import type { SecretSource } from './secrets';
+import { createXChatCrypto, type XChatCompanyCrypto, type XChatIdentity } from './xchat-crypto';
+import { dynamoConversationKeyStore, kmsKeyWrap, localKeyWrap, xPublicKeySource, type KeyWrap } from './xchat-keys';
+import { companyXApi } from './x-client';
+
+export interface XChatSetup {
+  crypto: XChatCompanyCrypto;
+  keys: ConversationKeyStore;
+  publicKeys: PublicKeySource;
+  /** The company's X client (the chat routes). */
+  x: ReturnType<typeof companyXApi>;
+}
+
+export interface XChatSetupConfig {
+  tableName: string;
+  xAccountId?: string;
+  /** The tenant's KMS key; absent in local mode (a key derived from the key blob wraps instead). */
+  xchatKeyArn?: string;
+  xApiBaseUrl?: string;
+}
+
+/**
+ * Everything the dispatcher and the sender need for XChat, built on first use: chat-xdk (and its
+ * WASM) loads only when a function meets its first XChat message.
+ */
+export function xchatSetup(config: XChatSetupConfig, secrets: SecretSource, clients: { doc?: DynamoDBDocumentClient; kms?: KMSClient } = {}): () => Promise<XChatSetup> {
+  const x = companyXApi(secrets, { baseUrl: config.xApiBaseUrl });
+  const publicKeys = xPublicKeySource(x);
+  const identity = async (): Promise<XChatIdentity> => {
+    const keys = (await secrets.get()).xchat;
+    if (!keys) throw new ConfigurationError('the tenant secret has no XChat keys: put them there with `npm run x -- xchat-keys --tenant NAME` (docs/xchat.md)');
+    if (!config.xAccountId) throw new ConfigurationError('XChat needs the company\'s X account id (X_ACCOUNT_ID)');
+    return { userId: config.xAccountId, keyBlob: keys.keyBlob, publicKeyVersion: keys.publicKeyVersion };
+  };
+  const crypto = createXChatCrypto(identity);
+  let wrap: KeyWrap | undefined;
+  return async () => {
+    const loaded = await crypto();
+    wrap ??= config.xchatKeyArn ? kmsKeyWrap(clients.kms ?? new KMSClient({}), config.xchatKeyArn) : localKeyWrap((await identity()).keyBlob);
+    const doc = clients.doc ?? DynamoDBDocumentClient.from(new DynamoDBClient({}));
+    return { crypto: loaded, keys: dynamoConversationKeyStore(doc, config.tableName, wrap), publicKeys, x };
+  };
+}

@@ -1,0 +1,108 @@
+import { openChatMessage } from '../../functions/core/xchat';
+import { XChatPerson } from '../../simulators/x/chat-client';
+import { fixtureAccountId } from '../support/x-fixtures';
+import { PERSON_ID, xchatWorld } from '../support/xchat';
+
+/** Flips one bit of the message ciphertext, the framing intact. */
+function tampered(encodedEvent: string): string {
+  const bytes = Buffer.from(encodedEvent, 'base64');
+  bytes[bytes.indexOf(Buffer.from([0x0b, 0x00, 0x64])) + 17] ^= 0x01;
+  return bytes.toString('base64');
+}
+
+describe('opening an XChat message (core/xchat, real chat-xdk cryptography)', () => {
+  it('decrypts and verifies the person\'s message into an inbound message like a DM', async () => {
+    const w = await xchatWorld();
+    const conv = w.conversation();
+    const queued = conv.queued('Olá, meu pedido 42 não chegou');
+    const opened = await openChatMessage(queued, w.deps);
+    expect(opened).toMatchObject({
+      kind: 'message',
+      message: {
+        eventId: queued.sent.sequenceId,
+        sender: { id: PERSON_ID },
+        recipientId: fixtureAccountId,
+        forUserId: fixtureAccountId,
+        text: 'Olá, meu pedido 42 não chegou',
+        xchat: { conversationId: conv.conversationId, messageId: queued.sent.messageId },
+        raw: { event: { type: 'message_create', id: queued.sent.sequenceId, message_create: { sender_id: PERSON_ID, target: { recipient_id: fixtureAccountId } } } },
+      },
+    });
+  });
+
+  it('keeps the conversation key, wrapped, so a later message without a key change decrypts (any instance)', async () => {
+    const w = await xchatWorld();
+    const conv = w.conversation();
+    await openChatMessage(conv.queued('primeira'), w.deps);
+    const stored = w.keys.wrapped.get(conv.conversationId)!;
+    expect(Object.keys(stored)).toHaveLength(1);
+    // Wrapped, not the raw key: the stored value is longer than the 32 key bytes and not them.
+    const [version] = Object.keys(stored);
+    expect(Buffer.from(stored[version], 'base64').length).toBeGreaterThan(32);
+    const second = conv.queued('segunda');
+    expect(second.xchat.keyChangeEvents).toEqual([]);
+    await expect(openChatMessage(second, w.deps)).resolves.toMatchObject({ kind: 'message', message: { text: 'segunda' } });
+  });
+
+  it('follows a conversation key change mid-conversation', async () => {
+    const w = await xchatWorld();
+    const conv = w.conversation();
+    await openChatMessage(conv.queued('antes'), w.deps);
+    conv.rotateKey();
+    await expect(openChatMessage(conv.queued('depois da troca de chave'), w.deps)).resolves.toMatchObject({ kind: 'message', message: { text: 'depois da troca de chave' } });
+    expect(Object.keys(w.keys.wrapped.get(conv.conversationId)!)).toHaveLength(2);
+  });
+
+  it('follows the person\'s new public keys: a signature that fails with cached keys is checked once more with X\'s current ones', async () => {
+    const w = await xchatWorld();
+    await w.publicKeys.signingKeys(PERSON_ID); // cached: the old keys
+    const renewed = new XChatPerson(PERSON_ID, '1799999999999');
+    w.publicKeys.set(PERSON_ID, renewed.publicKey);
+    const conv = w.conversation(renewed);
+    await expect(openChatMessage(conv.queued('chaves novas'), w.deps)).resolves.toMatchObject({ kind: 'message', message: { text: 'chaves novas' } });
+    // Once cached (old keys), once fresh after the refusal.
+    expect(w.publicKeys.reads).toEqual([PERSON_ID, PERSON_ID]);
+  });
+
+  it('refuses a tampered ciphertext (the sender\'s signature covers it)', async () => {
+    const w = await xchatWorld();
+    const queued = w.conversation().queued('texto');
+    queued.xchat.encodedEvent = tampered(queued.xchat.encodedEvent);
+    await expect(openChatMessage(queued, w.deps)).resolves.toMatchObject({ kind: 'refused', reason: 'unverified' });
+  });
+
+  it('refuses a message signed by someone who is not the sender X names', async () => {
+    const w = await xchatWorld();
+    const impostor = new XChatPerson(PERSON_ID, '1765382634817');
+    const queued = w.conversation(impostor).queued('sou eu, confie');
+    const opened = await openChatMessage(queued, w.deps);
+    expect(opened).toMatchObject({ kind: 'refused', reason: 'unverified' });
+    expect(JSON.stringify(opened)).not.toContain('confie');
+  });
+
+  it('refuses a delivery whose sender is not the one who signed, or a conversation without the company', async () => {
+    const w = await xchatWorld();
+    const conv = w.conversation();
+    const other = conv.queued('texto');
+    other.xchat.senderId = '2900000000000000099';
+    w.publicKeys.set('2900000000000000099', w.person.publicKey);
+    await expect(openChatMessage(other, w.deps)).resolves.toMatchObject({ kind: 'refused', reason: 'mismatch' });
+    const elsewhere = conv.queued('texto');
+    elsewhere.xchat.conversationId = `${PERSON_ID}:3000000000000000001`;
+    await expect(openChatMessage(elsewhere, w.deps)).resolves.toMatchObject({ kind: 'refused', reason: 'mismatch' });
+  });
+
+  it('refuses a message whose conversation key it never saw', async () => {
+    const w = await xchatWorld();
+    const queued = w.conversation().queued('sem chave');
+    queued.xchat.keyChangeEvents = [];
+    await expect(openChatMessage(queued, w.deps)).resolves.toMatchObject({ kind: 'refused', reason: 'undecryptable' });
+  });
+
+  it('lets a failure to read X\'s public keys through, to be retried', async () => {
+    const w = await xchatWorld();
+    const queued = w.conversation().queued('texto');
+    const down = { ...w.deps, publicKeys: { signingKeys: async () => { throw new Error('X unreachable'); } } };
+    await expect(openChatMessage(queued, down)).rejects.toThrow('X unreachable');
+  });
+});
