@@ -17,6 +17,7 @@ import { TenantSecret } from './constructs/tenant-secret';
 import { WebhookApi } from './constructs/webhook-api';
 import { WebhookFunction } from './constructs/webhook-function';
 import { WebhookHealth } from './constructs/webhook-health';
+import { XChatKeys } from './constructs/xchat-keys';
 
 export interface TenantStackProps extends Omit<StackProps, 'env'> {
   tenant: TenantConfig;
@@ -43,7 +44,9 @@ export class TenantStack extends Stack {
       visibilityTimeoutSeconds: tenant.inbound.visibilityTimeoutSeconds,
     });
 
-    const dispatcher = new Dispatcher(this, 'Dispatcher', { tenant, secret, table, inbound });
+    // XChat: the key wrapping stored conversation keys, usable by the dispatcher and the sender only.
+    const xchat = tenant.x.xchat ? new XChatKeys(this, 'XChat', { tenant }) : undefined;
+    const dispatcher = new Dispatcher(this, 'Dispatcher', { tenant, secret, table, inbound, xchat });
     const functions: Partial<Record<EmittingFunction, IFunction>> = {};
     // Webhook ingestion: a public HTTP API X calls, and its health check. Polling: no endpoint at all, a scheduled poller instead.
     let api: WebhookApi | undefined;
@@ -69,7 +72,7 @@ export class TenantStack extends Stack {
         visibilityTimeoutSeconds: tenant.outbound.visibilityTimeoutSeconds,
       });
       poller = new Poller(this, 'Poller', { tenant, settings: tenant.fourbiz, secret, table, outboundQueue: outbound.queue });
-      const sender = new Sender(this, 'Sender', { tenant, secret, table, outboundQueue: outbound.queue, outboundDlq: outbound.dlq });
+      const sender = new Sender(this, 'Sender', { tenant, secret, table, outboundQueue: outbound.queue, outboundDlq: outbound.dlq, xchat });
       Object.assign(functions, { poller: poller.fn, sender: sender.fn });
     }
 

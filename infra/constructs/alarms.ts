@@ -270,6 +270,14 @@ export class Alarms extends Construct {
         tenantMetric(tenant.name, MetricName.XAccessRevoked),
         1,
       );
+      if (tenant.x.xchat) {
+        add(
+          'XChatDropped',
+          'An XChat message was dropped: it did not verify against the sender\'s public keys, could not be decrypted with the company\'s keys, or X\'s chat.received could not be read. The webhook and dispatcher logs say which (never the text); keys in the tenant secret that X no longer has are the usual cause (docs/xchat.md).',
+          custom(MetricName.XChatDropped),
+          1,
+        );
+      }
       add(
         'SecretNotFilled',
         'The tenant secret has no value yet: fill it (docs/deploy.md, "Filling the secret"); until then X\'s CRC checks and deliveries fail.',

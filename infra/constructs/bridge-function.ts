@@ -56,6 +56,23 @@ export function logRetention(days: number): RetentionDays {
 
 export const functionsDir = join(__dirname, '..', '..', 'functions');
 
+/**
+ * chat-xdk (XChat) is not bundled: its WASM engine is found at run time next to its package
+ * (functions/adapters/xchat-engine.ts). The functions that use it get the package copied into
+ * their asset's node_modules after bundling; the bundle loads it lazily, on the first XChat message.
+ */
+export const withChatXdk = {
+  ...bundling,
+  commandHooks: {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (inputDir: string, outputDir: string) => [
+      `mkdir -p "${outputDir}/node_modules/@xdevplatform"`,
+      `cp -R "${inputDir}/node_modules/@xdevplatform/chat-xdk" "${outputDir}/node_modules/@xdevplatform/"`,
+    ],
+  },
+} as const satisfies BundlingOptions;
+
 export interface BridgeFunctionProps<F extends FunctionName> {
   tenant: TenantConfig;
   /** Folder under functions/ holding `handler.ts`. */
@@ -66,6 +83,8 @@ export interface BridgeFunctionProps<F extends FunctionName> {
   secret: ISecret;
   /** The function's own variables (tenant and secret are set here for all), as functions/config.ts types them. */
   environment: Omit<FunctionEnvironmentValues<F>, 'tenant' | 'secretArn'>;
+  /** The function reads or answers XChat: chat-xdk ships with it (see withChatXdk). */
+  chatXdk?: boolean;
 }
 
 /** A bridge Lambda: the settings all functions share, its own log group and a role that can write only there. */
@@ -95,7 +114,7 @@ export class BridgeFunction<F extends FunctionName = FunctionName> extends Const
       timeout: props.timeout,
       role,
       logGroup: this.logGroup,
-      bundling,
+      bundling: props.chatXdk ? withChatXdk : bundling,
       environment: {
         ...functionEnvironment(props.name, { ...props.environment, tenant: props.tenant.name, secretArn: props.secret.secretArn } as FunctionEnvironmentValues<F>),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,

@@ -7,12 +7,15 @@ import { dispatcherTimeoutSeconds, type TenantConfig } from '../tenant-config';
 import { BridgeFunction } from './bridge-function';
 import type { ConversationTable } from './conversation-table';
 import type { FifoQueue } from './fifo-queue';
+import type { XChatKeys } from './xchat-keys';
 
 export interface DispatcherProps {
   tenant: TenantConfig;
   secret: ISecret;
   table: ConversationTable;
   inbound: FifoQueue;
+  /** XChat on: the key that wraps conversation keys (the dispatcher decrypts XChat messages). */
+  xchat?: XChatKeys;
 }
 
 /** Delivers inbound messages to 4biz, one SQS batch at a time, reporting per-message failures. */
@@ -39,7 +42,9 @@ export class Dispatcher extends Construct {
         inboundDlqUrl: inboundDlq.queueUrl,
         // Polling's backfill: DMs that old are expected, and their processed records live as long.
         ...(tenant.x.ingestion === 'poll' ? { pollBackfillMinutes: tenant.x.pollBackfillMinutes } : {}),
+        ...(props.xchat ? { xchatKeyArn: props.xchat.key.keyArn, xAccountId: tenant.xAccountId } : {}),
       },
+      chatXdk: props.xchat !== undefined,
     }).fn;
     const fn = this.fn;
     fn.addEventSource(
@@ -55,5 +60,6 @@ export class Dispatcher extends Construct {
     inboundQueue.grant(fn, 'sqs:ChangeMessageVisibility');
     // A message that can never be delivered goes to the DLQ at once instead of after every retry.
     inboundDlq.grantSendMessages(fn);
+    props.xchat?.grantUse(fn);
   }
 }

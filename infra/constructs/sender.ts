@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import type { TenantConfig } from '../tenant-config';
 import { BridgeFunction } from './bridge-function';
 import type { ConversationTable } from './conversation-table';
+import type { XChatKeys } from './xchat-keys';
 
 export interface SenderProps {
   tenant: TenantConfig;
@@ -14,6 +15,8 @@ export interface SenderProps {
   table: ConversationTable;
   outboundQueue: IQueue;
   outboundDlq: IQueue;
+  /** XChat on: answers to people who wrote in XChat go back encrypted (conversation keys wrapped by this key). */
+  xchat?: XChatKeys;
 }
 
 /** tickets mode: sends outbound messages as X DMs, waiting out rate limits instead of dropping. */
@@ -35,7 +38,9 @@ export class Sender extends Construct {
         tableName: props.table.tableName,
         outboundQueueUrl: outboundQueue.queueUrl,
         outboundDlqUrl: props.outboundDlq.queueUrl,
+        ...(props.xchat ? { xchatKeyArn: props.xchat.key.keyArn, xAccountId: tenant.xAccountId } : {}),
       },
+      chatXdk: props.xchat !== undefined,
     }).fn;
     const fn = this.fn;
     fn.addEventSource(
@@ -52,5 +57,6 @@ export class Sender extends Construct {
     outboundQueue.grant(fn, 'sqs:ChangeMessageVisibility');
     // The failure policy moves a reply that cannot be sent (refused by its recipient, unreadable, out of attempts) itself.
     props.outboundDlq.grantSendMessages(fn);
+    props.xchat?.grantUse(fn);
   }
 }

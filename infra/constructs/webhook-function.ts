@@ -19,7 +19,7 @@ export class WebhookFunction extends Construct {
       description: `X webhook deliveries to the inbound queue, tenant ${props.tenant.name}`,
       timeout: Duration.seconds(10),
       secret: props.secret,
-      environment: { inboundQueueUrl: props.inboundQueue.queueUrl, xAccountId: props.tenant.xAccountId },
+      environment: { inboundQueueUrl: props.inboundQueue.queueUrl, xAccountId: props.tenant.xAccountId, ...(props.tenant.x.xchat ? { xchat: true } : {}) },
     }).fn;
     props.inboundQueue.grantSendMessages(this.fn);
   }
