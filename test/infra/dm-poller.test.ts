@@ -21,7 +21,7 @@ const alarmNames = (t: Template) =>
 
 describe('tenant file x section', () => {
   it('defaults to webhook ingestion, a 60 s interval and no backfill', () => {
-    expect(exampleRelay().x).toEqual({ ingestion: 'webhook', pollIntervalSeconds: 60, pollBackfillMinutes: 0 });
+    expect(exampleRelay().x).toEqual({ ingestion: 'webhook', pollIntervalSeconds: 60, pollBackfillMinutes: 0, xchat: false });
   });
 
   it('refuses an interval under X\'s limit or not in whole minutes, and unknown keys, with a clear message', () => {
