@@ -234,7 +234,7 @@ const functionVariables = {
   poller: { required: ['tableName', 'outboundQueueUrl', 'fourbiz'], optional: ['pollBackfillMinutes'] },
   sender: {
     required: ['tableName', 'outboundQueueUrl', 'outboundDlqUrl'],
-    optional: ['retryBaseSeconds', 'retryMaxSeconds', 'maxAttempts', 'pollBackfillMinutes', 'xAccountId', 'xchatKeyArn'],
+    optional: ['retryBaseSeconds', 'retryMaxSeconds', 'maxAttempts', 'pollBackfillMinutes', 'xAccountId', 'xchatKeyArn', 'xchat'],
   },
   'webhook-health': { required: ['tableName', 'webhookUrl'], optional: [] },
   'dm-poller': { required: ['tableName', 'inboundQueueUrl', 'xAccountId'], optional: ['pollBackfillMinutes'] },

@@ -28,6 +28,8 @@ export const TableLayout = {
   cursorKey: (name: string) => `CURSOR#${name}`,
   /** An XChat conversation's keys, each version wrapped by the tenant's KMS key (adapters/xchat-keys.ts). */
   xchatKeysKey: (conversationId: string) => `XCHAT#${conversationId}`,
+  /** An encrypted XChat answer kept for its retries (adapters/xchat-keys.ts). */
+  xchatOutboxKey: (outboxId: string) => `XCHATOUT#${outboxId}`,
 } as const;
 
 /** Creates the table as the stack does (for DynamoDB Local in tests and `npm start`). */

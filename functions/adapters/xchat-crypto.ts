@@ -1,4 +1,4 @@
-import { XChatRefusedError, type ConversationKeys, type DecryptedChatEvent, type SigningKey, type XChatCrypto } from '../core/xchat';
+import { XChatRefusedError, type ConversationKeys, type DecryptedChatEvent, type SigningKey, type XChatCrypto, type XChatReply } from '../core/xchat';
 import { newXChatEngine, type XChatEngine } from './xchat-engine';
 
 /** The company's XChat identity: its X account and the key blob of the tenant secret. */
@@ -19,7 +19,7 @@ interface EncryptedReply {
 
 export interface XChatCompanyCrypto extends XChatCrypto {
   /** Encrypts and signs an answer under the conversation's latest key. */
-  encryptReply(request: { conversationId: string; text: string; keys: ConversationKeys }): EncryptedReply;
+  encryptReply(request: Omit<XChatReply, 'outboxId'> & { keys: ConversationKeys }): EncryptedReply;
 }
 
 /** Newest key version: versions are timestamps/snowflakes (decimal strings). */
@@ -61,10 +61,10 @@ export function createXChatCrypto(identity: () => Promise<XChatIdentity> | XChat
         attachments: Array.isArray(event.attachments) ? event.attachments.length : 0,
       };
     },
-    encryptReply({ conversationId, text, keys }) {
+    encryptReply({ conversationId, text, keys, replyTo }) {
       const version = latestVersion(keys);
       if (!version) throw new XChatRefusedError('undecryptable', `no conversation key stored for ${conversationId}`);
-      const sent = engine!.encryptReply({ conversationId, text, conversationKey: keys[version], conversationKeyVersion: version });
+      const sent = engine!.encryptReply({ conversationId, text, conversationKey: keys[version], conversationKeyVersion: version, replyToSequenceId: replyTo.sequenceId, replyToSenderId: replyTo.senderId });
       return { messageId: sent.messageId, encodedMessageCreateEvent: sent.encryptedContent, encodedMessageEventSignature: sent.encodedEventSignature };
     },
   };

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { ConversationKeyStore, ConversationKeys, PublicKeySource, SigningKey } from '../core/xchat';
 import { TableLayout } from './conversation-table';
@@ -114,3 +114,29 @@ export function xPublicKeySource(x: ReturnType<typeof companyXApi>, options: { t
     },
   };
 }
+
+const outboxSchema = z.object({ messageId: z.string().min(1), encodedMessageCreateEvent: z.string().min(1), encodedMessageEventSignature: z.string().min(1) });
+export type OutboxEntry = z.infer<typeof outboxSchema>;
+
+/** How long an encrypted answer is kept for its retries: the outbound queue's 14-day retention. */
+const OUTBOX_LIFETIME_SECONDS = 14 * 24 * 3600;
+
+/**
+ * Encrypted answers waiting to be sent (`pk=XCHATOUT#<outbox id>`, TTL'd): encrypted once, so every
+ * retry sends the same signed message id (chat-xdk's advice) and X can recognise a repeat.
+ * Ciphertext only: nothing here is readable without the conversation key.
+ */
+export function dynamoXChatOutbox(doc: DynamoDBDocumentClient, tableName: string, now: () => number = Date.now) {
+  const Key = (id: string) => ({ [TableLayout.partitionKey]: TableLayout.xchatOutboxKey(id) });
+  return {
+    async get(id: string): Promise<OutboxEntry | undefined> {
+      const out = await doc.send(new GetCommand({ TableName: tableName, Key: Key(id), ConsistentRead: true }));
+      return outboxSchema.safeParse(out.Item?.reply).data;
+    },
+    async put(id: string, reply: OutboxEntry): Promise<void> {
+      const expiresAt = Math.floor(now() / 1000) + OUTBOX_LIFETIME_SECONDS;
+      await doc.send(new PutCommand({ TableName: tableName, Item: { ...Key(id), reply, [TableLayout.ttlAttribute]: expiresAt } }));
+    },
+  };
+}
+export type XChatOutbox = ReturnType<typeof dynamoXChatOutbox>;

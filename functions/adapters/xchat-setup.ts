@@ -2,10 +2,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConfigurationError } from '../core/errors';
-import type { ConversationKeyStore, PublicKeySource } from '../core/xchat';
+import type { ConversationKeyStore, PublicKeySource, XChatReplier } from '../core/xchat';
 import type { SecretSource } from './secrets';
 import { createXChatCrypto, type XChatCompanyCrypto, type XChatIdentity } from './xchat-crypto';
-import { dynamoConversationKeyStore, kmsKeyWrap, localKeyWrap, xPublicKeySource, type KeyWrap } from './xchat-keys';
+import { dynamoConversationKeyStore, dynamoXChatOutbox, kmsKeyWrap, localKeyWrap, xPublicKeySource, type KeyWrap, type XChatOutbox } from './xchat-keys';
 import { companyXApi } from './x-client';
 
 export interface XChatSetup {
@@ -14,6 +14,7 @@ export interface XChatSetup {
   publicKeys: PublicKeySource;
   /** The company's X client (the chat routes). */
   x: ReturnType<typeof companyXApi>;
+  outbox: XChatOutbox;
 }
 
 export interface XChatSetupConfig {
@@ -43,6 +44,25 @@ export function xchatSetup(config: XChatSetupConfig, secrets: SecretSource, clie
     const loaded = await crypto();
     wrap ??= config.xchatKeyArn ? kmsKeyWrap(clients.kms ?? new KMSClient({}), config.xchatKeyArn) : localKeyWrap((await identity()).keyBlob);
     const doc = clients.doc ?? DynamoDBDocumentClient.from(new DynamoDBClient({}));
-    return { crypto: loaded, keys: dynamoConversationKeyStore(doc, config.tableName, wrap), publicKeys, x };
+    return { crypto: loaded, keys: dynamoConversationKeyStore(doc, config.tableName, wrap), publicKeys, x, outbox: dynamoXChatOutbox(doc, config.tableName) };
+  };
+}
+
+/** The path id of a conversation in X's chat routes: one-to-one ids take a dash (`A-B`), events name them `A:B`. */
+const chatPathId = (conversationId: string) => conversationId.replace(':', '-');
+
+/** Answers into XChat conversations: encrypted once per part (kept in the outbox), then posted, retried like any send. */
+export function xchatReplier(setup: () => Promise<XChatSetup>): XChatReplier {
+  return {
+    async sendReply({ conversationId, text, outboxId, replyTo }) {
+      const s = await setup();
+      let reply = await s.outbox.get(outboxId);
+      if (!reply) {
+        reply = s.crypto.encryptReply({ conversationId, text, replyTo, keys: await s.keys.get(conversationId) });
+        await s.outbox.put(outboxId, reply);
+      }
+      const body = { message_id: reply.messageId, encoded_message_create_event: reply.encodedMessageCreateEvent, encoded_message_event_signature: reply.encodedMessageEventSignature };
+      await s.x.call((api) => api.v2.post(`chat/conversations/${chatPathId(conversationId)}/messages`, body));
+    },
   };
 }

@@ -111,6 +111,23 @@ export interface ConversationKeyStore {
   add(conversationId: string, keys: ConversationKeys): Promise<void>;
 }
 
+/**
+ * Sends an answer into an XChat conversation, encrypted and signed with the company's keys
+ * (`POST /2/chat/conversations/:id/messages`). `outboxId` names the answer part: a retry sends the
+ * same encrypted message again (same signed message id), never a second one.
+ */
+export interface XChatReplier {
+  sendReply(reply: XChatReply): Promise<void>;
+}
+
+export interface XChatReply {
+  conversationId: string;
+  text: string;
+  outboxId: string;
+  /** The person's message answered (an XChat reply names one): its sequence id and sender. */
+  replyTo: { sequenceId: string; senderId: string };
+}
+
 /** X's public keys of a user (`GET /2/users/:id/public_keys`), cached; `fresh` reads X again. */
 export interface PublicKeySource {
   signingKeys(userId: string, options?: { fresh?: boolean }): Promise<SigningKey[]>;

@@ -20,14 +20,18 @@ import { CONFLICT_ATTEMPTS, withConflictRetry } from '../core/conflict-retry';
 import { sqsQueueControl } from '../adapters/queue-control';
 import { secretSourceFor } from '../adapters/secrets';
 import { createXClient } from '../adapters/x-client';
+import { xchatReplier, xchatSetup } from '../adapters/xchat-setup';
 import { RecipientRefusedError, XAuthError, XCapReachedError, XCreditsDepletedError, XOutcomeUnknownError } from '../adapters/x-errors';
 import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
 import type { ConversationStore, QueueControl, XClient } from '../core/ports';
+import type { XChatReplier, XChatReply } from '../core/xchat';
 
 export interface SenderDeps extends Observability<'sender'> {
   store: ConversationStore;
   x: XClient;
+  /** XChat on: answers to a person whose conversation came from XChat go back there, encrypted. */
+  xchat?: XChatReplier;
   queue: QueueControl;
   backoff: BackoffOptions;
   /** Failed attempts after which a reply goes to the outbound DLQ. */
@@ -96,6 +100,17 @@ export function createSenderHandler(deps: SenderDeps) {
     metrics.addMetric(Metric.DmSent, MetricUnit.Count, 1);
   }
 
+  /**
+   * The XChat conversation the person wrote from (and their last message there, which the answer
+   * replies to), when XChat is on and the reply is for that conversation.
+   */
+  async function xchatConversationOf(m: OutboundMessage): Promise<Omit<XChatReply, 'text' | 'outboxId'> | undefined> {
+    if (!deps.xchat) return undefined;
+    const current = await store.get(m.xUserId);
+    if (current?.conversationId !== m.conversationId || !current.xchatConversationId || !current.lastDeliveredEventId) return undefined;
+    return { conversationId: current.xchatConversationId, replyTo: { sequenceId: current.lastDeliveredEventId, senderId: current.xUserId } };
+  }
+
   async function send(m: OutboundMessage, keys: Record<string, string>, queued: number | undefined): Promise<void> {
     if (await store.isProcessed(sentKey(m))) {
       logger.info('reply already sent: acknowledged without sending again', keys);
@@ -103,13 +118,17 @@ export function createSenderHandler(deps: SenderDeps) {
       return;
     }
     const parts = splitForDm(m.text);
+    const xchatConversation = await xchatConversationOf(m);
     for (const [i, text] of parts.entries()) {
       if (await store.isProcessed(partKey(m, i))) continue;
-      await sendPart(m, i, text, queued, keys);
+      if (xchatConversation) {
+        await deps.xchat!.sendReply({ ...xchatConversation, text, outboxId: `${m.sourceId}#${i}` });
+        metrics.addMetric(Metric.DmSent, MetricUnit.Count, 1);
+      } else await sendPart(m, i, text, queued, keys);
       await store.markProcessed(partKey(m, i), m.xUserId);
     }
     await recordSent(m);
-    logger.info('reply sent as DM', { ...keys, parts: parts.length, kind: m.kind });
+    logger.info(xchatConversation ? 'reply sent encrypted in XChat' : 'reply sent as DM', { ...keys, parts: parts.length, kind: m.kind });
     logger.debug('reply text', { ...keys, text: m.text });
   }
 
@@ -171,16 +190,18 @@ export function createSenderHandler(deps: SenderDeps) {
   return middy(sender).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }
 
-export const handler = wireOnFirstCall('sender', (config) =>
-  createSenderHandler({
+export const handler = wireOnFirstCall('sender', (config) => {
+  const secrets = secretSourceFor(secretOf(config));
+  return createSenderHandler({
     ...createObservability(config.tenant),
     store: conversationStoreFor(config),
-    x: createXClient(secretSourceFor(secretOf(config)), { baseUrl: config.xApiBaseUrl }),
+    x: createXClient(secrets, { baseUrl: config.xApiBaseUrl }),
+    xchat: config.xchat ? xchatReplier(xchatSetup(config, secrets)) : undefined,
     queue: sqsQueueControl(new SQSClient({}), {
       queueUrl: config.outboundQueueUrl,
       dlqUrl: config.outboundDlqUrl,
     }),
     backoff: retryOf(config),
     maxAttempts: config.maxAttempts,
-  }),
-);
+  });
+});

@@ -38,7 +38,7 @@ export class Sender extends Construct {
         tableName: props.table.tableName,
         outboundQueueUrl: outboundQueue.queueUrl,
         outboundDlqUrl: props.outboundDlq.queueUrl,
-        ...(props.xchat ? { xchatKeyArn: props.xchat.key.keyArn, xAccountId: tenant.xAccountId } : {}),
+        ...(props.xchat ? { xchat: true, xchatKeyArn: props.xchat.key.keyArn, xAccountId: tenant.xAccountId } : {}),
       },
       chatXdk: props.xchat !== undefined,
     }).fn;

@@ -46,9 +46,12 @@ export function frameMessageEvent(e: {
   conversationId: string;
   createdAtMsec: number;
   detail: Buffer;
-  signature: Signature;
+  /** The signature's fields, or the serialised MessageEventSignature a client sent (`encoded_message_event_signature`). */
+  signature: Signature | Buffer;
 }): string {
-  const signature = Buffer.concat([stringField(1, e.signature.signature), stringField(2, e.signature.publicKeyVersion), stringField(3, e.signature.signatureVersion), STOP]);
+  const signature = Buffer.isBuffer(e.signature)
+    ? e.signature
+    : Buffer.concat([stringField(1, e.signature.signature), stringField(2, e.signature.publicKeyVersion), stringField(3, e.signature.signatureVersion), STOP]);
   return Buffer.concat([
     stringField(1, e.sequenceId),
     stringField(2, e.messageId),
@@ -64,6 +67,19 @@ export function frameMessageEvent(e: {
 /** A sent message's MessageCreateEvent (chat-xdk's `encryptedContent`) as the detail union's member 1. */
 export function messageCreateDetail(encryptedContent: string): Buffer {
   return Buffer.concat([field(T_STRUCT, 1, Buffer.from(encryptedContent, 'base64')), STOP]);
+}
+
+/** What X stores for `POST /2/chat/conversations/:id/messages`: the sent message framed as an event. */
+export function frameSentMessage(m: { senderId: string; conversationId: string; messageId: string; encodedMessageCreateEvent: string; encodedMessageEventSignature: string; createdAtMsec?: number }): string {
+  return frameMessageEvent({
+    sequenceId: nextSequenceId(),
+    messageId: m.messageId,
+    senderId: m.senderId,
+    conversationId: m.conversationId,
+    createdAtMsec: m.createdAtMsec ?? Date.now(),
+    detail: messageCreateDetail(m.encodedMessageCreateEvent),
+    signature: Buffer.from(m.encodedMessageEventSignature, 'base64'),
+  });
 }
 
 /** chat-xdk's signing-key entry for a user's X public key. */
@@ -86,6 +102,8 @@ export class XChatPerson {
   readonly engine: XChatEngine;
   readonly publicKey: XPublicKey;
   private conversationKey?: { key: Uint8Array; version: string };
+  /** Every conversation key this client made, by version (answers may come under an older one). */
+  private readonly keys: Record<string, Uint8Array> = {};
 
   constructor(readonly userId: string, keyVersion: string) {
     this.engine = newXChatEngine();
@@ -116,6 +134,7 @@ export class XChatPerson {
       ],
     });
     this.conversationKey = { key: prepared.conversationKey, version: prepared.conversationKeyVersion };
+    this.keys[prepared.conversationKeyVersion] = prepared.conversationKey;
     const action = prepared.actionSignatures[0];
     const keyChangeEvent = frameMessageEvent({
       sequenceId: nextSequenceId(),
@@ -127,6 +146,17 @@ export class XChatPerson {
       signature: action,
     });
     return { conversationId: prepared.conversationId, keyChangeEvent, version: prepared.conversationKeyVersion };
+  }
+
+  /** Takes over another client's conversation keys (a forger who stole them, in the tests). */
+  adoptConversationKeysOf(other: XChatPerson): void {
+    this.conversationKey = other.conversationKey;
+    Object.assign(this.keys, other.keys);
+  }
+
+  /** Decrypts and verifies an event of the conversation (e.g. the company's answer); chat-xdk throws when it does not verify. */
+  read(encodedEvent: string, signingKeys: ReturnType<typeof signingKeyEntry>[]) {
+    return this.engine.decryptEvent(encodedEvent, this.keys, signingKeys);
   }
 
   /** An encrypted, signed message in the conversation, framed as X delivers it. */

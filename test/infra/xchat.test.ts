@@ -31,6 +31,7 @@ describe('XChat (tenant x.xchat)', () => {
     for (const fn of ['Dispatcher', 'Sender']) {
       expect(functionNamed(template, fn)[1].Properties!.Environment.Variables).toMatchObject({ XCHAT_KEY_ARN: expect.anything(), X_ACCOUNT_ID: '1400000000000000001' });
     }
+    expect(functionNamed(template, 'Sender')[1].Properties!.Environment.Variables).toMatchObject({ XCHAT: 'true' });
   });
 
   it('without the switch: no XChat key, no XChat variables', () => {
