@@ -53,6 +53,7 @@ function localFunctionEnvironment(r: LocalFunctionResources): Record<string, str
     xAccountId: r.tenant.xAccountId,
     localMode: true as const,
     pollBackfillMinutes: r.tenant.x.pollBackfillMinutes,
+    ...(r.tenant.x.xchat ? { xchat: true } : {}),
   };
   const outbound = r.outbound;
   return Object.assign(

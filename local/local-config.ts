@@ -55,6 +55,8 @@ const schema = z.object({
   X_INGESTION: optional.pipe(z.enum(['webhook', 'poll']).optional()),
   /** Polling mode: how often the DM poller reads X (any positive value locally; the stack needs ≥ 60). */
   X_POLL_INTERVAL_SECONDS: z.coerce.number().positive().default(5),
+  /** Read and answer XChat (the tenant's x.xchat unless set here); with the X simulator only. */
+  XCHAT: optional.pipe(z.enum(['true', 'false']).optional()),
 });
 
 export interface LocalSettings {
@@ -71,6 +73,7 @@ export interface LocalSettings {
   pollIntervalMs: number;
   xIngestion?: 'webhook' | 'poll';
   xPollIntervalMs: number;
+  xchat?: boolean;
 }
 
 export class LocalConfigError extends Error {}
@@ -105,5 +108,6 @@ export function parseLocalSettings(env: Record<string, string | undefined>): Loc
     pollIntervalMs: Math.round(e.POLL_INTERVAL_SECONDS * 1000),
     xIngestion: e.X_INGESTION,
     xPollIntervalMs: Math.round(e.X_POLL_INTERVAL_SECONDS * 1000),
+    xchat: e.XCHAT === undefined ? undefined : e.XCHAT === 'true',
   };
 }

@@ -14,7 +14,7 @@ import { startEmulators } from './emulators';
 import { LOCAL_PUBLIC_ORIGIN, startExternalServices } from './external-services';
 import { localAws, wireFunctions } from './function-wiring';
 import { startHttpGateway } from './http-gateway';
-import { environmentWithDotEnv, parseLocalSettings, type LocalSettings } from './local-config';
+import { environmentWithDotEnv, LocalConfigError, parseLocalSettings, type LocalSettings } from './local-config';
 import { localRoutes } from './local-routes';
 import { createFifoQueuePair, ensureConversationTable, writeSecretsFile } from './resources';
 import { WEBHOOK_PATH } from '../functions/core/x-signature';
@@ -76,9 +76,17 @@ function chooseTenant(settings: Partial<LocalSettings>): TenantConfig {
   return tenant;
 }
 
+/** The company's XChat keys: the X simulator's; a real X account's key blob is not something npm start can fetch. */
+function xchatKeysFor(xApi: XApiSimulator | undefined): NonNullable<TenantSecret['xchat']> {
+  if (!xApi) throw new LocalConfigError('XCHAT=true runs with the X simulator only: a real account\'s XChat keys go into the deployed tenant secret (npm run x -- xchat-keys, docs/xchat.md)');
+  return xApi.companyXChatKeys();
+}
+
 export async function startLocalBridge(options: LocalBridgeOptions = {}): Promise<LocalBridge> {
   const log = options.log ?? (() => undefined);
-  const tenant = chooseTenant(options);
+  const chosen = chooseTenant(options);
+  // XCHAT=true (or the tenant's x.xchat): the X simulator's people write in XChat, the company's keys go to the secret.
+  const tenant = { ...chosen, x: { ...chosen.x, xchat: options.xchat ?? chosen.x.xchat } };
   const mode = tenant.fourbiz.mode;
   const ingestion = options.xIngestion ?? tenant.x.ingestion;
   const xPollIntervalMs = options.xPollIntervalMs ?? 5000;
@@ -96,7 +104,11 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
     const services = await startExternalServices(tenant, options, () => localApiUrl, started);
 
     // The tenant secret, as a git-ignored file (Secrets Manager's stand-in).
-    const secret: TenantSecret = { ...services.xKeys, ...(services.fourbizUser ? { fourbizUser: services.fourbizUser, fourbizPassword: services.fourbizPassword } : {}) };
+    const secret: TenantSecret = {
+      ...services.xKeys,
+      ...(services.fourbizUser ? { fourbizUser: services.fourbizUser, fourbizPassword: services.fourbizPassword } : {}),
+      ...(tenant.x.xchat ? { xchat: xchatKeysFor(services.xApi) } : {}),
+    };
     let secretsFile = options.secretsFile ?? join(root, '.local', 'secrets.json');
     if (!options.secretsFile && options.uniqueNames) {
       const dir = mkdtempSync(join(tmpdir(), '4biz-dm-local-'));

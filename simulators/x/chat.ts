@@ -38,17 +38,19 @@ const PERSON_KEY_VERSION = '1765382634817';
 
 export function chatFamily(opts: { accountId: string; emitActivity: (eventType: string, payload: unknown) => Promise<unknown[]> }) {
   const { accountId } = opts;
-  const company = new XChatPerson(accountId, COMPANY_KEY_VERSION);
+  // Made on first use: a simulator that never sees XChat never loads chat-xdk.
+  let companyClient: XChatPerson | undefined;
+  const companyOf = () => (companyClient ??= new XChatPerson(accountId, COMPANY_KEY_VERSION));
   const people = new Map<string, { person: XChatPerson; conversationId: string; pendingKeyChange?: string }>();
   const read: ChatMessageRead[] = [];
 
-  const keysOf = (userId: string): XPublicKey | undefined => (userId === accountId ? company.publicKey : people.get(userId)?.person.publicKey);
+  const keysOf = (userId: string): XPublicKey | undefined => (userId === accountId ? companyOf().publicKey : people.get(userId)?.person.publicKey);
 
   function chatWith(senderId: string) {
     let chat = people.get(senderId);
     if (!chat) {
       const person = new XChatPerson(senderId, PERSON_KEY_VERSION);
-      const { conversationId, keyChangeEvent } = person.changeConversationKey({ userId: accountId, publicKey: company.publicKey });
+      const { conversationId, keyChangeEvent } = person.changeConversationKey({ userId: accountId, publicKey: companyOf().publicKey });
       chat = { person, conversationId, pendingKeyChange: keyChangeEvent };
       people.set(senderId, chat);
     }
@@ -88,7 +90,7 @@ export function chatFamily(opts: { accountId: string; emitActivity: (eventType: 
         encodedMessageCreateEvent: b.encoded_message_create_event,
         encodedMessageEventSignature: String(b.encoded_message_event_signature ?? ''),
       });
-      const signingKeys = [signingKeyEntry(accountId, company.publicKey), signingKeyEntry(chat.person.userId, chat.person.publicKey)];
+      const signingKeys = [signingKeyEntry(accountId, companyOf().publicKey), signingKeyEntry(chat.person.userId, chat.person.publicKey)];
       try {
         const e = chat.person.read(event, signingKeys);
         read.push({ conversationId, senderId: accountId, messageId: b.message_id, text: e.content?.text, verified: e.verified === true });
@@ -104,11 +106,11 @@ export function chatFamily(opts: { accountId: string; emitActivity: (eventType: 
     /** What the people's clients read of the company's messages, in order. */
     read,
     /** The company's XChat keys as the tenant secret holds them (`xchat`). */
-    companyKeys: () => ({ keyBlob: company.keyBlob(), publicKeyVersion: COMPANY_KEY_VERSION }),
+    companyKeys: () => ({ keyBlob: companyOf().keyBlob(), publicKeyVersion: COMPANY_KEY_VERSION }),
     /** A person writes to the company in XChat: X delivers `chat.received`. Returns the signed message id. */
     async receiveChat(message: ReceiveChat): Promise<{ messageId: string; deliveries: unknown[] }> {
       const chat = chatWith(message.senderId);
-      if (message.rotateKey) chat.pendingKeyChange = chat.person.changeConversationKey({ userId: accountId, publicKey: company.publicKey }).keyChangeEvent;
+      if (message.rotateKey) chat.pendingKeyChange = chat.person.changeConversationKey({ userId: accountId, publicKey: companyOf().publicKey }).keyChangeEvent;
       const writer = message.forged ? forgerOf(chat) : chat.person;
       const sent = writer.write(chat.conversationId, message.text);
       const encodedEvent = message.tampered ? flipCiphertextBit(sent.encodedEvent) : sent.encodedEvent;

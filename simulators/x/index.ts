@@ -1,4 +1,5 @@
 import { accountActivityFamily } from './account-activity';
+import { chatFamily, type ChatMessageRead, type ReceiveChat } from './chat';
 import { type ActivitySubscription, activitySubscriptionsFamily } from './activity-subscriptions';
 import { billingMeter, type BillingMeter } from './billing';
 import { dmLookupFamily, type NewDmEvent, type SimulatedDmEvent } from './dm-lookup';
@@ -120,6 +121,13 @@ export interface XApiSimulator {
   failDmLookupNext(times: number, failure: InjectedFailure | { status: 403; plain?: boolean }): void;
   /** The next `times` API calls (DM sends only, or every call) answer with this failure. */
   failNext(times: number, failure: InjectedFailure, only?: 'dm' | 'all'): void;
+  // --- XChat (chat.ts): people with real chat-xdk keys writing to the company, reading its answers ---
+  /** A person writes to the company in XChat: `chat.received` to the subscribed webhooks; the signed message id is returned. */
+  receiveChat(message: ReceiveChat): Promise<{ messageId: string; deliveries: unknown[] }>;
+  /** What the people's XChat clients read of the company's messages (decrypted and verified, or refused), in order. */
+  chatRead: ChatMessageRead[];
+  /** The company's XChat keys as the tenant secret holds them. */
+  companyXChatKeys(): { keyBlob: string; publicKeyVersion: string };
   /** Forgets DMs, webhooks, subscriptions, scripted failures and the request log. */
   reset(): void;
   // --- DM media on ton.twitter.com (tickets mode attachments) ---
@@ -149,7 +157,8 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
   const dmLookup = dmLookupFamily(accountId);
   const dms = dmsFamily({ accountId, onSent: (dm) => dmLookup.recordSent(dm) });
   const media = mediaFamily();
-  const families = [oauth, dmLookup, dms, webhooks, accountActivity, activity, media];
+  const chat = chatFamily({ accountId, emitActivity: activity.emitActivity });
+  const families = [oauth, dmLookup, dms, webhooks, accountActivity, activity, media, chat];
 
   const router = createRouter({
     oauth,
@@ -197,6 +206,9 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     failNext(times, failure, only = 'all') {
       failures.add(only, failure, times);
     },
+    receiveChat: chat.receiveChat,
+    chatRead: chat.read,
+    companyXChatKeys: chat.companyKeys,
     mediaServed: media.mediaServed,
     setMedia: media.setMedia,
     failMediaNext(count, status = 500) {
