@@ -2,10 +2,8 @@ import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
-  ListMessageMoveTasksCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
-  StartMessageMoveTaskCommand,
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -15,8 +13,7 @@ import { resourceNames } from '../infra/resource-names';
 
 /**
  * The DLQ operator commands behind `npm run dlq`: count what is waiting, and move it back to the
- * queue it came from. On AWS the move is SQS's own message-move task; where the endpoint does not
- * know that action (fauxqs, locally) the messages are moved by hand, group and order kept.
+ * queue it came from, by hand, group and order kept.
  */
 export type QueueKind = 'inbound' | 'outbound';
 
@@ -74,54 +71,21 @@ export async function countMessages(sqs: SQSClient, url: string): Promise<QueueC
   };
 }
 
-/** The endpoint does not implement the action (fauxqs and other emulators). */
-export function isUnsupportedAction(err: unknown): boolean {
-  const e = err as { name?: string; message?: string; Code?: string };
-  const names = ['UnsupportedOperation', 'InvalidAction', 'UnknownOperationException', 'AWS.SimpleQueueService.UnsupportedOperation'];
-  return names.includes(e.name ?? '') || names.includes(e.Code ?? '') || /unknown action|unsupported|not (?:yet )?(?:implemented|supported)/i.test(e.message ?? '');
-}
-
-export interface RedriveOptions {
-  /** Progress polling of the move task. */
-  pollIntervalMs?: number;
-  /** Gives up waiting for the move task (it keeps running in SQS). */
-  waitTimeoutMs?: number;
-  sleep?: (ms: number) => Promise<void>;
-}
-
 export interface RedriveResult {
-  method: 'message-move-task' | 'receive-send-delete';
+  method: 'receive-send-delete';
   moved: number;
   status: string;
 }
 
-const sleeper = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Moves every message from the DLQ back to its source queue and reports how. */
-export async function redrive(sqs: SQSClient, pair: QueuePair, print: Print, opts: RedriveOptions = {}): Promise<RedriveResult> {
-  let taskHandle: string | undefined;
-  try {
-    const started = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: pair.dlq.arn, DestinationArn: pair.queue.arn }));
-    taskHandle = started.TaskHandle;
-  } catch (err) {
-    if (!isUnsupportedAction(err)) throw err;
-    print(`this SQS endpoint has no StartMessageMoveTask (${(err as Error).name}): moving messages by receive → send → delete instead`);
-    const moved = await moveMessages(sqs, pair.dlq.url, pair.queue.url, print);
-    return { method: 'receive-send-delete', moved, status: 'COMPLETED' };
-  }
-  print(`message-move task started: ${pair.dlq.name} → ${pair.queue.name} (${taskHandle ?? 'no handle'})`);
-  const sleep = opts.sleep ?? sleeper;
-  const deadline = Date.now() + (opts.waitTimeoutMs ?? 15 * 60_000);
-  for (;;) {
-    const { Results } = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: pair.dlq.arn, MaxResults: 10 }));
-    const task = Results?.find((t) => !taskHandle || t.TaskHandle === taskHandle) ?? Results?.[0];
-    const moved = task?.ApproximateNumberOfMessagesMoved ?? 0;
-    const status = task?.Status ?? 'UNKNOWN';
-    print(`${status}: ${moved}${task?.ApproximateNumberOfMessagesToMove !== undefined ? ` of ${task.ApproximateNumberOfMessagesToMove}` : ''} moved`);
-    if (status === 'FAILED') throw new Error(`message-move task failed: ${task?.FailureReason ?? 'no reason given'}`);
-    if (status !== 'RUNNING' || Date.now() > deadline) return { method: 'message-move-task', moved, status };
-    await sleep(opts.pollIntervalMs ?? 2_000);
-  }
+/**
+ * Moves every message from the DLQ back to its source queue and reports how. By hand (receive,
+ * send, delete; each person's order kept), not with SQS's message-move task: that task starts
+ * only from a queue that is some queue's redrive target, and the bridge's queues have no redrive
+ * policy (docs/deploy.md, "When 4biz is down").
+ */
+export async function redrive(sqs: SQSClient, pair: QueuePair, print: Print): Promise<RedriveResult> {
+  const moved = await moveMessages(sqs, pair.dlq.url, pair.queue.url, print);
+  return { method: 'receive-send-delete', moved, status: 'COMPLETED' };
 }
 
 /** The next batch of a queue's messages (up to ten, with their group and attributes), held for a minute; none when it is empty. */
@@ -144,7 +108,7 @@ async function receiveBatch(sqs: SQSClient, queueUrl: string): Promise<Message[]
  * from the DLQ message id, so a copy sent twice after a crash collapses), then delete it from the
  * DLQ. A FIFO DLQ hands out one group's messages in order, so order per group is kept.
  */
-export async function moveMessages(sqs: SQSClient, fromUrl: string, toUrl: string, print: Print): Promise<number> {
+async function moveMessages(sqs: SQSClient, fromUrl: string, toUrl: string, print: Print): Promise<number> {
   let moved = 0;
   for (;;) {
     const Messages = await receiveBatch(sqs, fromUrl);

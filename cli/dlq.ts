@@ -10,7 +10,7 @@ const usage = `Usage: npm run dlq -- <count|redrive> --tenant NAME [--queue inbo
        npm run dlq -- import --tenant NAME [--queue inbound|outbound] [--to queue|dlq] --file FILE
 
   count     messages waiting in the queue and in its DLQ
-  redrive   move every message in the DLQ back to its queue (SQS message-move task), and wait for it.
+  redrive   move every message in the DLQ back to its queue (receive, send, delete; order kept).
             ${REDRIVE_ORDER_NOTE}
   export    move every message of the DLQ (or the queue) into FILE (JSON Lines, created, never
             overwritten; it holds DM texts), e.g. before cdk destroy: each batch is on disk before
@@ -19,8 +19,7 @@ const usage = `Usage: npm run dlq -- <count|redrive> --tenant NAME [--queue inbo
 
 Queues: ${resourceNames('NAME').inboundQueue} and ${resourceNames('NAME').inboundDlq} (--queue inbound, the default),
 or the outbound pair (--queue outbound). AWS credentials and region as for the AWS CLI; for a local
-SQS emulator set AWS_ENDPOINT_URL_SQS (its lack of StartMessageMoveTask is handled: messages are
-then moved by receive → send → delete, and the output says so).`;
+SQS emulator set AWS_ENDPOINT_URL_SQS.`;
 
 /** The configured endpoint (AWS_ENDPOINT_URL_SQS locally) for every call, whatever host a queue URL names. */
 const defaultClient = () => new SQSClient({ useQueueUrlAsEndpoint: false });

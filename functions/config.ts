@@ -101,6 +101,9 @@ export const ticketsSettingsSchema = z.object({
   originId: retired('originId is gone: 4biz\'s request/create has no origin field (4biz records where a call came from itself), remove it'),
 }).strict();
 
+/** How long a DM waits for a 4biz outage without spending attempts, unless the tenant file says otherwise. */
+export const DEFAULT_OUTAGE_WAIT_HOURS = 96;
+
 /** Time one record needs besides its 4biz calls (table reads and writes, the queue). */
 export const RECORD_MARGIN_MS = 2_000;
 
@@ -164,6 +167,8 @@ export const Env = {
   xAccountId: 'X_ACCOUNT_ID',
   maxAttempts: 'MAX_ATTEMPTS',
   outboundDlqUrl: 'OUTBOUND_DLQ_URL',
+  /** How long a DM may wait for a 4biz outage without spending attempts (the tenant's inbound.outageWaitHours). */
+  outageWaitHours: 'OUTAGE_WAIT_HOURS',
   /** Set by `npm start` only: lets 4biz URLs be plain http on loopback. */
   localMode: 'BRIDGE_LOCAL_MODE',
   webhookUrl: 'WEBHOOK_URL',
@@ -208,6 +213,7 @@ const variableSchemas = {
   maxAttempts: z.coerce.number().int().min(1).max(100),
   /** Where the sender puts a reply that can never be sent. */
   outboundDlqUrl: z.string().url(),
+  outageWaitHours: z.coerce.number().positive().default(DEFAULT_OUTAGE_WAIT_HOURS),
   localMode: z.enum(['true']).transform(() => true),
   /** The webhook URL registered with X (the webhook-health function finds its webhook by it). */
   webhookUrl: z.string().url(),
@@ -229,7 +235,7 @@ const functionVariables = {
   webhook: { required: ['inboundQueueUrl', 'xAccountId'], optional: ['xchat'] },
   dispatcher: {
     required: ['tableName', 'inboundQueueUrl', 'inboundDlqUrl', 'fourbiz'],
-    optional: ['conversationIdleMinutes', 'retryBaseSeconds', 'retryMaxSeconds', 'maxAttempts', 'pollBackfillMinutes', 'xAccountId', 'xchatKeyArn'],
+    optional: ['conversationIdleMinutes', 'retryBaseSeconds', 'retryMaxSeconds', 'maxAttempts', 'pollBackfillMinutes', 'xAccountId', 'xchatKeyArn', 'outageWaitHours'],
   },
   poller: { required: ['tableName', 'outboundQueueUrl', 'fourbiz'], optional: ['pollBackfillMinutes'] },
   sender: {

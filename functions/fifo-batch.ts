@@ -10,7 +10,7 @@ export interface FifoBatchOptions {
   /**
    * The failure policy for a record that threw: retry in N seconds, or dead-letter now. A throw
    * from here (e.g. the table is down) leaves the record to the queue: it returns after the
-   * visibility timeout, and maxReceiveCount is the backstop.
+   * visibility timeout (the queue has no redrive policy: it waits, as in an outage).
    */
   onFailure(record: SQSRecord, error: unknown): Promise<FailureDecision>;
   queue: QueueControl;

@@ -1,7 +1,9 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { fourbizCallsPerRecord, fourbizSettingsSchema, isLoopbackHttp, RECORD_MARGIN_MS } from '../functions/config';
+import { DEFAULT_OUTAGE_WAIT_HOURS, fourbizCallsPerRecord, fourbizSettingsSchema, isLoopbackHttp, RECORD_MARGIN_MS } from '../functions/config';
+import { FAILURE_POLICY_MAX_SECONDS } from '../functions/core/failure-policy';
+import { QUEUE_RETENTION_SECONDS } from '../functions/core/queue-limits';
 
 /** Lambda's maximum timeout. */
 const lambdaMaxTimeoutSeconds = 900;
@@ -10,6 +12,30 @@ const lambdaMaxTimeoutSeconds = 900;
  * A queue's visibility timeout, which is also its consumer's time budget: the consumer's Lambda
  * timeout is a sixth of it (AWS's advice), so above 6 × 900 s the function could not be created.
  */
+/**
+ * The queues have no redrive policy (only the consumers' failure policy moves a message to the
+ * DLQ): on FIFO every message received behind a failing one counts a receive too, so SQS's
+ * receive count would send DMs never tried to the DLQ (docs/deploy.md).
+ */
+const maxReceiveCountRetired = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    if (value !== undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: 'maxReceiveCount is gone: the queues have no redrive policy (SQS would dead-letter DMs that only waited behind a failing one); remove it',
+      });
+    }
+  })
+  .optional()
+  .transform(() => undefined);
+
+/** A day of the queue's retention kept free: an operator's time to see the alarm and act. */
+const RETENTION_SPARE_SECONDS = 24 * 3600;
+
+/** The longest outage wait the queues' retention leaves room for, in whole hours. */
+export const MAX_OUTAGE_WAIT_HOURS = Math.floor((QUEUE_RETENTION_SECONDS - RETENTION_SPARE_SECONDS - FAILURE_POLICY_MAX_SECONDS - 6 * lambdaMaxTimeoutSeconds) / 3600);
+
 const visibilityTimeout = z
   .number()
   .int()
@@ -42,11 +68,18 @@ export const tenantConfigSchema = z
       .default({}),
     inbound: z
       .object({
+        maxReceiveCount: maxReceiveCountRetired,
         /**
-         * A backstop only: the dispatcher decides the DLQ from a DM's own attempts. On FIFO every
-         * DM received behind a failing one counts a receive too, so this stays far above.
+         * How long DMs wait for a 4biz outage (the outage circuit open) without spending their
+         * attempts; after that they count again. Kept inside the queue's 14-day retention with
+         * the failure policy's own time and a day to spare.
          */
-        maxReceiveCount: z.number().int().min(1).max(1000).default(100),
+        outageWaitHours: z
+          .number()
+          .int()
+          .min(1)
+          .max(MAX_OUTAGE_WAIT_HOURS, `at most ${MAX_OUTAGE_WAIT_HOURS}: the wait, then the DM's own attempts (${FAILURE_POLICY_MAX_SECONDS / 3600} h) and a day to spare must fit the queue's 14-day retention`)
+          .default(DEFAULT_OUTAGE_WAIT_HOURS),
         /** Also the dispatcher's time budget: its Lambda timeout is a sixth of this (AWS's advice). */
         visibilityTimeoutSeconds: visibilityTimeout,
         batchSize: z.number().int().min(1).max(10).default(10),
@@ -56,8 +89,7 @@ export const tenantConfigSchema = z
       .default({}),
     outbound: z
       .object({
-        /** A backstop only, as inbound: the sender decides the DLQ from a reply's own attempts. */
-        maxReceiveCount: z.number().int().min(1).max(1000).default(100),
+        maxReceiveCount: maxReceiveCountRetired,
         visibilityTimeoutSeconds: visibilityTimeout,
       })
       .strict()

@@ -40,7 +40,6 @@ export class TenantStack extends Stack {
     const inbound = new FifoQueue(this, 'Inbound', {
       queueName: names.inboundQueue,
       dlqName: names.inboundDlq,
-      maxReceiveCount: tenant.inbound.maxReceiveCount,
       visibilityTimeoutSeconds: tenant.inbound.visibilityTimeoutSeconds,
     });
 
@@ -68,7 +67,6 @@ export class TenantStack extends Stack {
       outbound = new FifoQueue(this, 'Outbound', {
         queueName: names.outboundQueue,
         dlqName: names.outboundDlq,
-        maxReceiveCount: tenant.outbound.maxReceiveCount,
         visibilityTimeoutSeconds: tenant.outbound.visibilityTimeoutSeconds,
       });
       poller = new Poller(this, 'Poller', { tenant, settings: tenant.fourbiz, secret, table, outboundQueue: outbound.queue });

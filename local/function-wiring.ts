@@ -54,6 +54,7 @@ function localFunctionEnvironment(r: LocalFunctionResources): Record<string, str
     localMode: true as const,
     pollBackfillMinutes: r.tenant.x.pollBackfillMinutes,
     ...(r.tenant.x.xchat ? { xchat: true } : {}),
+    outageWaitHours: r.tenant.inbound.outageWaitHours,
   };
   const outbound = r.outbound;
   return Object.assign(

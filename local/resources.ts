@@ -18,11 +18,15 @@ export interface FifoQueuePair {
   dlqArn: string;
 }
 
-/** A FIFO queue and its FIFO DLQ, with the stack's attributes (per-group de-duplication and throughput, redrive). */
+/**
+ * A FIFO queue and its FIFO DLQ, with the stack's attributes (per-group de-duplication and
+ * throughput, retention, size; no redrive policy). `maxReceiveCount` adds one, for a test of the
+ * local event source against a queue that has it.
+ */
 export async function createFifoQueuePair(
   sqs: SQSClient,
   names: { queue: string; dlq: string },
-  opts: { maxReceiveCount: number; visibilityTimeoutSeconds: number },
+  opts: { visibilityTimeoutSeconds: number; maxReceiveCount?: number },
 ): Promise<FifoQueuePair> {
   // As the stack: 14 days' retention and 1 MiB messages on both (SQS's defaults are 4 days and, on older queues, 256 KiB).
   const limits = { MessageRetentionPeriod: String(QUEUE_RETENTION_SECONDS), MaximumMessageSize: String(SQS_MAX_MESSAGE_BYTES) };
@@ -39,7 +43,7 @@ export async function createFifoQueuePair(
         DeduplicationScope: 'messageGroup',
         FifoThroughputLimit: 'perMessageGroupId',
         VisibilityTimeout: String(opts.visibilityTimeoutSeconds),
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: opts.maxReceiveCount }),
+        ...(opts.maxReceiveCount ? { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: opts.maxReceiveCount }) } : {}),
       },
     }),
   );

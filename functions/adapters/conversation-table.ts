@@ -24,6 +24,8 @@ export const TableLayout = {
   leaseKey: (name: string) => `LEASE#${name}`,
   /** The webhook-health function's state (one item per tenant table). */
   webhookHealthKey: 'WEBHOOK#health',
+  /** The 4biz outage circuit (core/outage-circuit.ts), shared by every dispatcher. */
+  circuitKey: 'CIRCUIT#fourbiz',
   /** Where a poller of X (polling mode) has read up to (core/dm-poll.ts). */
   cursorKey: (name: string) => `CURSOR#${name}`,
   /** An XChat conversation's keys, each version wrapped by the tenant's KMS key (adapters/xchat-keys.ts). */

@@ -94,6 +94,12 @@ export function classifyError(err: unknown): ErrorClass {
 export class WaitingError extends TransientError {}
 
 /**
+ * 4biz fails for everyone (the outage circuit is open): the DM is not tried, and waits until
+ * `retryAt` without spending an attempt (core/outage-circuit.ts).
+ */
+export class OutageWaitError extends WaitingError {}
+
+/**
  * tickets mode: the DM's 4biz request is already finished but its conversation not closed yet. Not
  * a failure: the DM waits (retried with back-off) until the poller has sent the last answers and
  * closed the conversation, then opens the next request.

@@ -1,6 +1,7 @@
 import { PermanentError, TransientError, WaitingError } from './errors';
 import type { ConversationStore } from './ports';
 import type { ProcessedKey } from './processed-key';
+import { QUEUE_RETENTION_SECONDS } from './queue-limits';
 import { backoffSeconds, secondsUntil, type BackoffOptions } from './retry';
 
 /**
@@ -19,7 +20,7 @@ export interface FailurePolicy {
   backoff: BackoffOptions;
 }
 
-/** Default attempts; the queues' maxReceiveCount stays far above, as a backstop only. */
+/** Default attempts. The queues have no redrive policy: only this policy moves a message to the DLQ. */
 export const DEFAULT_MAX_ATTEMPTS = 8;
 
 /**
@@ -28,6 +29,22 @@ export const DEFAULT_MAX_ATTEMPTS = 8;
  * happens only after an outage longer than most maintenance windows.
  */
 const DEFAULT_MIN_RETRY_SECONDS = 6 * 3600;
+
+/** The default back-off's cap (RETRY_MAX_SECONDS): the longest pause between two attempts. */
+const DEFAULT_RETRY_MAX_SECONDS = 900;
+
+/**
+ * The longest a message that keeps failing (and is no longer shielded by the outage circuit)
+ * stays in its queue under the default policy: its failing time, then every attempt at the
+ * longest back-off. The tenant schema keeps an outage's wait plus this inside the queue's retention.
+ */
+export const FAILURE_POLICY_MAX_SECONDS = DEFAULT_MIN_RETRY_SECONDS + DEFAULT_MAX_ATTEMPTS * DEFAULT_RETRY_MAX_SECONDS;
+
+/**
+ * A message is never left to wait past this age: SQS would delete it at the retention (14 days)
+ * without a trace, so it goes to the DLQ (kept 14 days more) before that, an hour to spare.
+ */
+const RETENTION_GUARD_MS = (QUEUE_RETENTION_SECONDS - 3600) * 1000;
 
 function decideFailure(
   err: unknown,
@@ -43,7 +60,11 @@ function decideFailure(
   const longEnough = failingForMs === undefined || failingForMs >= (policy.minRetrySeconds ?? DEFAULT_MIN_RETRY_SECONDS) * 1000;
   if (attempts >= policy.maxAttempts && longEnough && !(err instanceof WaitingError)) return { kind: 'dead-letter', reason: `failed ${attempts} attempts, last: ${reason}` };
   const retryAt = err instanceof TransientError ? err.retryAt : undefined;
-  return { kind: 'retry', inSeconds: Math.max(backoffSeconds(attempts, policy.backoff, random), retryAt ? secondsUntil(retryAt, nowMs) : 0) };
+  const inSeconds = Math.max(backoffSeconds(attempts, policy.backoff, random), retryAt ? secondsUntil(retryAt, nowMs) : 0);
+  if (failingForMs !== undefined && failingForMs + inSeconds * 1000 > RETENTION_GUARD_MS) {
+    return { kind: 'dead-letter', reason: `queued ${Math.round(failingForMs / 3600_000)} h: moved before the queue's retention deletes it; last: ${reason}` };
+  }
+  return { kind: 'retry', inSeconds };
 }
 
 /** The part of the conversation store that keeps each queue message's own attempts. */

@@ -41,6 +41,11 @@ export const Metric = {
   OldDmReceived: 'OldDmReceived',
   RecipientRefusedDm: 'RecipientRefusedDm',
   FourbizAuthFailure: 'FourbizAuthFailure',
+  /** The 4biz outage circuit opened (DMs of several people failed), closed (a delivery succeeded). */
+  FourbizOutageStarted: 'FourbizOutageStarted',
+  FourbizOutageEnded: 'FourbizOutageEnded',
+  /** A DM waited for an open outage circuit, without spending an attempt. */
+  FourbizOutageWait: 'FourbizOutageWait',
   EncryptedDmReceived: 'EncryptedDmReceived',
   /** XChat on: a chat message that cannot be read, decrypted or verified was dropped (never its content logged). */
   XChatDropped: 'XChatDropped',

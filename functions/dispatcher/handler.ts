@@ -8,7 +8,8 @@ import { processFifoBatch, queuedAt } from '../fifo-batch';
 import { fourbizCallsPerRecord, RECORD_MARGIN_MS, retryOf, secretOf } from '../config';
 import { dispatchInbound } from '../core/dispatch';
 import { Metric } from '../core/metric-names';
-import { ConfigurationError, FourbizAuthError, InvalidQueueMessageError, PermanentError, RequestFinishedError, TransientError } from '../core/errors';
+import { ConfigurationError, FourbizAuthError, InvalidQueueMessageError, OutageWaitError, PermanentError, RequestFinishedError, TransientError, WaitingError } from '../core/errors';
+import { createOutageCircuit, LOCAL_CIRCUIT_TIMING, type OutageCircuit } from '../core/outage-circuit';
 import { DEFAULT_MAX_ATTEMPTS, decideFromAttempts, type FailureDecision } from '../core/failure-policy';
 import { PROCESSED_EVENT_LIFETIME_SECONDS, processedKey, processedLifetimeSeconds } from '../core/processed-key';
 import type { BackoffOptions } from '../core/retry';
@@ -16,6 +17,7 @@ import { parseQueueBody } from '../core/queue-body';
 import { inboundMessageSchema, type InboundMessage } from '../core/x-events';
 import { encryptedChatMessageSchema, openChatMessage, type EncryptedChatMessage, type XChatDeps } from '../core/xchat';
 import { conversationStoreFor } from '../adapters/conversation-store';
+import { circuitStoreFor } from '../adapters/outage-circuit-store';
 import { createFourbizClient } from '../adapters/fourbiz';
 import { FAILURE_REASON_ATTRIBUTE, sqsQueueControl } from '../adapters/queue-control';
 import { secretSourceFor } from '../adapters/secrets';
@@ -29,6 +31,8 @@ export interface DispatcherDeps extends Observability<'dispatcher'> {
   store: ConversationStore;
   fourbiz: FourbizClient;
   queue: QueueControl;
+  /** The 4biz outage circuit, shared by every dispatcher instance (the conversation table). */
+  circuit: OutageCircuit;
   idleMinutes: number;
   backoff: BackoffOptions;
   /** Failed attempts after which a DM goes to the DLQ (its own attempts, kept in the table). */
@@ -60,7 +64,7 @@ export interface DispatcherDeps extends Observability<'dispatcher'> {
  * it (skipGroupOnError), and never counted as attempts.
  */
 export function createDispatcherHandler(deps: DispatcherDeps) {
-  const { logger, metrics, store, fourbiz, queue, idleMinutes, backoff } = deps;
+  const { logger, metrics, store, fourbiz, queue, circuit, idleMinutes, backoff } = deps;
   const random = deps.random ?? Math.random;
   const clock = deps.clock ?? Date.now;
   const reserveMs = deps.reserveMs ?? 6_000;
@@ -98,6 +102,13 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
     const message = chat.ok ? await openChat(chat.value) : parsed!.ok ? parsed!.value : undefined;
     if (!message) return;
     const keys = { eventId: message.eventId, xUserId: message.sender.id };
+    const gate = await circuit.gate(clock(), waitedFor(record));
+    if (gate.kind === 'wait') {
+      // 4biz fails for everyone: not tried, no attempt spent; the person's later DMs stay behind it.
+      metrics.addMetric(Metric.FourbizOutageWait, MetricUnit.Count, 1);
+      throw new OutageWaitError(`4biz outage since ${new Date(gate.openedAt).toISOString()}: the DM waits ${gate.inSeconds} s`, undefined, clock() + gate.inSeconds * 1000);
+    }
+    if (gate.kind === 'probe') logger.info('4biz outage: this DM probes whether 4biz answers again', keys);
     if (clock() - Number(message.createdTimestamp) > lifetimeMs) {
       // Older than the processed records live: a repeat could no longer be recognised. Forwarded, but counted.
       logger.warn('DM older than the processed-event lifetime: forwarded, but a repeat of it would not be recognised', keys);
@@ -125,16 +136,42 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
       metrics.addMetric(Metric.DuplicateSkipped, MetricUnit.Count, 1);
       return;
     }
+    if (await circuit.succeeded(gate.circuit)) {
+      logger.warn('4biz answers again: the outage is over, waiting DMs are delivered in order', keys);
+      metrics.addMetric(Metric.FourbizOutageEnded, MetricUnit.Count, 1);
+    }
     logger.info('DM delivered to 4biz', { ...keys, conversationId: outcome.conversation.conversationId, latencyMs: outcome.latencyMs });
     if (outcome.result.mediaFailures) logger.warn('DM media not attached: the link stays in the text', { ...keys, reasons: outcome.result.mediaFailures });
     metrics.addMetric(Metric.DeliveredTo4biz, MetricUnit.Count, 1);
     metrics.addMetric(Metric.FourbizLatency, MetricUnit.Milliseconds, outcome.latencyMs);
   }
 
+  /**
+   * A transient 4biz failure goes to the outage circuit: when 4biz fails for several people the
+   * failure becomes an OutageWaitError (a wait, not an attempt). Any other failure stays as it is.
+   */
+  async function outageOr(err: unknown, xUserId: string, record: SQSRecord, keys: Record<string, unknown>): Promise<unknown> {
+    if (!(err instanceof TransientError) || err instanceof WaitingError || err.retryAt !== undefined) return err;
+    const { opened, waitSeconds } = await circuit.failed(xUserId, clock(), waitedFor(record));
+    if (opened) {
+      logger.error('4biz fails for several people: outage; DMs wait without spending attempts until a delivery succeeds', { ...keys, reason: err.message });
+      metrics.addMetric(Metric.FourbizOutageStarted, MetricUnit.Count, 1);
+    }
+    if (waitSeconds === undefined) return err;
+    metrics.addMetric(Metric.FourbizTransientError, MetricUnit.Count, 1);
+    return new OutageWaitError(`4biz outage (${err.message}): the DM waits ${waitSeconds} s`, err.status, clock() + waitSeconds * 1000, { cause: err });
+  }
+
+  /** How long the record has been in the queue (SQS's SentTimestamp), undefined when it does not say. */
+  function waitedFor(record: SQSRecord): number | undefined {
+    const at = queuedAt(record);
+    return at === undefined ? undefined : clock() - at;
+  }
+
   /** The shared failure policy, fed with this DM's own attempts. */
-  async function onFailure(record: SQSRecord, err: unknown): Promise<FailureDecision> {
-    const reason = (err as Error)?.message ?? String(err);
-    if (err instanceof InvalidQueueMessageError) {
+  async function onFailure(record: SQSRecord, failure: unknown): Promise<FailureDecision> {
+    const reason = (failure as Error)?.message ?? String(failure);
+    if (failure instanceof InvalidQueueMessageError) {
       logger.error('invalid inbound message: moved to the DLQ', { messageId: record.messageId, reason });
       return { kind: 'dead-letter', reason };
     }
@@ -143,12 +180,15 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
     const keys = { eventId: eventId.ok ? eventId.value.eventId : undefined, eventUuid: chat.ok ? chat.value.xchat.eventUuid : undefined, messageId: record.messageId };
     // An XChat message's attempts are counted by its delivery (it is decrypted anew on each attempt).
     const key = eventId.ok ? processedKey.inbound(eventId.value.eventId) : chat.ok ? processedKey.chat(`delivery-${chat.value.xchat.eventUuid}`) : undefined;
+    const err = eventId.ok ? await outageOr(failure, eventId.value.sender.id, record, keys) : failure;
     const { decision, attempts } = await decideFromAttempts(store, key, err, policy, clock(), random, queuedAt(record));
-    if (err instanceof FourbizAuthError) {
+    if (failure instanceof FourbizAuthError) {
       metrics.addMetric(Metric.FourbizAuthFailure, MetricUnit.Count, 1);
-      logger.error('4biz refused the bridge\'s credentials: fix them; the DM is retried meanwhile', { ...keys, reason, status: err.status, attempts });
+      logger.error('4biz refused the bridge\'s credentials: fix them; the DM is retried meanwhile', { ...keys, reason, status: failure.status, attempts });
     }
-    if (err instanceof RequestFinishedError) {
+    if (err instanceof OutageWaitError) {
+      logger.info('DM waits for 4biz to come back, without spending an attempt', { ...keys, reason, decision });
+    } else if (err instanceof RequestFinishedError) {
       // Not a 4biz failure: the DM waits for the poller to close the finished request.
       logger.info('DM waits for the poller to close the finished 4biz request; it then opens the next one', { ...keys, reason, attempts, decision });
     } else if (err instanceof PermanentError) {
@@ -192,6 +232,10 @@ export const handler = wireOnFirstCall('dispatcher', (config) => {
     queue: sqsQueueControl(new SQSClient({}), {
       queueUrl: config.inboundQueueUrl,
       dlqUrl: config.inboundDlqUrl,
+    }),
+    circuit: createOutageCircuit(circuitStoreFor(config), {
+      maxWaitMs: config.outageWaitHours * 3600_000,
+      timing: config.localMode ? LOCAL_CIRCUIT_TIMING : undefined,
     }),
     idleMinutes: config.conversationIdleMinutes,
     backoff: retryOf(config),

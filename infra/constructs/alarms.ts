@@ -237,8 +237,14 @@ export class Alarms extends Construct {
       );
     }
     add(
+      'FourbizOutage',
+      '4biz fails for several people: the outage circuit is open and DMs wait, in order and without spending attempts, until a delivery succeeds or inbound.outageWaitHours passes. Check 4biz; nothing to redrive.',
+      tenantMetric(tenant.name, MetricName.FourbizOutageWait),
+      1,
+    );
+    add(
       'FourbizAuthFailure',
-      '4biz refused the bridge\'s credentials (relay: the callback answered 401/403; tickets: login refused). DMs are retried meanwhile and reach the DLQ after their attempts: fix the secret or the 4biz interaction.',
+      '4biz refused the bridge\'s credentials (relay: the callback answered 401/403; tickets: login refused). DMs wait meanwhile (an outage when it hits several people): fix the secret or the 4biz interaction.',
       tenantMetric(tenant.name, MetricName.FourbizAuthFailure),
       1,
     );

@@ -40,6 +40,7 @@ export class Dispatcher extends Construct {
         conversationIdleMinutes: tenant.conversationIdleMinutes,
         inboundQueueUrl: inboundQueue.queueUrl,
         inboundDlqUrl: inboundDlq.queueUrl,
+        outageWaitHours: tenant.inbound.outageWaitHours,
         // Polling's backfill: DMs that old are expected, and their processed records live as long.
         ...(tenant.x.ingestion === 'poll' ? { pollBackfillMinutes: tenant.x.pollBackfillMinutes } : {}),
         ...(props.xchat ? { xchatKeyArn: props.xchat.key.keyArn, xAccountId: tenant.xAccountId } : {}),
@@ -54,7 +55,8 @@ export class Dispatcher extends Construct {
         reportBatchItemFailures: true,
       }),
     );
-    // Conversations and processed records (get, conditional put, in a transaction), attempt counters (update).
+    // Conversations and processed records (get, conditional put, in a transaction), attempt counters
+    // and the outage circuit (update).
     props.table.grantActions(fn, ['GetItem', 'PutItem', 'UpdateItem']);
     // Backing off a message that 4biz refused for now.
     inboundQueue.grant(fn, 'sqs:ChangeMessageVisibility');

@@ -88,6 +88,7 @@ describe('poll-mode stack', () => {
         'DmPollerThrottles',
         'EnqueueFailed',
         'FourbizAuthFailure',
+        'FourbizOutage',
         'FourbizErrorRate',
         'InboundDlqNotEmpty',
         'InboundOldestMessageAge',

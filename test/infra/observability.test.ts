@@ -57,6 +57,7 @@ describe('alarms', () => {
   const relayAlarms = [
     'CrcFailed',
     'FourbizAuthFailure',
+    'FourbizOutage',
     'FourbizErrorRate',
     'InboundDlqNotEmpty',
     'InboundOldestMessageAge',

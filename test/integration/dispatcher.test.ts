@@ -1,7 +1,7 @@
 import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { countMessages, moveMessages } from '../../cli/dlq-commands';
+import { countMessages } from '../../cli/dlq-commands';
 import { dynamoConversationStore } from '../../functions/adapters/conversation-store';
 import { createRelayClient } from '../../functions/adapters/fourbiz/relay';
 import { FAILURE_REASON_ATTRIBUTE, sqsQueueControl } from '../../functions/adapters/queue-control';
@@ -20,6 +20,8 @@ import type { FifoQueuePair } from '../../local/resources';
 import { fixtureAccountId, fixtureBytes, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
 import type { ConversationStore } from '../../functions/core/ports';
 import { until } from '../support/until';
+import { createOutageCircuit, LOCAL_CIRCUIT_TIMING } from '../../functions/core/outage-circuit';
+import { dynamoCircuitStore } from '../../functions/adapters/outage-circuit-store';
 
 const COMPANY = '1400000000000000001';
 const secrets = staticSecretSource(testSecret);
@@ -48,6 +50,7 @@ function dmPayload(senderId: string, eventId: string, createdMs: number, text = 
 interface Bridge {
   sim: OmnichannelSimulator;
   queues: FifoQueuePair;
+  table: string;
   store: ConversationStore;
   source: SqsEventSource;
   /** X POSTs a signed delivery to the webhook. */
@@ -69,9 +72,9 @@ describe('dispatcher: inbound queue → 4biz Omnichannel callback (relay mode)',
     dynamo.destroy();
   });
 
-  async function bridge(opts: { maxReceiveCount?: number; idleMinutes?: number; seed?: number; concurrency?: number } = {}): Promise<Bridge> {
+  async function bridge(opts: { idleMinutes?: number; seed?: number; concurrency?: number } = {}): Promise<Bridge> {
     const [queues, table, sim] = await Promise.all([
-      createTestQueuePair(sqs, 'dispatch', { maxReceiveCount: opts.maxReceiveCount ?? 10, visibilityTimeoutSeconds: 2 }),
+      createTestQueuePair(sqs, 'dispatch', { visibilityTimeoutSeconds: 2 }),
       createTestTable(dynamo),
       startOmnichannelSimulator({ consumerSecret: testSecret.consumerSecret, seed: opts.seed }),
     ]);
@@ -79,6 +82,8 @@ describe('dispatcher: inbound queue → 4biz Omnichannel callback (relay mode)',
     const dispatcher = createDispatcherHandler({
       ...createObservability('test'),
       store,
+      // The circuit in the table, as deployed: both event-source workers share it.
+      circuit: createOutageCircuit(dynamoCircuitStore(doc, table), { maxWaitMs: 96 * 3600_000, timing: LOCAL_CIRCUIT_TIMING }),
       fourbiz: createRelayClient({ mode: 'relay', callbackUrl: sim.url, timeoutMs: 1_000 }, secrets),
       queue: sqsQueueControl(sqs, queues),
       idleMinutes: opts.idleMinutes ?? 60,
@@ -99,6 +104,7 @@ describe('dispatcher: inbound queue → 4biz Omnichannel callback (relay mode)',
     const b: Bridge = {
       sim,
       queues,
+      table,
       store,
       source,
       post: async (body) =>
@@ -192,25 +198,27 @@ describe('dispatcher: inbound queue → 4biz Omnichannel callback (relay mode)',
     expect(await b.store.get('3000')).toMatchObject({ messagesIn: 10, lastDeliveredEventId: '30000009', status: 'OPEN' });
   }, 60_000);
 
-  it('loses nothing while 4biz is down: retried, then in the DLQ, and delivered in order after a redrive', async () => {
-    const b = await bridge({ maxReceiveCount: 2 });
+  it('loses nothing while 4biz is down: the outage circuit (in the table) opens, DMs wait without spending attempts, nothing reaches the DLQ, all delivered in order once 4biz is back', async () => {
+    const b = await bridge();
     await b.sim.stop();
     const t0 = 1_732_500_000_000;
-    const sent = ['701', '702'].flatMap((s) => [0, 1].map((k) => ({ s, id: `${s}999${k}`, at: t0 + k * 1000 })));
+    const sent = ['701', '702', '703'].flatMap((s) => [0, 1, 2].map((k) => ({ s, id: `${s}999${k}`, at: t0 + k * 1000 })));
     for (const m of sent) expect((await b.post(dmPayload(m.s, m.id, m.at))).statusCode).toBe(200);
 
-    await until('all four in the DLQ', async () => (await countMessages(sqs, b.queues.dlqUrl)).visible === 4, 30_000);
-    expect(b.sim.deliveries).toHaveLength(0);
-    expect(await empty(b.queues.queueUrl)).toBe(true);
+    // Failures of two people open the circuit; every DM then waits (attempts not spent).
+    const circuit = dynamoCircuitStore(doc, b.table);
+    await until('the circuit open', async () => (await circuit.read()).openedAt !== undefined, 20_000);
+    await new Promise((r) => setTimeout(r, 6_000));
+    expect(await empty(b.queues.dlqUrl)).toBe(true);
 
     await b.sim.start();
-    expect(await moveMessages(sqs, b.queues.dlqUrl, b.queues.queueUrl, () => undefined)).toBe(4);
-    await until('all four delivered', () => b.sim.deliveries.length === 4);
-    for (const s of ['701', '702']) {
-      expect(b.sim.deliveries.filter((d) => d.senderId === s).map((d) => d.eventId)).toEqual([`${s}9990`, `${s}9991`]);
+    await until('all nine delivered', () => b.sim.deliveries.length === 9, 30_000);
+    for (const s of ['701', '702', '703']) {
+      expect(b.sim.deliveries.filter((d) => d.senderId === s).map((d) => d.eventId)).toEqual([`${s}9990`, `${s}9991`, `${s}9992`]);
     }
     expect(await empty(b.queues.dlqUrl)).toBe(true);
-  }, 45_000);
+    expect((await circuit.read()).openedAt).toBeUndefined();
+  }, 60_000);
 
   it('sends a DM that 4biz answers 400 to the DLQ at once, with the reason, and goes on with the others', async () => {
     const b = await bridge();

@@ -25,6 +25,7 @@ import { createTestQueuePair, createTestTable, testDynamoClient, testSqsClient }
 import { testObservability } from '../support/observability';
 import { httpEvent, lambdaContext } from '../support/x-fixtures';
 import { until } from '../support/until';
+import { memoryCircuit } from '../support/memory-circuit';
 
 /**
  * Polling mode end to end: X simulator (GET /2/dm_events) → dm-poller → inbound FIFO (fauxqs) →
@@ -66,6 +67,7 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
     const secrets = staticSecretSource({ consumerKey, consumerSecret, accessToken, accessTokenSecret });
     const obs = testObservability();
     const dispatcher = createDispatcherHandler({
+      circuit: memoryCircuit(),
       ...testObservability(),
       store,
       fourbiz,

@@ -25,6 +25,7 @@ import { startFourbizSimulator, type FourbizSimulator } from '../../simulators/f
 import { startXApiSimulator, type XApiSimulator } from '../../simulators/x';
 import type { ConversationStore } from '../../functions/core/ports';
 import { until } from '../support/until';
+import { memoryCircuit } from '../support/memory-circuit';
 
 /**
  * tickets mode end to end: inbound FIFO → dispatcher → 4biz REST simulator; poller → outbound
@@ -76,7 +77,7 @@ describe('tickets mode: DMs become a 4biz request, agents\' replies and the solu
     store = dynamoConversationStore(DynamoDBDocumentClient.from(dynamo), table);
     const [inbound, outbound] = await Promise.all([
       createTestQueuePair(sqs, 'tickets-inbound', { visibilityTimeoutSeconds: 5 }),
-      createTestQueuePair(sqs, 'tickets-outbound', { visibilityTimeoutSeconds: 5, maxReceiveCount: 10 }),
+      createTestQueuePair(sqs, 'tickets-outbound', { visibilityTimeoutSeconds: 5 }),
     ]);
     const { consumerKey, consumerSecret, accessToken, accessTokenSecret } = x.credentials;
     const secrets = staticSecretSource({ consumerKey, consumerSecret, accessToken, accessTokenSecret, fourbizUser: fourbiz.userName, fourbizPassword: fourbiz.password });
@@ -86,6 +87,7 @@ describe('tickets mode: DMs become a 4biz request, agents\' replies and the solu
     const backoff = { baseSeconds: 1, maxSeconds: 1 };
 
     const dispatcher = createDispatcherHandler({
+      circuit: memoryCircuit(),
       ...obs,
       store,
       fourbiz: tickets,

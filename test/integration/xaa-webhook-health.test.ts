@@ -23,6 +23,7 @@ import type { FifoQueuePair } from '../../local/resources';
 import { testObservability } from '../support/observability';
 import { fixtureBytes, lambdaContext, vectors } from '../support/x-fixtures';
 import { until } from '../support/until';
+import { memoryCircuit } from '../support/memory-circuit';
 
 /**
  * X Activity API deliveries and webhook health end to end: the X simulator posts signed deliveries
@@ -64,6 +65,7 @@ describe('X Activity API deliveries and webhook health, end to end', () => {
       ],
     });
     const dispatcher = createDispatcherHandler({
+      circuit: memoryCircuit(),
       ...testObservability(),
       store: dynamoConversationStore(doc, table),
       fourbiz: createRelayClient({ mode: 'relay', callbackUrl: omnichannel.url, timeoutMs: 1_000 }, secrets),

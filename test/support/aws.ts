@@ -41,6 +41,6 @@ export async function createTestQueuePair(
   return createFifoQueuePair(
     client,
     { queue: `${base}.fifo`, dlq: `${base}-dlq.fifo` },
-    { maxReceiveCount: opts.maxReceiveCount ?? 5, visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? 30 },
+    { maxReceiveCount: opts.maxReceiveCount, visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? 30 },
   );
 }

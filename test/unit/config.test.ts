@@ -75,7 +75,7 @@ describe('tenant file', () => {
 
   it('fills documented defaults', () => {
     const t = tenantConfigSchema.parse({ name: 'acme', region: 'sa-east-1', xAccountId: '1', fourbiz: { mode: 'relay', callbackUrl: 'https://x.example/cb' } });
-    expect(t.inbound).toEqual({ maxReceiveCount: 100, visibilityTimeoutSeconds: 180, batchSize: 10, maxConcurrency: 10 });
+    expect(t.inbound).toEqual({ visibilityTimeoutSeconds: 180, batchSize: 10, maxConcurrency: 10, outageWaitHours: 96 });
     expect(t.conversationIdleMinutes).toBe(60);
   });
 

@@ -9,6 +9,7 @@ import { lambdaContext } from '../support/x-fixtures';
 import { memoryStore, recordingQueueControl } from '../support/memory-store';
 import { processedKey, PROCESSED_EVENT_LIFETIME_SECONDS } from '../../functions/core/processed-key';
 import { testObservability } from '../support/observability';
+import { memoryCircuit } from '../support/memory-circuit';
 
 function message(sender: string, eventId: string, atMs = 1_732_500_000_000): InboundMessage {
   return {
@@ -66,6 +67,7 @@ function setup(fail: (m: InboundMessage) => Error | undefined = () => undefined)
   const queue = recordingQueueControl();
   const { retries, deadLetters } = queue;
   const handler = createDispatcherHandler({
+    circuit: memoryCircuit(),
     ...createObservability('test'),
     store,
     fourbiz,
@@ -114,6 +116,7 @@ describe('dispatcher handler', () => {
     const t = setup();
     const r = record(message('101', '9001'), '101');
     const handler = createDispatcherHandler({
+      circuit: memoryCircuit(),
       ...createObservability('test'),
       store: t.store,
       fourbiz: { mode: 'relay', deliver: async (m) => (t.delivered.push(m.eventId), {}) },
@@ -148,6 +151,7 @@ describe('dispatcher handler', () => {
     const t = setup();
     const r = record(message('101', '9001'), '101');
     const failingDlq = createDispatcherHandler({
+      circuit: memoryCircuit(),
       ...createObservability('test'),
       store: t.store,
       fourbiz: { mode: 'relay', deliver: async () => Promise.reject(new PermanentError('400', 400)) },
@@ -201,6 +205,7 @@ describe('dispatcher handler', () => {
     const t = setup(() => new FourbizAuthError('4biz callback answered 401', 401));
     const obs = testObservability();
     const handler = createDispatcherHandler({
+      circuit: memoryCircuit(),
       ...obs,
       store: t.store,
       fourbiz: { mode: 'relay', deliver: async () => Promise.reject(new FourbizAuthError('4biz callback answered 401', 401)) },
@@ -220,6 +225,7 @@ describe('dispatcher handler', () => {
     const contexts: Array<DeliveryContext | undefined> = [];
     const queue = recordingQueueControl();
     const handler = createDispatcherHandler({
+      circuit: memoryCircuit(),
       ...obs,
       store: memoryStore(),
       fourbiz: {
@@ -253,6 +259,7 @@ describe('dispatcher handler', () => {
     const obs = testObservability();
     const t = setup();
     const handler = createDispatcherHandler({
+      circuit: memoryCircuit(),
       ...obs,
       store: t.store,
       fourbiz: { mode: 'relay', deliver: async (m) => (t.delivered.push(m.eventId), {}) },

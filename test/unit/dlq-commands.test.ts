@@ -1,12 +1,13 @@
 import { mockClient } from 'aws-sdk-client-mock';
 import {
+  DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
-  ListMessageMoveTasksCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
   SQSClient,
-  StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import { isUnsupportedAction, redrive, type QueuePair } from '../../cli/dlq-commands';
+import { redrive, type QueuePair } from '../../cli/dlq-commands';
 import { main } from '../../cli/dlq';
 
 const arn = (name: string) => `arn:aws:sqs:sa-east-1:123456789012:${name}`;
@@ -19,28 +20,20 @@ describe('npm run dlq -- redrive (on AWS)', () => {
   const sqs = mockClient(SQSClient);
   beforeEach(() => sqs.reset());
 
-  it('starts SQS’s message-move task from the DLQ to its queue and follows it to completion', async () => {
-    sqs.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'task-1' });
-    sqs
-      .on(ListMessageMoveTasksCommand)
-      .resolvesOnce({ Results: [{ TaskHandle: 'task-1', Status: 'RUNNING', ApproximateNumberOfMessagesMoved: 3, ApproximateNumberOfMessagesToMove: 7 }] })
-      .resolves({ Results: [{ TaskHandle: 'task-1', Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 7, ApproximateNumberOfMessagesToMove: 7 }] });
-    const lines: string[] = [];
-    const result = await redrive(new SQSClient({}), pair, (l) => lines.push(l), { sleep: async () => undefined });
-    expect(result).toEqual({ method: 'message-move-task', moved: 7, status: 'COMPLETED' });
-    expect(sqs.commandCalls(StartMessageMoveTaskCommand)[0].args[0].input).toEqual({ SourceArn: pair.dlq.arn, DestinationArn: pair.queue.arn });
-    expect(lines.join('\n')).toMatch(/RUNNING: 3 of 7 moved[\s\S]*COMPLETED: 7 of 7 moved/);
-  });
-
-  it('reports a failed move task as an error with its reason', async () => {
-    sqs.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 't' });
-    sqs.on(ListMessageMoveTasksCommand).resolves({ Results: [{ TaskHandle: 't', Status: 'FAILED', FailureReason: 'AccessDenied' }] });
-    await expect(redrive(new SQSClient({}), pair, () => undefined, { sleep: async () => undefined })).rejects.toThrow(/AccessDenied/);
-  });
-
-  it('does not fall back when AWS refuses for another reason (e.g. permissions)', async () => {
-    sqs.on(StartMessageMoveTaskCommand).rejects(Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' }));
-    await expect(redrive(new SQSClient({}), pair, () => undefined)).rejects.toThrow(/not authorized/);
+  it('moves the messages back itself (the queues have no redrive policy, so SQS\'s message-move task cannot start), group and order kept', async () => {
+    const batch = [
+      { MessageId: 'm1', ReceiptHandle: 'r1', Body: 'a', Attributes: { MessageGroupId: 'u1' } },
+      { MessageId: 'm2', ReceiptHandle: 'r2', Body: 'b', Attributes: { MessageGroupId: 'u1' } },
+    ];
+    sqs.on(ReceiveMessageCommand).resolvesOnce({ Messages: batch }).resolves({ Messages: [] });
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+    sqs.on(DeleteMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+    const result = await redrive(new SQSClient({}), pair, () => undefined);
+    expect(result).toEqual({ method: 'receive-send-delete', moved: 2, status: 'COMPLETED' });
+    const sent = sqs.commandCalls(SendMessageBatchCommand)[0].args[0].input;
+    expect(sent.QueueUrl).toBe(pair.queue.url);
+    expect(sent.Entries!.map((e) => [e.MessageGroupId, e.MessageBody])).toEqual([['u1', 'a'], ['u1', 'b']]);
+    expect(sqs.commandCalls(DeleteMessageBatchCommand)[0].args[0].input.QueueUrl).toBe(pair.dlq.url);
   });
 
   it('finds the tenant’s queues by name and prints the counts', async () => {
@@ -61,18 +54,5 @@ describe('npm run dlq -- redrive (on AWS)', () => {
     expect(await main(['redrive'], (l) => lines.push(l), new SQSClient({}))).toBe(1);
     expect(await main(['redrive', '--tenant', 'acme', '--queue', 'sideways'], (l) => lines.push(l), new SQSClient({}))).toBe(1);
     expect(lines.join('\n')).toContain('Usage: npm run dlq');
-  });
-});
-
-describe('recognising an endpoint without StartMessageMoveTask', () => {
-  it.each([
-    [{ name: 'InvalidAction', message: 'Unknown action: StartMessageMoveTask' }],
-    [{ name: 'UnsupportedOperation', message: 'not supported' }],
-    [{ name: 'SQSServiceException', message: 'Unknown action: StartMessageMoveTask' }],
-  ])('%o', (err) => expect(isUnsupportedAction(err)).toBe(true));
-
-  it('but not throttling or permissions', () => {
-    expect(isUnsupportedAction({ name: 'AccessDeniedException', message: 'denied' })).toBe(false);
-    expect(isUnsupportedAction({ name: 'RequestThrottled', message: 'slow down' })).toBe(false);
   });
 });
