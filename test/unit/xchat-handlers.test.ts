@@ -10,6 +10,7 @@ import { memoryStore, recordingQueueControl } from '../support/memory-store';
 import { testObservability } from '../support/observability';
 import { fixtureAccountId, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
 import { chatReceivedEnvelope, PERSON_ID, xchatWorld } from '../support/xchat';
+import { memoryCircuit } from '../support/memory-circuit';
 
 function webhookWith(chats: ChatQueue | undefined) {
   const observability = testObservability();
@@ -83,7 +84,7 @@ function dispatcher(xchat: (() => Promise<XChatDeps>) | undefined) {
   const fourbiz: FourbizClient = { mode: 'relay', deliver: async (m) => (delivered.push(m), {}) };
   const queue = recordingQueueControl();
   const observability = testObservability();
-  const handler = createDispatcherHandler({ ...observability, store, fourbiz, queue, idleMinutes: 60, backoff: { baseSeconds: 2, maxSeconds: 900 }, random: () => 1, xchat });
+  const handler = createDispatcherHandler({ ...observability, store, circuit: memoryCircuit(), fourbiz, queue, idleMinutes: 60, backoff: { baseSeconds: 2, maxSeconds: 900 }, random: () => 1, xchat });
   const run = (records: SQSRecord[]) => handler({ Records: records } as SQSEvent, lambdaContext);
   return { store, delivered, queue, observability, run };
 }
