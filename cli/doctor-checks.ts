@@ -14,6 +14,9 @@ import { webhookFor } from '../functions/core/x-webhook-api';
 import { crcSelfCheck } from '../functions/adapters/crc-probe';
 import { describeXError } from '../functions/adapters/x-webhooks';
 import { redactor } from './x-commands';
+import type { WritableSecretSource } from '../functions/adapters/secrets';
+import { X_CALL_TIMEOUT_MS, xClientSettings } from '../functions/adapters/x-client';
+import { AUTHORIZE_HINT, userAuth, usesOAuth2 } from '../functions/adapters/x-user-auth';
 import type { XKeys } from './x-config';
 
 /**
@@ -43,6 +46,8 @@ export interface DoctorDeps {
   notifyWait?: { timeoutMs: number; intervalMs: number };
   sleep?: (ms: number) => Promise<void>;
   fetch?: typeof fetch;
+  /** X's API origin (OAuth 2.0 token refresh); X's own when undefined. */
+  xApiBaseUrl?: string;
   /** The CRC check run as X runs it (default: the X CLI's crcSelfCheck). */
   crcCheck?: (url: string, consumerSecret: string) => Promise<{ ok: boolean; message: string }>;
 }
@@ -106,6 +111,25 @@ async function checkSecret(deps: DoctorDeps, secretId: string): Promise<{ result
     return { result: fail('secret', 'tickets mode needs fourbizUser and fourbizPassword in the tenant secret', put), secret };
   }
   return { result: ok('secret', 'filled, every field the functions need is present and well-formed'), secret };
+}
+
+const REQUIRED_SCOPES = ['dm.read', 'dm.write', 'tweet.read', 'users.read', 'offline.access'];
+
+/** The tenant's OAuth 2.0 user tokens: present, with the scopes the bridge needs, and refreshable (refreshed and stored now when due). */
+export async function checkOAuth2(secret: TenantSecret, source: WritableSecretSource, apiBaseUrl?: string): Promise<CheckResult> {
+  const fix = AUTHORIZE_HINT;
+  const tokens = secret.oauth2;
+  if (!tokens) return fail('x-oauth2', 'userAuth is "oauth2" but the secret holds no oauth2 tokens', fix);
+  const granted = new Set((tokens.scope ?? '').split(' '));
+  const missing = tokens.scope === undefined ? [] : REQUIRED_SCOPES.filter((s) => !granted.has(s));
+  if (missing.length) return fail('x-oauth2', `the OAuth 2.0 tokens lack the scopes ${missing.join(', ')}`, fix);
+  try {
+    await userAuth(source, { clientSettings: xClientSettings(apiBaseUrl, X_CALL_TIMEOUT_MS) }).credentials(secret);
+  } catch (err) {
+    return fail('x-oauth2', message(err), fix);
+  }
+  const now = (await source.get()).oauth2?.expiresAt ?? tokens.expiresAt;
+  return ok('x-oauth2', `OAuth 2.0 user context: tokens present, refreshable, access token good until ${now}`);
 }
 
 async function checkCrc(deps: DoctorDeps, webhookUrl: string, secret: TenantSecret): Promise<CheckResult> {
@@ -267,6 +291,8 @@ async function runChecks(deps: DoctorDeps): Promise<{ results: CheckResult[]; se
   const secretId = outputs.SecretArn || resourceNames(deps.tenant.name).secret;
   const { result: secretResult, secret } = await checkSecret(deps, secretId);
   results.push(secretResult);
+  // OAuth 2.0 tenants only: their tokens expire and rotate, OAuth 1.0a keys do not.
+  if (secret && usesOAuth2(secret)) results.push(await checkOAuth2(secret, secretsManagerSource(deps.secretsManager, secretId), deps.xApiBaseUrl));
 
   const webhookUrl = outputs.WebhookUrl;
   const needs = (name: string, what: string, fix: string) => fail(name, `needs ${what}`, fix);

@@ -16,6 +16,7 @@ const usage = `Usage: npm run doctor -- --tenant NAME [--notify]
 One pass of checks against the deployed tenant, each OK or FAIL with the fix:
   stack               the stack is deployed (in the tenant file's region) with all its outputs
   secret              the tenant secret is filled and well-formed (its values are never printed)
+  x-oauth2            (tenants on OAuth 2.0) the user tokens have the scopes and refresh (stored when refreshed)
   crc                 the public webhook URL answers X's CRC check with the right token within 3 s
   x-webhook           an X webhook is registered for that URL and valid
   x-subscription      the company account is subscribed to it (X Activity API or Account Activity API)
@@ -55,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
       lambda: new LambdaClient({ region }),
       cloudwatch: new CloudWatchClient({ region }),
       xApi: (keys) => twitterWebhookApi(keys, apiBaseUrl),
+      xApiBaseUrl: apiBaseUrl,
       notify: values.notify,
     },
     (line) => console.log(line),

@@ -29,7 +29,7 @@ export interface CommandContext {
   /** The webhook URL: `--url`, else the stack output; throws when neither is available. */
   webhookUrl(): Promise<string>;
   out(line: string): void;
-  /** `subscribe`/`unsubscribe --api`: which X API feeds the webhook (default aaa). */
+  /** `subscribe`/`unsubscribe --api`: which X API feeds the webhook (default xaa: X delivers legacy DMs through it and is deprecating the AAA). */
   feedApi?: XFeedApi;
   /** `replay --from/--to`: ISO times. */
   replayFrom?: string;
@@ -124,7 +124,7 @@ const commands: Record<CommandName, (ctx: CommandContext) => Promise<boolean>> =
   async subscribe(ctx) {
     const hook = await targetWebhook(ctx, await ctx.api.listWebhooks());
     if (!hook) return false;
-    if ((ctx.feedApi ?? 'aaa') === 'aaa') {
+    if ((ctx.feedApi ?? 'xaa') === 'aaa') {
       if ((await ctx.api.listSubscriptions(hook.id)).includes(ctx.xAccountId)) {
         ctx.out(`Already subscribed: account ${ctx.xAccountId} to webhook ${hook.id} (Account Activity API).`);
         return true;
@@ -165,7 +165,7 @@ const commands: Record<CommandName, (ctx: CommandContext) => Promise<boolean>> =
   async unsubscribe(ctx) {
     const hook = await targetWebhook(ctx, await ctx.api.listWebhooks());
     if (!hook) return false;
-    if ((ctx.feedApi ?? 'aaa') === 'aaa') {
+    if ((ctx.feedApi ?? 'xaa') === 'aaa') {
       if (!(await ctx.api.listSubscriptions(hook.id)).includes(ctx.xAccountId)) {
         ctx.out(`Not subscribed: account ${ctx.xAccountId} has no Account Activity subscription on webhook ${hook.id}.`);
         return true;

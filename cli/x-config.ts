@@ -13,6 +13,11 @@ const envSchema = z.object({
   X_ACCESS_TOKEN_SECRET: z.string().min(1).optional(),
   X_BEARER_TOKEN: z.string().min(1).optional(),
   X_API_BASE_URL: z.string().url().default('https://api.x.com'),
+  /** `authorize`: the X app's OAuth 2.0 client. */
+  X_OAUTH2_CLIENT_ID: z.string().min(1).optional(),
+  X_OAUTH2_CLIENT_SECRET: z.string().min(1).optional(),
+  /** `authorize` against the X simulator: its authorize page instead of x.com's. */
+  X_OAUTH2_AUTHORIZE_URL: z.string().url().optional(),
 });
 
 export interface XKeys {
@@ -27,6 +32,8 @@ export interface XCliConfig {
   apiBaseUrl: string;
   /** Keys from the environment, or undefined to read the tenant's secret. */
   envKeys?: XKeys;
+  oauth2Client?: { clientId: string; clientSecret?: string };
+  authorizeUrl?: string;
 }
 
 class XCliConfigError extends ConfigurationError {}
@@ -44,6 +51,8 @@ export function parseXCliConfig(env: Record<string, string | undefined>): XCliCo
   }
   return {
     apiBaseUrl: e.X_API_BASE_URL.replace(/\/+$/, ''),
+    oauth2Client: e.X_OAUTH2_CLIENT_ID ? { clientId: e.X_OAUTH2_CLIENT_ID, clientSecret: e.X_OAUTH2_CLIENT_SECRET } : undefined,
+    authorizeUrl: e.X_OAUTH2_AUTHORIZE_URL,
     envKeys:
       missing.length === 0
         ? { consumerKey: e.X_CONSUMER_KEY!, consumerSecret: e.X_CONSUMER_SECRET!, accessToken: e.X_ACCESS_TOKEN!, accessTokenSecret: e.X_ACCESS_TOKEN_SECRET!, bearerToken: e.X_BEARER_TOKEN }

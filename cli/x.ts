@@ -1,26 +1,34 @@
 import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { secretsManagerSource } from '../functions/adapters/secrets';
+import { fileSecretSource, secretsManagerSource } from '../functions/adapters/secrets';
 import { resourceNames } from '../infra/resource-names';
 import { loadTenantConfig } from '../infra/tenant-config';
 import { twitterWebhookApi } from '../functions/adapters/x-webhooks';
 import { commandNames, runXCommand, type CommandName, type XFeedApi } from './x-commands';
 import { parseXCliConfig, type XKeys } from './x-config';
 import { runCli } from './run-cli';
+import { runAuthorize } from './x-authorize';
+import { companyXApi } from '../functions/adapters/x-client';
+import { usesOAuth2 } from '../functions/adapters/x-user-auth';
 
 /** `npm run x -- <command> --tenant NAME [--url URL]`: manage the tenant's X webhook. */
-const usage = `Usage: npm run x -- <${commandNames.join('|')}> --tenant NAME [--url URL] [--api xaa|aaa] [--from ISO --to ISO]
+const usage = `Usage: npm run x -- <${commandNames.join('|')}|authorize> --tenant NAME [--url URL] [--api xaa|aaa] [--from ISO --to ISO]
 
   register     create the webhook for the tenant's URL (https, no port; X runs a CRC check against it)
-  subscribe    subscribe the company account to the webhook: --api xaa (X Activity API: dm.received,
-               chat.received, oauth.revoke) or --api aaa (Account Activity API, the default, being
+  subscribe    subscribe the company account to the webhook: --api xaa (X Activity API, the default:
+               dm.received, chat.received, oauth.revoke) or --api aaa (Account Activity API, being
                deprecated by X); running it again is harmless
   unsubscribe  remove those subscriptions (--api xaa|aaa)
   status       webhooks (valid or not), both kinds of subscription, and a CRC check run now
   revalidate   ask X to re-run the CRC check (re-enables a webhook X disabled); FAILED and exit 1 when X says invalid
   replay       --from ISO --to ISO: X re-delivers that window's events (at most 24 h back); prints the job id
   unregister   delete the webhook
+  authorize    OAuth 2.0 user context for the company account (authorization code with PKCE): prints
+               a link to approve in a browser signed in as the account, takes X's redirect on
+               http://127.0.0.1:PORT/callback (--port, default 8765; a callback URL of the X app),
+               and stores the tokens in the tenant secret with userAuth "oauth2" (or in
+               --secrets-file PATH, for npm start). Client: X_OAUTH2_CLIENT_ID [, X_OAUTH2_CLIENT_SECRET].
 
 Keys: the tenant's secret (${resourceNames('NAME').secret}) in Secrets Manager, or, for local use,
 X_CONSUMER_KEY, X_CONSUMER_SECRET, X_ACCESS_TOKEN, X_ACCESS_TOKEN_SECRET [, X_BEARER_TOKEN].
@@ -41,9 +49,12 @@ async function stackWebhookUrl(tenant: string): Promise<string> {
   return output.OutputValue;
 }
 
-async function tenantKeys(tenant: string, envKeys: XKeys | undefined): Promise<XKeys> {
-  if (envKeys) return envKeys;
-  return secretsManagerSource(new SecretsManagerClient({}), resourceNames(tenant).secret).get();
+/** The keys, and for a tenant on OAuth 2.0 the user-context runner that refreshes and stores its tokens. */
+async function tenantKeys(tenant: string, envKeys: XKeys | undefined, apiBaseUrl: string): Promise<{ keys: XKeys; oauth2User?: ReturnType<typeof companyXApi> }> {
+  if (envKeys) return { keys: envKeys };
+  const source = secretsManagerSource(new SecretsManagerClient({}), resourceNames(tenant).secret);
+  const keys = await source.get();
+  return { keys, oauth2User: usesOAuth2(keys) ? companyXApi(source, { baseUrl: apiBaseUrl }) : undefined };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -55,6 +66,8 @@ async function main(argv: string[]): Promise<number> {
         api: { type: 'string' },
         from: { type: 'string' },
         to: { type: 'string' },
+        port: { type: 'string' },
+        'secrets-file': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -68,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(usage);
     return 0;
   }
+  if (positionals[0] === 'authorize' && values.tenant && positionals.length === 1) return authorize(values.tenant, values.port, values['secrets-file']);
   if (!command || !commandNames.includes(command) || positionals.length > 1 || !values.tenant) {
     console.error(usage);
     return 1;
@@ -86,10 +100,10 @@ async function main(argv: string[]): Promise<number> {
       console.log(`Its dm-poller reads GET /2/dm_events every ${tenantConfig.x.pollIntervalSeconds} s with the tenant's keys; see the dashboard's "DM polls" row.`);
       return 0;
     }
-    const keys = await tenantKeys(tenant, config.envKeys);
+    const { keys, oauth2User } = await tenantKeys(tenant, config.envKeys, config.apiBaseUrl);
     let url: Promise<string> | undefined;
     return await runXCommand(command, {
-      api: twitterWebhookApi(keys, config.apiBaseUrl),
+      api: twitterWebhookApi(keys, config.apiBaseUrl, oauth2User),
       keys,
       tenant,
       xAccountId: tenantConfig.xAccountId,
@@ -102,6 +116,31 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     // Config, tenant file or secret problems: their messages name fields, never values.
     console.error(`${command} failed: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+/** `authorize`: OAuth 2.0 tokens for the company account, into the tenant secret (or a local secrets file). */
+async function authorize(tenant: string, port: string | undefined, secretsFile: string | undefined): Promise<number> {
+  try {
+    const config = parseXCliConfig(process.env);
+    if (!config.oauth2Client) {
+      console.error('authorize needs the X app\'s OAuth 2.0 client: set X_OAUTH2_CLIENT_ID (and X_OAUTH2_CLIENT_SECRET for a confidential client)');
+      return 1;
+    }
+    loadTenantConfig(tenant);
+    const ok = await runAuthorize({
+      tenant,
+      ...config.oauth2Client,
+      apiBaseUrl: config.apiBaseUrl,
+      authorizeUrl: config.authorizeUrl,
+      port: Number(port ?? 8765),
+      secrets: secretsFile ? fileSecretSource(secretsFile) : secretsManagerSource(new SecretsManagerClient({}), resourceNames(tenant).secret),
+      out: (line) => console.log(line),
+    });
+    return ok ? 0 : 1;
+  } catch (err) {
+    console.error(`authorize failed: ${(err as Error).message}`);
     return 1;
   }
 }

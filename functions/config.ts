@@ -137,6 +137,25 @@ export const tenantSecretSchema = z.object({
   accessTokenSecret: z.string().min(1),
   /** App bearer token for X's webhook endpoints (the operator CLI, the webhook-health function); fetched with the consumer key and secret when absent. */
   bearerToken: z.string().min(1).optional(),
+  /**
+   * Which user context calls X as the company account (sending, DM lookup, media, XAA
+   * subscriptions): OAuth 1.0a with the access token above (the default), or OAuth 2.0 with the
+   * tokens `npm run x -- authorize` stores in `oauth2`.
+   */
+  userAuth: z.enum(['oauth1a', 'oauth2']).optional(),
+  /** OAuth 2.0 user context of the company account: the X app's OAuth 2.0 client and X's tokens (rotated on refresh). */
+  oauth2: z
+    .object({
+      clientId: z.string().min(1),
+      /** Confidential clients only; a public client has none. */
+      clientSecret: z.string().min(1).optional(),
+      accessToken: z.string().min(1),
+      refreshToken: z.string().min(1),
+      /** When the access token stops working (X: two hours after it was issued). */
+      expiresAt: z.string().datetime(),
+      scope: z.string().optional(),
+    })
+    .optional(),
   /** tickets mode: the 4biz integration user. */
   fourbizUser: z.string().min(1).optional(),
   fourbizPassword: z.string().min(1).optional(),

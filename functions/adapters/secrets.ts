@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { GetSecretValueCommand, PutSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { tenantSecretSchema, type TenantSecret } from '../config';
 import { ConfigurationError, SecretNotFilledError } from '../core/errors';
 import { formatZodIssues } from '../core/zod-issues';
@@ -9,6 +9,15 @@ export interface SecretSource {
   get(): Promise<TenantSecret>;
   /** Drops the cached value: the next get() reads it again (keys rotated, or a stale read). */
   invalidate(): void;
+}
+
+/** A secret the bridge also writes: X's rotated OAuth 2.0 tokens (Secrets Manager, the local file, tests). */
+export interface WritableSecretSource extends SecretSource {
+  /**
+   * Writes fields into the secret (re-read first, every other field kept as stored): X's rotated
+   * OAuth 2.0 tokens. Resolves with the value now stored; get() returns it from then on.
+   */
+  update(fields: Partial<TenantSecret>): Promise<TenantSecret>;
 }
 
 /** The secret exists but cannot be used as it is (not JSON, fields missing): someone must fix it. */
@@ -34,9 +43,31 @@ function parseSecret(text: string | undefined, where: string): TenantSecret {
   return parsed.data;
 }
 
-function cachedSource(load: () => Promise<TenantSecret>): SecretSource {
+/** Where a secret's raw JSON text is read from and written to. */
+interface SecretText {
+  where: string;
+  read(): Promise<string | undefined>;
+  write(text: string): Promise<void>;
+}
+
+function cachedSource(store: SecretText): WritableSecretSource {
+  const load = async () => parseSecret(await store.read(), store.where);
   let pending: Promise<TenantSecret> | undefined;
   return {
+    async update(fields) {
+      const text = await store.read();
+      let raw: Record<string, unknown>;
+      try {
+        raw = JSON.parse(text ?? '{}') as Record<string, unknown>;
+      } catch {
+        throw new SecretError(`${store.where} is not valid JSON`);
+      }
+      const next = JSON.stringify({ ...raw, ...fields });
+      const value = parseSecret(next, store.where);
+      await store.write(next);
+      pending = Promise.resolve(value);
+      return value;
+    },
     get() {
       pending ??= load().catch((err: unknown) => {
         pending = undefined;
@@ -50,9 +81,9 @@ function cachedSource(load: () => Promise<TenantSecret>): SecretSource {
   };
 }
 
-export function secretsManagerSource(client: SecretsManagerClient, secretArn: string): SecretSource {
-  return cachedSource(async () => {
-    const where = `secret ${secretArn}`;
+export function secretsManagerSource(client: SecretsManagerClient, secretArn: string): WritableSecretSource {
+  const where = `secret ${secretArn}`;
+  return cachedSource({ where, read: async () => {
     let out;
     try {
       out = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
@@ -62,22 +93,39 @@ export function secretsManagerSource(client: SecretsManagerClient, secretArn: st
       if (err instanceof ResourceNotFoundException && /AWSCURRENT|staging label|secret value/i.test(err.message)) throw notFilled(where, err);
       throw err;
     }
-    return parseSecret(out.SecretString, where);
-  });
+    return out.SecretString;
+  }, write: async (text) => {
+    await client.send(new PutSecretValueCommand({ SecretId: secretArn, SecretString: text }));
+  } });
 }
 
 /** Local mode and tests: the same JSON shape in a file kept out of git. */
-export function fileSecretSource(path: string): SecretSource {
-  return cachedSource(async () => parseSecret(await readFile(path, 'utf8'), `secrets file ${path}`));
+export function fileSecretSource(path: string): WritableSecretSource {
+  return cachedSource({
+    where: `secrets file ${path}`,
+    read: () => readFile(path, 'utf8'),
+    // Whole or not at all: a reader never sees half a file.
+    write: async (text) => {
+      await writeFile(`${path}.tmp`, text, { mode: 0o600 });
+      await rename(`${path}.tmp`, path);
+    },
+  });
 }
 
-export function staticSecretSource(secret: TenantSecret): SecretSource {
-  const value = tenantSecretSchema.parse(secret);
-  return { get: async () => value, invalidate: () => undefined };
+export function staticSecretSource(secret: TenantSecret): WritableSecretSource {
+  let value = tenantSecretSchema.parse(secret);
+  return {
+    get: async () => value,
+    invalidate: () => undefined,
+    async update(fields) {
+      value = tenantSecretSchema.parse({ ...value, ...fields });
+      return value;
+    },
+  };
 }
 
 /** From the runtime config: a file when SECRETS_FILE is set, else Secrets Manager. */
-export function secretSourceFor(secret: { arn?: string; file?: string }): SecretSource {
+export function secretSourceFor(secret: { arn?: string; file?: string }): WritableSecretSource {
   if (secret.file) return fileSecretSource(secret.file);
   if (!secret.arn) throw new SecretError('no secret configured');
   return secretsManagerSource(new SecretsManagerClient({}), secret.arn);

@@ -1,10 +1,11 @@
 import { Agent as HttpAgent } from 'node:http';
 import { TwitterApi, type ITwitterApiClientPlugin } from 'twitter-api-v2';
 import { z } from 'zod';
-import type { TenantSecret } from '../config';
-import type { SecretSource } from './secrets';
+import type { SecretSource, WritableSecretSource } from './secrets';
 import type { XClient } from '../core/ports';
+import type { LeaseStore } from '../core/lease';
 import { classifyXError, XAuthError, XOutcomeUnknownError } from './x-errors';
+import { userAuth, type UserCredentials } from './x-user-auth';
 
 export { RecipientRefusedError, XAuthError } from './x-errors';
 
@@ -14,6 +15,8 @@ export interface XClientOptions {
   now?: () => number;
   /** The deadline of every X call, in ms (default X_CALL_TIMEOUT_MS). */
   timeoutMs?: number;
+  /** OAuth 2.0 tenants: one token refresh at a time across processes (the conversation table's leases). */
+  leases?: LeaseStore;
 }
 
 /**
@@ -47,13 +50,15 @@ export function xRequestSettings(baseUrl: string | undefined, timeoutMs: number)
   return {
     onBeforeRequestConfig({ params }) {
       params.timeout ??= timeoutMs;
+      // X's token endpoint takes a form (RFC 6749); twitter-api-v2 1.29 would send JSON there.
+      if (params.url.endsWith('/2/oauth2/token')) params.forceBodyMode = 'url';
       if (origin && params.url.startsWith(X_API_ORIGIN)) params.url = origin + params.url.slice(X_API_ORIGIN.length);
     },
   };
 }
 
 /** The twitter-api-v2 settings for a client of X (or of the simulator at `baseUrl`) with the deadline. */
-function xClientSettings(baseUrl: string | undefined, timeoutMs: number) {
+export function xClientSettings(baseUrl: string | undefined, timeoutMs: number) {
   return {
     plugins: [xRequestSettings(baseUrl, timeoutMs)],
     // twitter-api-v2 speaks https only unless given an http agent.
@@ -61,12 +66,6 @@ function xClientSettings(baseUrl: string | undefined, timeoutMs: number) {
   };
 }
 
-function twitterClient(secret: TenantSecret, options: XClientOptions): TwitterApi {
-  return new TwitterApi(
-    { appKey: secret.consumerKey, appSecret: secret.consumerSecret, accessToken: secret.accessToken, accessSecret: secret.accessTokenSecret },
-    xClientSettings(options.baseUrl, options.timeoutMs ?? X_CALL_TIMEOUT_MS),
-  );
-}
 
 /** Rejects with XOutcomeUnknownError when `work` has not settled within `ms` (a trickling answer beats the socket's idle timeout). */
 async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
@@ -82,24 +81,32 @@ async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * The tenant's twitter-api-v2 client (OAuth 1.0a user context of the company account), built once
- * per secret value: after an auth failure the secret is re-read (keys may have been rotated since
- * the container started) and a new client built. Shared by every adapter that calls X as the company.
+ * The tenant's twitter-api-v2 client in the user context of the company account it chose (OAuth
+ * 1.0a, or OAuth 2.0 refreshed when due), built once per credentials: after an auth failure the
+ * secret is re-read (keys may have been rotated since the container started) and a new client
+ * built. Shared by every adapter that calls X as the company.
  */
-export function companyXApi(secrets: SecretSource, options: XClientOptions = {}) {
+export function companyXApi(secrets: SecretSource & Partial<Pick<WritableSecretSource, 'update'>>, options: XClientOptions = {}) {
   const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? X_CALL_TIMEOUT_MS;
-  let cached: { secret: TenantSecret; client: TwitterApi } | undefined;
+  const settings = xClientSettings(options.baseUrl, timeoutMs);
+  const auth = userAuth(secrets, { leases: options.leases, now, clientSettings: settings });
+  let cached: { key: unknown; client: TwitterApi } | undefined;
   return {
     /** Runs one call with the client within the deadline; X's errors come out as our error classes. */
     async call<T>(request: (api: TwitterApi) => Promise<T>): Promise<T> {
-      const secret = await secrets.get();
-      if (cached?.secret !== secret) cached = { secret, client: twitterClient(secret, options) };
+      const credentials: UserCredentials = await auth.credentials(await secrets.get());
+      const { tokens } = credentials;
+      const client = cached && cached.key === credentials.key ? cached.client : typeof tokens === 'string' ? new TwitterApi(tokens, settings) : new TwitterApi(tokens, settings);
+      cached = { key: credentials.key, client };
       try {
-        return await withDeadline(request(cached.client), timeoutMs);
+        return await withDeadline(request(client), timeoutMs);
       } catch (err) {
         const classified = err instanceof XOutcomeUnknownError ? err : classifyXError(err, now());
-        if (classified instanceof XAuthError) secrets.invalidate();
+        if (classified instanceof XAuthError) {
+          secrets.invalidate();
+          if (classified.status === 401) auth.refused(credentials);
+        }
         throw classified;
       }
     },

@@ -85,17 +85,24 @@ function tooMany(err: ApiResponseError, detail: string, now: number): TransientE
 /** twitter-api-v2's errors as our error classes. */
 export function classifyXError(err: unknown, now: number): Error {
   if (err instanceof ApiResponseError) {
-    const status = err.code;
-    const detail = `X answered HTTP ${status}${err.data?.title ? ` (${err.data.title})` : ''}`;
-    if (status === 402) return new XCreditsDepletedError(`${detail}: the app's pay-per-use credits are used up`, status);
-    if (status === 429) return tooMany(err, detail, now);
-    if (status === 403 && refusesDms(err.data)) return new RecipientRefusedError(`${detail}: the person does not accept DMs from the account`, status);
-    if (status === 401 || status === 403) return new XAuthError(`${detail}: X refused the tenant's keys or tokens, or the app's permissions`, status);
-    if (status === 408 || status >= 500) return new XOutcomeUnknownError(detail, status);
-    return errorForHttpStatus(status, detail);
+    const classified = classifyAnswer(err, now);
+    // X's answer stays at hand for whoever explains the failure (the CLI's describeXError).
+    classified.cause ??= err;
+    return classified;
   }
   // No answer within the deadline, a lost connection, a truncated answer.
   const cause = err instanceof ApiRequestError ? err.requestError : err instanceof ApiPartialResponseError ? err.responseError : undefined;
   const reason = (cause as Error | undefined)?.message ?? (err as Error)?.message ?? String(err);
   return new XOutcomeUnknownError(`X did not answer: ${reason}`, undefined, undefined, { cause: err });
+}
+
+function classifyAnswer(err: ApiResponseError, now: number): Error {
+  const status = err.code;
+  const detail = `X answered HTTP ${status}${err.data?.title ? ` (${err.data.title})` : ''}`;
+  if (status === 402) return new XCreditsDepletedError(`${detail}: the app's pay-per-use credits are used up`, status);
+  if (status === 429) return tooMany(err, detail, now);
+  if (status === 403 && refusesDms(err.data)) return new RecipientRefusedError(`${detail}: the person does not accept DMs from the account`, status);
+  if (status === 401 || status === 403) return new XAuthError(`${detail}: X refused the tenant's keys or tokens, or the app's permissions`, status);
+  if (status === 408 || status >= 500) return new XOutcomeUnknownError(detail, status);
+  return errorForHttpStatus(status, detail);
 }

@@ -6,6 +6,7 @@ import type { XWebhookApi } from '../core/ports';
 import { activitySubscriptionSchema, xWebhookSchema, type XActivitySubscription } from '../core/x-webhook-api';
 import { formatZodIssues } from '../core/zod-issues';
 import { X_CALL_TIMEOUT_MS, xRequestSettings } from './x-client';
+import { AUTHORIZE_HINT } from './x-user-auth';
 
 /**
  * X's webhook, subscription and replay endpoints through twitter-api-v2: OAuth 1.0a user context of
@@ -38,7 +39,13 @@ const WEBHOOK_FIELDS = { 'webhook_config.fields': 'created_at,id,url,valid' };
 const replaySchema = z.object({ data: z.object({ job_id: z.string(), created_at: z.string() }) });
 const bearerSchema = z.object({ token_type: z.string().refine((t) => t.toLowerCase() === 'bearer', 'token_type is not bearer'), access_token: z.string().min(1) });
 
-export function twitterWebhookApi(keys: XWebhookKeys, apiBaseUrl: string): XWebhookApi {
+/** Calls in the company account's OAuth 2.0 user context (companyXApi: tokens refreshed and stored when due). */
+interface UserContextRunner {
+  call<T>(request: (api: TwitterApi) => Promise<T>): Promise<T>;
+}
+
+/** `oauth2User`: the tenant chose OAuth 2.0 (userAuth "oauth2"): user-context calls go through it instead of OAuth 1.0a. */
+export function twitterWebhookApi(keys: XWebhookKeys, apiBaseUrl: string, oauth2User?: UserContextRunner): XWebhookApi {
   // Every call has the deadline of the bridge's X calls.
   const settings = { plugins: [xRequestSettings(undefined, X_CALL_TIMEOUT_MS)], ...(apiBaseUrl.startsWith('http:') ? { httpAgent: new Agent({ keepAlive: false }) } : {}) };
   // Every call names the prefix: the library would otherwise always call api.x.com.
@@ -47,6 +54,7 @@ export function twitterWebhookApi(keys: XWebhookKeys, apiBaseUrl: string): XWebh
     { appKey: keys.consumerKey, appSecret: keys.consumerSecret, accessToken: keys.accessToken, accessSecret: keys.accessTokenSecret },
     settings,
   ).v2;
+  const userPost = (path: string, body?: Record<string, unknown>) => (oauth2User ? oauth2User.call((api) => api.v2.post(path, body)) : user.post(path, body, at));
 
   let app: Promise<TwitterApiv2> | undefined;
   const appClient = () =>
@@ -76,7 +84,7 @@ export function twitterWebhookApi(keys: XWebhookKeys, apiBaseUrl: string): XWebh
       return deletedSchema.parse(await (await appClient()).delete(`webhooks/${id(webhookId)}`, undefined, at)).data.deleted;
     },
     async subscribe(webhookId) {
-      return subscribedSchema.parse(await user.post(`account_activity/webhooks/${id(webhookId)}/subscriptions/all`, undefined, at)).data.subscribed;
+      return subscribedSchema.parse(await userPost(`account_activity/webhooks/${id(webhookId)}/subscriptions/all`)).data.subscribed;
     },
     async listSubscriptions(webhookId) {
       const out = subscriptionListSchema.parse(await (await appClient()).get(`account_activity/webhooks/${id(webhookId)}/subscriptions/all/list`, undefined, at));
@@ -88,7 +96,7 @@ export function twitterWebhookApi(keys: XWebhookKeys, apiBaseUrl: string): XWebh
     async createActivitySubscription({ eventType, userId, webhookId, tag }) {
       const body = { event_type: eventType, filter: userId ? { user_id: userId } : {}, tag, webhook_id: webhookId };
       // DM and chat events are private: X wants the user's own context (OAuth 1.0a accepted).
-      return activityCreatedSchema.parse(await user.post('activity/subscriptions', body, at)).data;
+      return activityCreatedSchema.parse(await userPost('activity/subscriptions', body)).data;
     },
     async listActivitySubscriptions() {
       const all: XActivitySubscription[] = [];
@@ -127,7 +135,8 @@ export async function fetchBearerToken(keys: Pick<XWebhookKeys, 'consumerKey' | 
 }
 
 /** X's named failure reasons in an error answer: `errors[].message` "Reason: details" → "Reason". */
-export function xErrorReasons(err: unknown): string[] {
+export function xErrorReasons(failure: unknown): string[] {
+  const err = answerOf(failure);
   if (!(err instanceof ApiResponseError)) return [];
   const errors = ((err.data ?? {}) as { errors?: Array<{ message?: string }> }).errors ?? [];
   return errors.map((e) => /^([A-Z][A-Za-z]+):/.exec(e.message ?? '')?.[1]).filter((r): r is string => Boolean(r));
@@ -148,17 +157,27 @@ const reasonHints: Record<string, string> = {
 
 const httpTitles: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 429: 'Too Many Requests' };
 
+/** X's own answer: the error itself, or the one our error classes keep as their cause (OAuth 2.0 calls go through companyXApi). */
+const answerOf = (err: unknown): unknown => (!(err instanceof ApiResponseError) && (err as Error)?.cause instanceof ApiResponseError ? (err as Error).cause : err);
+
+/** X refuses this kind of user context on the route: the hint names the command that switches. */
+const UNSUPPORTED_AUTH = /\/problems\/unsupported-authentication$/;
+
 /** One line for an X error answer: status, title, detail, the per-field messages and what to do. */
-export function describeXError(err: unknown): string {
+export function describeXError(failure: unknown): string {
+  const err = answerOf(failure);
   if (err instanceof ApiResponseError) {
     const data = (err.data ?? {}) as { title?: string; detail?: string; errors?: Array<{ message?: string; detail?: string; code?: number }> };
     const title = data.title ?? httpTitles[err.code] ?? err.message;
     const reasons = (data.errors ?? []).map((e) => e.message ?? e.detail).filter((m): m is string => Boolean(m));
     const detail = [data.detail, ...reasons].filter((s) => s && s !== title).join(' — ');
     const hints = xErrorReasons(err).map((r) => reasonHints[r]).filter((h): h is string => Boolean(h));
+    const type = (err.data as { type?: unknown } | undefined)?.type;
     const hint =
-      err.code === 401
-        ? ' (check the keys: consumer key/secret, access token/secret, bearer token)'
+      typeof type === 'string' && UNSUPPORTED_AUTH.test(type)
+        ? ` (X wants the other kind of user context here: for OAuth 2.0 run ${AUTHORIZE_HINT}; to go back to OAuth 1.0a set userAuth "oauth1a" in the tenant secret)`
+        : err.code === 401
+        ? ` (check the keys: consumer key/secret, access token/secret, bearer token; with OAuth 2.0 run ${AUTHORIZE_HINT} again)`
         : err.code === 429
           ? ` (rate limited until ${rateLimitReset(err)})`
           : hints.length

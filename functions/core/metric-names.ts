@@ -37,6 +37,8 @@ export const Metric = {
   XCreditsDepleted: 'XCreditsDepleted',
   /** X's daily DM cap (per user or per app) or a usage cap was reached (replies wait until the reset). */
   XCapReached: 'XCapReached',
+  /** Refreshing the tenant's OAuth 2.0 user token failed (X refused it, or it could not be stored). */
+  XTokenRefreshFailed: 'XTokenRefreshFailed',
   ForeignAccountDropped: 'ForeignAccountDropped',
   OldDmReceived: 'OldDmReceived',
   RecipientRefusedDm: 'RecipientRefusedDm',
@@ -133,6 +135,7 @@ export const emittedBy = {
     Metric.XAuthFailure,
     Metric.XCreditsDepleted,
     Metric.XDmEventsRead,
+    Metric.XTokenRefreshFailed,
   ],
   poller: [
     Metric.ConversationClosed,
@@ -154,6 +157,7 @@ export const emittedBy = {
     Metric.XCapReached,
     Metric.XCreditsDepleted,
     Metric.XRateLimited,
+    Metric.XTokenRefreshFailed,
     Metric.XTransientError,
   ],
 } as const satisfies Record<string, readonly MetricName[]>;

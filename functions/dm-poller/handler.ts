@@ -17,6 +17,7 @@ import type { DmEventsSource, DmPollStateStore, InboundQueue } from '../core/por
 import { dynamoLeaseStore } from '../adapters/lease-store';
 import { secretSourceFor } from '../adapters/secrets';
 import { XAuthError, XCreditsDepletedError } from '../adapters/x-errors';
+import { XTokenRefreshError } from '../adapters/x-user-auth';
 import { createDmEventsSource } from '../adapters/x-dm-events';
 import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
@@ -110,6 +111,7 @@ export function createDmPollerHandler(deps: DmPollerDeps) {
     if (cause instanceof XAuthError) {
       logger.error("X refused the tenant's keys for the DM lookup: fix the tenant secret", { status: cause.status, error: cause.message });
       count(Metric.XAuthFailure);
+      if (cause instanceof XTokenRefreshError) count(Metric.XTokenRefreshFailed);
     } else if (cause instanceof XCreditsDepletedError) {
       logger.error("X says the app's pay-per-use credits are used up: DMs wait in X until there are credits again", { error: cause.message });
       count(Metric.XCreditsDepleted);
@@ -155,12 +157,13 @@ export const handler = wireOnFirstCall('dm-poller', (config) => {
   const secrets = secretSourceFor(secretOf(config));
   const { tableName } = config;
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+  const leases = dynamoLeaseStore(doc, tableName);
   return createDmPollerHandler({
     ...createObservability(config.tenant),
-    source: createDmEventsSource(secrets, { baseUrl: config.xApiBaseUrl }),
+    source: createDmEventsSource(secrets, { baseUrl: config.xApiBaseUrl, leases }),
     queue: sqsInboundQueue(new SQSClient({}), config.inboundQueueUrl),
     state: dynamoDmPollState(doc, tableName),
-    leases: dynamoLeaseStore(doc, tableName),
+    leases,
     companyId: config.xAccountId,
     backfillMinutes: config.pollBackfillMinutes,
   });

@@ -19,8 +19,12 @@ import { conversationStoreFor } from '../adapters/conversation-store';
 import { CONFLICT_ATTEMPTS, withConflictRetry } from '../core/conflict-retry';
 import { sqsQueueControl } from '../adapters/queue-control';
 import { secretSourceFor } from '../adapters/secrets';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createXClient } from '../adapters/x-client';
 import { xchatReplier, xchatSetup } from '../adapters/xchat-setup';
+import { dynamoLeaseStore } from '../adapters/lease-store';
+import { XTokenRefreshError } from '../adapters/x-user-auth';
 import { RecipientRefusedError, XAuthError, XCapReachedError, XCreditsDepletedError, XOutcomeUnknownError } from '../adapters/x-errors';
 import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
@@ -156,6 +160,7 @@ export function createSenderHandler(deps: SenderDeps) {
     if (err instanceof XAuthError) {
       logger.error('X refused the tenant\'s keys: fix the secret; the reply is retried meanwhile', { ...keys, reason, status: err.status, attempts });
       metrics.addMetric(Metric.XAuthFailure, MetricUnit.Count, 1);
+      if (err instanceof XTokenRefreshError) metrics.addMetric(Metric.XTokenRefreshFailed, MetricUnit.Count, 1);
     } else if (err instanceof RecipientRefusedError) {
       logger.warn('the person does not accept DMs from the account: reply moved to the outbound DLQ', { ...keys, reason });
       metrics.addMetric(Metric.RecipientRefusedDm, MetricUnit.Count, 1);
@@ -195,7 +200,10 @@ export const handler = wireOnFirstCall('sender', (config) => {
   return createSenderHandler({
     ...createObservability(config.tenant),
     store: conversationStoreFor(config),
-    x: createXClient(secrets, { baseUrl: config.xApiBaseUrl }),
+    x: createXClient(secrets, {
+      baseUrl: config.xApiBaseUrl,
+      leases: dynamoLeaseStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), config.tableName),
+    }),
     xchat: config.xchat ? xchatReplier(xchatSetup(config, secrets)) : undefined,
     queue: sqsQueueControl(new SQSClient({}), {
       queueUrl: config.outboundQueueUrl,

@@ -1,6 +1,7 @@
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Duration } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -53,6 +54,8 @@ export class DmPoller extends Construct {
     });
     // The cursor and the lease: single items, no index queries.
     props.table.grantActions(fn, ['GetItem', 'PutItem', 'DeleteItem']);
+    // OAuth 2.0 tenants: X rotates the refresh token, so the refreshed tokens are written back to the secret.
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:PutSecretValue'], resources: [props.secret.secretArn] }));
     props.inboundQueue.grantSendMessages(fn);
   }
 }

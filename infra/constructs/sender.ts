@@ -1,5 +1,6 @@
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Duration } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -52,7 +53,10 @@ export class Sender extends Construct {
       }),
     );
     // Sent-markers and conversations (get, conditional put, in a transaction), attempt counters (update).
-    props.table.grantActions(fn, ['GetItem', 'PutItem', 'UpdateItem']);
+    // …and the lease of an OAuth 2.0 token refresh (put, then delete).
+    props.table.grantActions(fn, ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']);
+    // OAuth 2.0 tenants: X rotates the refresh token, so the refreshed tokens are written back to the secret.
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:PutSecretValue'], resources: [props.secret.secretArn] }));
     // Holding a message back until X's rate-limit reset.
     outboundQueue.grant(fn, 'sqs:ChangeMessageVisibility');
     // The failure policy moves a reply that cannot be sent (refused by its recipient, unreadable, out of attempts) itself.

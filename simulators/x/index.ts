@@ -9,6 +9,7 @@ import { mediaFamily, type ServedMedia } from './media';
 import { oauthFamily, simulatorCredentials, type XApiCredentials } from './oauth';
 import { createRouter, type RateLimit, type SentAnswer } from './router';
 import { defaultSwitches, type XSwitches } from './switches';
+import { type OAuth2Client, oauth2UserFamily, simulatorOAuth2Client } from './oauth2-user';
 import { type CrcAttempt, type ReplayJob, type SimulatedWebhook, type WebhookDelivery, webhooksFamily } from './webhooks';
 
 /**
@@ -30,6 +31,8 @@ export { simulatorCredentials, type XApiCredentials };
 
 export interface XApiSimulatorOptions {
   credentials?: Partial<XApiCredentials>;
+  /** The X app's OAuth 2.0 client (authorization code with PKCE, token refresh). */
+  oauth2Client?: OAuth2Client;
   /** The id of the account the access token belongs to (the company account). */
   accountId?: string;
   /** One window for every endpoint instead of X's documented per-endpoint limits (`rateLimits`). */
@@ -99,6 +102,12 @@ export interface XApiSimulator {
   answers: SentAnswer[];
   /** Which of X's documented shapes the simulator answers (tests flip them). */
   switches: XSwitches;
+  /** The OAuth 2.0 client the simulated app has. */
+  oauth2Client: OAuth2Client;
+  /** Every `POST /2/oauth2/token` user grant answered (authorization_code, refresh_token), in order. */
+  oauth2Grants: Array<{ grantType: string; ok: boolean }>;
+  /** Two hours pass: the OAuth 2.0 access tokens X issued stop working; refresh tokens stay good. */
+  expireOAuth2AccessTokens(): void;
   /** Marks a webhook valid or invalid, as X does after CRC checks (tests flip it). */
   setWebhookValid(id: string, valid: boolean): void;
   /**
@@ -158,7 +167,9 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
   const dms = dmsFamily({ accountId, onSent: (dm) => dmLookup.recordSent(dm) });
   const media = mediaFamily();
   const chat = chatFamily({ accountId, emitActivity: activity.emitActivity });
-  const families = [oauth, dmLookup, dms, webhooks, accountActivity, activity, media, chat];
+  const oauth2Client = options.oauth2Client ?? simulatorOAuth2Client;
+  const oauth2User = oauth2UserFamily({ client: oauth2Client, userTokens: oauth.userTokens, now });
+  const families = [oauth, oauth2User, dmLookup, dms, webhooks, accountActivity, activity, media, chat];
 
   const router = createRouter({
     oauth,
@@ -191,6 +202,9 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     switches,
     billing,
     answers,
+    oauth2Client,
+    oauth2Grants: oauth2User.grants,
+    expireOAuth2AccessTokens: oauth2User.expireAccessTokens,
     setWebhookValid(id, valid) {
       webhooks.findWebhook(id).valid = valid;
     },

@@ -94,6 +94,7 @@ describe('poll-mode stack', () => {
         'InboundOldestMessageAge',
         'XAuthFailure',
         'XCreditsDepleted',
+        'XTokenRefreshFailed',
       ].sort(),
     );
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {

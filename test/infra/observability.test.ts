@@ -83,6 +83,7 @@ describe('alarms', () => {
         'XAuthFailure',
         'XCreditsDepleted',
         'XCapReached',
+        'XTokenRefreshFailed',
         'PollerErrors',
         'PollerThrottles',
         'SenderErrors',
@@ -151,6 +152,7 @@ describe('alarms', () => {
       ['XAuthFailure', Metric.XAuthFailure],
       ['XCreditsDepleted', Metric.XCreditsDepleted],
       ['XCapReached', Metric.XCapReached],
+      ['XTokenRefreshFailed', Metric.XTokenRefreshFailed],
     ]) {
       expect(alarms[name].Properties).toMatchObject({
         ...customMetric(metric, 'example-tickets'),

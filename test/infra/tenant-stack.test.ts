@@ -389,7 +389,11 @@ describe('tickets mode: poller and sender', () => {
   it('grants each tickets function only the table actions it uses, and the sender its outbound DLQ', () => {
     const [tableId] = resourceNamed(ticketsTemplate, 'AWS::DynamoDB::Table', 'Conversations');
     const [dlqId] = resourceNamed(ticketsTemplate, 'AWS::SQS::Queue', 'OutboundDlq');
-    expect(actionsOn(statementsOf(ticketsTemplate, 'Sender'), tableId)).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    // DeleteItem: releasing the lease of an OAuth 2.0 token refresh.
+    expect(actionsOn(statementsOf(ticketsTemplate, 'Sender'), tableId)).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    // X rotates OAuth 2.0 refresh tokens: the sender writes the refreshed ones back to the secret, nothing else of it.
+    const [secretId] = resourceNamed(ticketsTemplate, 'AWS::SecretsManager::Secret', 'TenantSecret');
+    expect(actionsOn(statementsOf(ticketsTemplate, 'Sender'), secretId)).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue']);
     expect(actionsOn(statementsOf(ticketsTemplate, 'Poller'), tableId)).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     expect(actionsOn(statementsOf(ticketsTemplate, 'Sender'), dlqId)).toContain('sqs:SendMessage');
     expect(functionNamed(ticketsTemplate, 'Sender')[1].Properties!.Environment.Variables[Env.outboundDlqUrl]).toEqual({ Ref: dlqId });

@@ -78,7 +78,7 @@ describe('npm run x', () => {
 
   it('subscribes the company account, and status shows webhook, subscription and a passing CRC check', async () => {
     await run('register');
-    const sub = await run('subscribe');
+    const sub = await run('subscribe', { feedApi: 'aaa' });
     expect(sub.code).toBe(0);
     expect([...(x.subscriptions.get(x.webhooks[0]!.id) ?? [])]).toEqual([x.accountId]);
 
@@ -200,6 +200,13 @@ describe('npm run x', () => {
     const again = await run('subscribe', { feedApi: 'aaa', api: stale });
     expect([aaa.code, again.code]).toEqual([0, 0]);
     expect(again.output).toContain('Already subscribed: X says account');
+  });
+
+  it('subscribe without --api uses the X Activity API (X delivers legacy DMs through it and is deprecating the AAA)', async () => {
+    await run('register');
+    expect((await run('subscribe')).code).toBe(0);
+    expect(x.activitySubscriptions.map((a) => a.event_type)).toContain('dm.received');
+    expect(x.subscriptions.get(x.webhooks[0]!.id)?.size ?? 0).toBe(0);
   });
 
   it('subscribe --api xaa subscribes dm.received of the account (plus chat.received and oauth.revoke) with the tenant tag, idempotently', async () => {

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createXClient } from '../../functions/adapters/x-client';
+import { describeXError, twitterWebhookApi } from '../../functions/adapters/x-webhooks';
 import { RecipientRefusedError, XAuthError, XCapReachedError, XCreditsDepletedError, XOutcomeUnknownError } from '../../functions/adapters/x-errors';
 import type { SecretSource } from '../../functions/adapters/secrets';
 import { PermanentError, TransientError, WaitingError } from '../../functions/core/errors';
@@ -161,5 +162,21 @@ describe('the look before a repeated send', () => {
     expect(await x().findSentDm(person, 'oi', now - 60_000)).toBeUndefined();
     answers.push({ status: 200, body: { data: 'nonsense' } });
     expect(await x().findSentDm(person, 'oi', now - 60_000)).toBeUndefined();
+  });
+});
+
+describe('the CLI names the command that fixes a refused kind of user context', () => {
+  const keys = { consumerKey: 'ck', consumerSecret: 'cs', accessToken: '1-at', accessTokenSecret: 'ats', bearerToken: 'app' };
+
+  it('OAuth 1.0a refused where X wants OAuth 2.0: run authorize', async () => {
+    answers.push({ status: 403, body: problem(403, 'Unsupported Authentication', 'Authenticating with OAuth 1.0a User Context is forbidden for this endpoint.  Supported authentication types are [OAuth 2.0 User Context].', 'https://api.twitter.com/2/problems/unsupported-authentication') });
+    const err = await twitterWebhookApi(keys, url).createActivitySubscription({ eventType: 'dm.received', userId: '1', webhookId: '2', tag: 't' }).catch((e: unknown) => e);
+    expect(describeXError(err)).toContain('npm run x -- authorize --tenant NAME');
+  });
+
+  it('refused tokens (401) say to check the keys, or to authorize again on OAuth 2.0', async () => {
+    answers.push({ status: 401, body: problem(401, 'Unauthorized', 'Unauthorized') });
+    const err = await twitterWebhookApi(keys, url).subscribe('2').catch((e: unknown) => e);
+    expect(describeXError(err)).toMatch(/check the keys.*authorize/);
   });
 });
