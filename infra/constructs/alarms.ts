@@ -216,6 +216,12 @@ export class Alarms extends Construct {
         tenantMetric(tenant.name, MetricName.XCreditsDepleted),
         1,
       );
+      add(
+        'XTokenRefreshFailed',
+        "The tenant's OAuth 2.0 user token could not be refreshed (X refused the refresh token, or the new one could not be stored in the secret): replies and DM lookups wait. Run npm run x -- authorize --tenant NAME.",
+        tenantMetric(tenant.name, MetricName.XTokenRefreshFailed),
+        1,
+      );
     }
     const budget = tenant.x.monthlyBudgetUsd;
     if (budget !== undefined) {
@@ -229,12 +235,6 @@ export class Alarms extends Construct {
     }
     // Only the sender sends DMs: X's daily DM cap and usage cap concern tickets mode.
     if (tenant.fourbiz.mode === 'tickets') {
-      add(
-        'XTokenRefreshFailed',
-        "The tenant's OAuth 2.0 user token could not be refreshed (X refused the refresh token, or the new one could not be stored in the secret): replies and DM lookups wait. Run npm run x -- authorize --tenant NAME.",
-        tenantMetric(tenant.name, MetricName.XTokenRefreshFailed),
-        1,
-      );
       add(
         'XCapReached',
         "X's daily DM cap (1,440 a day per user and per app) or the app's usage cap is reached: replies wait until the reset X announced. Find what sends so many DMs, or raise the app's cap with X.",
