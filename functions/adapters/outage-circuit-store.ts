@@ -29,7 +29,7 @@ export function dynamoCircuitStore(doc: DynamoDBDocumentClient, tableName: strin
         new UpdateCommand({
           TableName: tableName,
           Key,
-          UpdateExpression: 'SET #f = :at',
+          UpdateExpression: 'SET #f = if_not_exists(#f, :at)',
           ExpressionAttributeNames: { '#f': `${FAILURE_PREFIX}${xUserId}` },
           ExpressionAttributeValues: { ':at': atMs },
           ReturnValues: 'ALL_NEW',

@@ -3,8 +3,10 @@
  * A DM that fails because 4biz fails for everyone is not at fault: it waits without spending its
  * attempts, so an outage neither fills the DLQ nor lets a person's newer DMs overtake older ones.
  *
- * - It opens when DMs of OPEN_AFTER_PEOPLE different people fail transiently within
- *   FAILURE_WINDOW_MS of each other (one person's DM failing alone is that DM's problem).
+ * - It opens when DMs of OPEN_AFTER_PEOPLE different people have failed transiently and none has
+ *   succeeded for `openAfterMs` since the first of those failures (one person's DM failing alone
+ *   is that DM's problem; a 4biz that fails some calls but answers others is not down for everyone,
+ *   and its DMs keep their own retries).
  * - While it is open, DMs are not tried: each waits a minute or two (its group's later DMs behind
  *   it, untouched), except one probe a minute, which is tried (CIRCUIT_TIMING).
  * - The first delivery that succeeds closes it.
@@ -17,14 +19,14 @@ export interface CircuitRecord {
   openedAt?: number;
   /** When the next probe may be tried (ms). */
   probeAt?: number;
-  /** X user id → time of that person's last transient failure (ms), while closed. */
+  /** X user id → time of that person's first transient failure since the last success (ms), while closed. */
   failures: Record<string, number>;
 }
 
 /** Where the circuit lives (DynamoDB in the stack): one record, updated atomically. */
 export interface CircuitStore {
   read(): Promise<CircuitRecord>;
-  /** Notes a transient failure of this person's DM, forgetting failures older than `forgetBeforeMs`; returns the record after it. */
+  /** Notes this person's first transient failure since the last success (a later one keeps the first time), forgetting failures older than `forgetBeforeMs`; returns the record after it. */
   noteFailure(xUserId: string, atMs: number, forgetBeforeMs: number): Promise<CircuitRecord>;
   /** Opens the circuit at `atMs` unless it is open already; the first probe after `firstProbeAtMs`. */
   open(atMs: number, firstProbeAtMs: number): Promise<void>;
@@ -38,14 +40,16 @@ const OPEN_AFTER_PEOPLE = 2;
 const FAILURE_WINDOW_MS = 15 * 60_000;
 /** How often DMs probe an open circuit, and how long a waiting DM waits (jittered, so they do not all come back together). */
 export interface CircuitTiming {
+  /** How long 4biz must have failed for everyone (no success) before the circuit opens. */
+  openAfterMs: number;
   probeIntervalMs: number;
   waitSeconds: { min: number; max: number };
 }
 
-const CIRCUIT_TIMING: CircuitTiming = { probeIntervalMs: 60_000, waitSeconds: { min: 60, max: 120 } };
+const CIRCUIT_TIMING: CircuitTiming = { openAfterMs: 30_000, probeIntervalMs: 60_000, waitSeconds: { min: 60, max: 120 } };
 
 /** `npm start`: an outage of a few seconds, tried by hand, ends in seconds too. */
-export const LOCAL_CIRCUIT_TIMING: CircuitTiming = { probeIntervalMs: 2_000, waitSeconds: { min: 2, max: 4 } };
+export const LOCAL_CIRCUIT_TIMING: CircuitTiming = { openAfterMs: 1_000, probeIntervalMs: 2_000, waitSeconds: { min: 2, max: 4 } };
 
 /** What the dispatcher does with a DM before calling 4biz. */
 type Gate = { kind: 'deliver'; circuit: CircuitRecord } | { kind: 'probe'; circuit: CircuitRecord } | { kind: 'wait'; inSeconds: number; openedAt: number };
@@ -65,7 +69,7 @@ export interface OutageCircuit {
 
 export function createOutageCircuit(store: CircuitStore, opts: { maxWaitMs: number; timing?: CircuitTiming; random?: () => number }): OutageCircuit {
   const random = opts.random ?? Math.random;
-  const { probeIntervalMs, waitSeconds: wait } = opts.timing ?? CIRCUIT_TIMING;
+  const { openAfterMs, probeIntervalMs, waitSeconds: wait } = opts.timing ?? CIRCUIT_TIMING;
   const waitSeconds = () => Math.round(wait.min + random() * (wait.max - wait.min));
   // Unknown age (no SentTimestamp): shielded; the queue's retention guard still applies.
   const withinBound = (waitedMs: number | undefined) => waitedMs === undefined || waitedMs < opts.maxWaitMs;
@@ -85,8 +89,8 @@ export function createOutageCircuit(store: CircuitStore, opts: { maxWaitMs: numb
       const after = await store.noteFailure(xUserId, nowMs, nowMs - FAILURE_WINDOW_MS);
       let opened = false;
       if (after.openedAt === undefined) {
-        const people = Object.values(after.failures).filter((t) => t >= nowMs - FAILURE_WINDOW_MS).length;
-        if (people < OPEN_AFTER_PEOPLE) return { opened };
+        const firsts = Object.values(after.failures).filter((t) => t >= nowMs - FAILURE_WINDOW_MS);
+        if (firsts.length < OPEN_AFTER_PEOPLE || nowMs - Math.min(...firsts) < openAfterMs) return { opened };
         await store.open(nowMs, nowMs + probeIntervalMs);
         opened = true;
       }

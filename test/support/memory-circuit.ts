@@ -8,7 +8,7 @@ export function memoryCircuitStore(): CircuitStore & { record: CircuitRecord } {
       return structuredClone(store.record);
     },
     async noteFailure(xUserId: string, atMs: number, forgetBeforeMs: number) {
-      store.record.failures[xUserId] = atMs;
+      store.record.failures[xUserId] ??= atMs;
       for (const [id, at] of Object.entries(store.record.failures)) if (at < forgetBeforeMs) delete store.record.failures[id];
       return structuredClone(store.record);
     },
