@@ -81,6 +81,22 @@ describe('4biz relay client', () => {
     expect(err).toMatchObject({ status });
   });
 
+  it('reads at most 64 KiB of an error page for its excerpt, however long the page', async () => {
+    let pulled = 0;
+    const chunk = new Uint8Array(16 * 1024).fill(0x61);
+    const endless = new ReadableStream<Uint8Array>({
+      pull(c) {
+        pulled += chunk.byteLength;
+        c.enqueue(chunk);
+      },
+    });
+    const { f } = fakeFetch(() => new Response(endless, { status: 503, headers: { 'content-type': 'text/html' } }));
+    const err = await createRelayClient(settings, secrets(), { fetch: f }).deliver(message, conversation).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransientError);
+    expect((err as Error).message).toContain('body not read: over the 65536-byte cap');
+    expect(pulled).toBeLessThanOrEqual(128 * 1024);
+  });
+
   it.each([408, 429, 500, 502, 503])('a %i is transient (retried)', async (status) => {
     const { f } = fakeFetch(() => new Response('busy', { status }));
     const err = await createRelayClient(settings, secrets(), { fetch: f }).deliver(message, conversation).catch((e: unknown) => e);

@@ -5,6 +5,7 @@ import { SIGNATURE_HEADER, signPayload } from '../../core/x-signature';
 import type { SecretSource } from '../secrets';
 import type { FourbizClient } from '../../core/ports';
 import { describeFetchFailure } from '../fetch-failure';
+import { readBounded } from '../bounded-read';
 
 /** The signature header X sends and 4biz's Omnichannel receiver verifies. */
 /** Carries the DM event id, so a receiver can de-duplicate a delivery the bridge repeats (at least once). */
@@ -14,13 +15,14 @@ export interface RelayOptions {
   fetch?: typeof fetch;
 }
 
+/** How much of a refusal's body is read for its excerpt: an error page of any size costs at most this. */
+const EXCERPT_MAX_BYTES = 64 * 1024;
+
 /** A short, single-line excerpt of a response body for the log (never the request body). */
 async function excerpt(res: Response): Promise<string> {
-  try {
-    return (await res.text()).replace(/\s+/g, ' ').slice(0, 200);
-  } catch {
-    return '';
-  }
+  const body = await readBounded(res, EXCERPT_MAX_BYTES).catch(() => ({ ok: false as const, reason: 'unreadable' }));
+  if (!body.ok) return `(body not read: ${body.reason})`;
+  return body.bytes.toString('utf8').replace(/\s+/g, ' ').slice(0, 200);
 }
 
 /**
