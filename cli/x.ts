@@ -9,11 +9,12 @@ import { commandNames, runXCommand, type CommandName, type XFeedApi } from './x-
 import { parseXCliConfig, type XKeys } from './x-config';
 import { runCli } from './run-cli';
 import { runAuthorize } from './x-authorize';
+import { xchatKeysCommand } from './xchat-keys';
 import { companyXApi } from '../functions/adapters/x-client';
 import { usesOAuth2 } from '../functions/adapters/x-user-auth';
 
 /** `npm run x -- <command> --tenant NAME [--url URL]`: manage the tenant's X webhook. */
-const usage = `Usage: npm run x -- <${commandNames.join('|')}|authorize> --tenant NAME [--url URL] [--api xaa|aaa] [--from ISO --to ISO]
+const usage = `Usage: npm run x -- <${commandNames.join('|')}|authorize|xchat-keys> --tenant NAME [--url URL] [--api xaa|aaa] [--from ISO --to ISO]
 
   register     create the webhook for the tenant's URL (https, no port; X runs a CRC check against it)
   subscribe    subscribe the company account to the webhook: --api xaa (X Activity API, the default:
@@ -29,6 +30,9 @@ const usage = `Usage: npm run x -- <${commandNames.join('|')}|authorize> --tenan
                http://127.0.0.1:PORT/callback (--port, default 8765; a callback URL of the X app),
                and stores the tokens in the tenant secret with userAuth "oauth2" (or in
                --secrets-file PATH, for npm start). Client: X_OAUTH2_CLIENT_ID [, X_OAUTH2_CLIENT_SECRET].
+  xchat-keys   --key-file PATH (or - for standard input): the company account's XChat key blob (base64),
+               checked against the public keys X publishes for the account and stored in the tenant secret
+               (or --secrets-file PATH); never printed. --pin says why PIN unlock is not built (docs/xchat.md).
 
 Keys: the tenant's secret (${resourceNames('NAME').secret}) in Secrets Manager, or, for local use,
 X_CONSUMER_KEY, X_CONSUMER_SECRET, X_ACCESS_TOKEN, X_ACCESS_TOKEN_SECRET [, X_BEARER_TOKEN].
@@ -68,6 +72,8 @@ async function main(argv: string[]): Promise<number> {
         to: { type: 'string' },
         port: { type: 'string' },
         'secrets-file': { type: 'string' },
+        'key-file': { type: 'string' },
+        pin: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -82,6 +88,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals[0] === 'authorize' && values.tenant && positionals.length === 1) return authorize(values.tenant, values.port, values['secrets-file']);
+  if (positionals[0] === 'xchat-keys' && values.tenant && positionals.length === 1) {
+    return xchatKeysCommand({ tenant: values.tenant, keyFile: values['key-file'], pin: values.pin, secretsFile: values['secrets-file'] });
+  }
   if (!command || !commandNames.includes(command) || positionals.length > 1 || !values.tenant) {
     console.error(usage);
     return 1;
