@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigurationError } from './core/errors';
 import { DEFAULT_CUSTOMER_VISIBLE_CATEGORIES } from './core/reply-sync';
+import { DEFAULT_ANSWER_MAX_PARTS } from './core/reply-format';
 import { xUserIdSchema } from './core/x-users';
 import { formatZodIssues } from './core/zod-issues';
 
@@ -92,6 +93,8 @@ export const ticketsSettingsSchema = z.object({
   closingMessage: z.string().min(1).max(2_000).optional(),
   /** DM photos, GIFs and videos larger than this stay a link in the text instead of an attachment. */
   mediaMaxBytes: z.number().int().min(1).max(50 * 1024 * 1024).default(5 * 1024 * 1024),
+  /** Most DMs one answer becomes; a longer answer ends with where to read it whole in 4biz. */
+  answerMaxParts: z.number().int().min(1).max(10).default(DEFAULT_ANSWER_MAX_PARTS),
   /** Largest 4biz answer read (bytes); a larger one fails that call, counted as FourbizAnswerTooLarge. */
   responseMaxBytes: z.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
   pollScheduleMinutes: z.number().int().min(1).max(60).default(1),

@@ -30,6 +30,8 @@ export const Metric = {
   OccurrenceKeptInternal: 'OccurrenceKeptInternal',
   ConversationsPolled: 'ConversationsPolled',
   DmSent: 'DmSent',
+  /** tickets mode: seconds from an answer's queueing to its sending (X's limits, retries). */
+  ReplyWaitSeconds: 'ReplyWaitSeconds',
   XRateLimited: 'XRateLimited',
   XAuthFailure: 'XAuthFailure',
   XTransientError: 'XTransientError',
@@ -153,6 +155,7 @@ export const emittedBy = {
     Metric.DuplicateSkipped,
     Metric.InvalidQueueMessage,
     Metric.RecipientRefusedDm,
+    Metric.ReplyWaitSeconds,
     Metric.XAuthFailure,
     Metric.XCapReached,
     Metric.XCreditsDepleted,

@@ -1,6 +1,8 @@
+import { graphemes } from './graphemes';
+
 /**
  * How 4biz replies read as DMs: an agent's occurrence, the solution of a finished request, and the
- * split of text longer than one DM. Pure functions.
+ * split of text longer than one DM. Pure functions, linear in the text's length.
  */
 
 /** X's limit for one DM's text. */
@@ -8,7 +10,6 @@ export const DM_MAX_CHARS = 10_000;
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
 
-const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
 /**
  * Characters a person cannot see that change what they read: control characters (newline and tab
@@ -25,7 +26,7 @@ const PICTOGRAPHIC = /\p{Extended_Pictographic}/u;
 function visibleText(text: string): string {
   let out = '';
   // A bidi control is a grapheme of its own; a joiner belongs to the grapheme before it.
-  for (const { segment } of graphemes.segment(text.replace(/[\u2028\u2029]/g, '\n'))) {
+  for (const segment of graphemes(text.replace(/[\u2028\u2029]/g, '\n'))) {
     out += segment.replace(PICTOGRAPHIC.test(segment) ? INVISIBLE_IN_EMOJI : INVISIBLE, '');
   }
   return out;
@@ -83,7 +84,8 @@ export function formatSolution({ requestNumber, status, solution, closingMessage
 }
 
 /**
- * Splits text into DMs of at most `limit` UTF-16 code units (X counts at most that many), only
+ * Splits text into DMs of at most `limit` UTF-16 code units (never fewer than the characters X
+ * counts, code points or graphemes, so a part is never over X's limit), only
  * between grapheme clusters, so an emoji, a flag or a surrogate pair is never cut. Prefers the
  * last whitespace in the second half of a part. Joining the parts gives the text back.
  */
@@ -98,7 +100,7 @@ export function splitForDm(text: string, limit = DM_MAX_CHARS): string[] {
     current = current.slice(at);
     lastBreak = -1;
   };
-  for (const { segment } of graphemes.segment(text)) {
+  for (const segment of graphemes(text)) {
     for (const piece of segment.length > limit ? Array.from(segment) : [segment]) {
       if (current.length + piece.length > limit) cut();
       current += piece;
@@ -107,4 +109,21 @@ export function splitForDm(text: string, limit = DM_MAX_CHARS): string[] {
   }
   if (current) parts.push(current);
   return parts;
+}
+
+/** How many DMs one answer may become by default: X allows 15 DMs per 15 minutes and bills each. */
+export const DEFAULT_ANSWER_MAX_PARTS = 3;
+
+/**
+ * An answer as the DMs that carry it, in order: all of it when it fits in `maxParts` DMs; else the
+ * first parts, the last one ending with where the whole answer can be read in 4biz. Never more
+ * than `maxParts` DMs, each within X's limit.
+ */
+export function answerParts(text: string, requestNumber: string, maxParts = DEFAULT_ANSWER_MAX_PARTS): string[] {
+  const parts = splitForDm(text);
+  if (parts.length <= maxParts) return parts;
+  const notice = `(…) A resposta continua na sua solicitação nº ${requestNumber}: leia-a completa no portal de atendimento.`;
+  const kept = parts.slice(0, maxParts);
+  const last = splitForDm(kept.pop()!, DM_MAX_CHARS - notice.length - 2)[0]!;
+  return [...kept, `${last.trimEnd()}\n\n${notice}`];
 }

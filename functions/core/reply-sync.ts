@@ -1,7 +1,7 @@
 import type { Conversation } from './conversation';
 import { solutionSourceId, type OutboundMessage } from './outbound-message';
 import type { FourbizOccurrence, FourbizRequest } from './ports';
-import { formatOccurrence, formatSolution } from './reply-format';
+import { answerParts, formatOccurrence, formatSolution } from './reply-format';
 import { compareDecimalIds } from './decimal-ids';
 
 /**
@@ -55,6 +55,8 @@ export interface ReplySyncOptions {
   closingMessage?: string;
   /** The tenant's `fourbiz.customerVisibleCategories` (default DEFAULT_CUSTOMER_VISIBLE_CATEGORIES). */
   customerVisibleCategories?: readonly string[];
+  /** The tenant's `fourbiz.answerMaxParts`: most DMs one answer becomes (default DEFAULT_ANSWER_MAX_PARTS). */
+  answerMaxParts?: number;
   maxSyncedIds?: number;
 }
 
@@ -99,11 +101,16 @@ export function planReplySync(conversation: Conversation, request: FourbizReques
     }
     const text = formatOccurrence(o.description);
     // An occurrence with no words (an empty note, only markup) has nothing to tell the person.
-    if (text) outbound.push({ ...base, text, sourceId: o.id, kind: 'occurrence' });
+    if (!text) continue;
+    // One queue message per DM: none outgrows SQS, and a long answer is bounded (answerParts).
+    const parts = answerParts(text, request.number, options.answerMaxParts);
+    parts.forEach((part, i) => outbound.push({ ...base, text: part, sourceId: parts.length === 1 ? o.id : `${o.id}:part${i + 1}`, kind: 'occurrence' }));
   }
   if (request.finished) {
     const text = formatSolution({ requestNumber: request.number, status: request.status, solution: request.solution, closingMessage: options.closingMessage });
-    outbound.push({ ...base, text, sourceId: solutionSourceId(request.number), kind: 'solution' });
+    const parts = answerParts(text, request.number, options.answerMaxParts);
+    const id = solutionSourceId(request.number);
+    parts.forEach((part, i) => outbound.push({ ...base, text: part, sourceId: parts.length === 1 ? id : `${id}:part${i + 1}`, kind: 'solution' }));
   }
   const synced = mergeSynced(before, { ids: fresh.map((o) => o.id) }, options.maxSyncedIds);
   const syncedChanged = synced.upTo !== before.upTo || synced.ids.join(',') !== before.ids.join(',');

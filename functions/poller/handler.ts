@@ -35,6 +35,8 @@ export interface PollerDeps extends Observability<'poller'> {
   closingMessage?: string;
   /** The tenant's `fourbiz.customerVisibleCategories`. */
   customerVisibleCategories?: readonly string[];
+  /** The tenant's `fourbiz.answerMaxParts`. */
+  answerMaxParts?: number;
   /** Conversations synced at the same time (each costs two 4biz calls). */
   concurrency?: number;
   clock?: () => number;
@@ -95,7 +97,11 @@ export function createPollerHandler(deps: PollerDeps) {
       fourbiz.getRequest(conversation.requestNumber),
       fourbiz.listOccurrences(conversation.requestNumber),
     ]);
-    const plan = planReplySync(conversation, request, occurrences, { closingMessage: deps.closingMessage, customerVisibleCategories: deps.customerVisibleCategories });
+    const plan = planReplySync(conversation, request, occurrences, {
+      closingMessage: deps.closingMessage,
+      customerVisibleCategories: deps.customerVisibleCategories,
+      answerMaxParts: deps.answerMaxParts,
+    });
     reportKeptBack(keys, plan.keptBack);
     if (plan.outbound.length === 0 && !plan.syncedChanged && !plan.close) return { queued: 0, closed: false };
 
@@ -171,6 +177,7 @@ export const handler = wireOnFirstCall('poller', (config) => {
     leaseSeconds: pollerTimeoutSeconds(settings),
     closingMessage: settings.closingMessage,
     customerVisibleCategories: settings.customerVisibleCategories,
+    answerMaxParts: settings.answerMaxParts,
     fourbiz: createTicketsClient(settings, secretSourceFor(secretOf(config))),
     queue: sqsOutboundQueue(new SQSClient({}), config.outboundQueueUrl),
   });

@@ -132,6 +132,8 @@ export function createSenderHandler(deps: SenderDeps) {
       await store.markProcessed(partKey(m, i), m.xUserId);
     }
     await recordSent(m);
+    // How long the answer waited in the queue (X's rate limits and daily caps, retries): on the dashboard.
+    if (queued !== undefined) metrics.addMetric(Metric.ReplyWaitSeconds, MetricUnit.Seconds, Math.max(0, clock() - queued) / 1000);
     logger.info(xchatConversation ? 'reply sent encrypted in XChat' : 'reply sent as DM', { ...keys, parts: parts.length, kind: m.kind });
     logger.debug('reply text', { ...keys, text: m.text });
   }

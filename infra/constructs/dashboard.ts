@@ -131,7 +131,11 @@ export class Dashboard extends Construct {
           [fourbizErrorRate(tenant)],
         ),
         ...(props.outbound
-          ? [graph('DMs out (X)', [custom(MetricName.DmSent), custom(MetricName.XRateLimited), custom(MetricName.RepliesQueued), custom(MetricName.ConversationsPolled), custom(MetricName.RecipientRefusedDm)])]
+          ? [
+              graph('DMs out (X)', [custom(MetricName.DmSent), custom(MetricName.XRateLimited), custom(MetricName.RepliesQueued), custom(MetricName.ConversationsPolled), custom(MetricName.RecipientRefusedDm)]),
+              // How long answers wait for X's limits (15 DMs per 15 minutes, daily caps) and retries.
+              graph('Answer wait before sending (s)', [custom(MetricName.ReplyWaitSeconds, 'p50')?.with({ label: 'p50' }), custom(MetricName.ReplyWaitSeconds, 'Maximum')?.with({ label: 'max' })]),
+            ]
           : []),
       ],
       [

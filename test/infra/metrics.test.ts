@@ -116,4 +116,9 @@ describe('every dashboard line and every alarm reads a metric that a function of
     expect(dashboardMetrics(template).map((m) => m.name)).toContain('DmPolled');
     for (const webhookOnly of ['DmReceived', 'CrcFailed', 'WebhookRejected', 'SecretNotFilled', 'ForeignAccountDropped', 'XAccessRevoked']) expect(dashboardMetrics(template).map((m) => m.name)).not.toContain(webhookOnly);
   });
+
+  it('the tickets dashboard shows how long answers wait for X\'s limits (ReplyWaitSeconds, median and maximum)', () => {
+    const { template } = buildStack(exampleTickets());
+    expect(dashboardMetrics(template).filter((m) => m.name === 'ReplyWaitSeconds')).toHaveLength(2);
+  });
 });

@@ -245,6 +245,23 @@ describe('local bridge in tickets mode pointed at an external 4biz REST server (
     expect(replies.map((d) => d.text).join()).not.toMatch(/admin123|\u202E/);
   }, 30_000);
 
+  it('sends a 300 KB answer as a few DMs ending with where to read it, and the answer after it still arrives', async () => {
+    const dm = sampleDelivery(bridge.tenant.xAccountId);
+    expect((await postDm(bridge, dm.body)).status).toBe(200);
+    const request = await until('the request', () => external.requests.find((r) => r.numberOrigin.startsWith(dm.senderId)), 10_000);
+    const before = bridge.xApi!.dms.filter((d) => d.participantId === dm.senderId).length;
+    external.addAgentOccurrence(request.number, 'Segue o relatório. '.repeat(16_000), { category: 'Acompanhamento' });
+    external.addAgentOccurrence(request.number, 'Resposta depois do relatório', { category: 'Acompanhamento' });
+    await bridge.pollNow!();
+    const got = await until('four DMs', () => {
+      const dms = bridge.xApi!.dms.filter((d) => d.participantId === dm.senderId).slice(before);
+      return dms.length >= 4 ? dms : undefined;
+    }, 20_000);
+    expect(got.map((d) => d.text.length <= 10_000)).toEqual([true, true, true, true]);
+    expect(got[2].text).toContain(`solicitação nº ${request.number}`);
+    expect(got[3].text).toBe('Resposta depois do relatório');
+  }, 40_000);
+
   it('survives a 50 MB listOccurrences answer: that poll fails, the bridge stays up and the later answers arrive', async () => {
     const dm = sampleDelivery(bridge.tenant.xAccountId);
     expect((await postDm(bridge, dm.body)).status).toBe(200);

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { DM_MAX_CHARS, formatOccurrence, formatSolution, htmlToText, splitForDm } from '../../functions/core/reply-format';
+import { answerParts, DM_MAX_CHARS, formatOccurrence, formatSolution, htmlToText, splitForDm } from '../../functions/core/reply-format';
 
 const graphemesOf = (s: string) => Array.from(new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(s), (g) => g.segment);
 const hasLoneSurrogateAtEdge = (s: string) => /^[\uDC00-\uDFFF]/.test(s) || /[\uD800-\uDBFF]$/.test(s);
@@ -33,6 +33,36 @@ describe('reply format', () => {
 
   it('cleans the solution text too', () => {
     expect(formatSolution({ requestNumber: '7', status: 'Resolvida', solution: 'ok\u202Etxt.exe' })).toContain('oktxt.exe');
+  });
+
+  it('sends an answer that fits in the allowed DMs whole, in order', () => {
+    const text = `${'a '.repeat(7_000)}fim`;
+    const parts = answerParts(text, '4000', 3);
+    expect(parts).toHaveLength(2);
+    expect(parts.join('')).toBe(text);
+  });
+
+  it('bounds a 300 KB answer to the allowed DMs, the last saying where to read the rest', () => {
+    const text = 'palavra '.repeat(300_000 / 8);
+    const parts = answerParts(text, '4000', 3);
+    expect(parts).toHaveLength(3);
+    expect(parts.every((p) => p.length <= DM_MAX_CHARS)).toBe(true);
+    expect(text.startsWith(parts.slice(0, 2).join(''))).toBe(true);
+    expect(parts[2]).toMatch(/solicitação nº 4000: leia-a completa no portal de atendimento\.$/);
+    expect(answerParts(text, '4000', 1)).toHaveLength(1);
+  });
+
+  it('cleans and splits a 300 KB answer in linear time, emoji sequences whole', () => {
+    const text = `<p>${'Relatório 👨\u200D👩\u200D👧\u200D👦 concluído. '.repeat(10_000)}</p>`;
+    const started = Date.now();
+    const parts = answerParts(formatOccurrence(text), '4000', 3);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(parts).toHaveLength(3);
+    for (const p of parts) {
+      expect(p.length).toBeLessThanOrEqual(DM_MAX_CHARS);
+      expect(p).not.toMatch(/\u200D(?!👩|👧|👦)|(?<!👨|👩|👧)\u200D/u);
+    }
+    expect(parts[2]).toMatch(/solicitação nº 4000: leia-a completa no portal de atendimento\.$/);
   });
 
   it('announces a resolved request with its solution and how to start again', () => {

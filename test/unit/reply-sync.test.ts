@@ -70,6 +70,15 @@ describe('reply sync plan', () => {
     expect(plan.close).toBe(true);
   });
 
+  it('queues a 300 KB answer as a few DM-sized messages, each under SQS\'s limit, and the answers after it behind them', () => {
+    const huge = `<p>${'Segue o relatório completo. '.repeat(11_000)}</p>`;
+    const plan = planReplySync(conversation(), { number: '4000', status: 'Resolvida', solution: 'Feito.', finished: true }, [agent('1', huge), agent('2', 'depois')]);
+    expect(plan.outbound.map((m) => m.sourceId)).toEqual(['1:part1', '1:part2', '1:part3', '2', 'solution-4000']);
+    expect(plan.outbound.every((m) => Buffer.byteLength(JSON.stringify(m)) < 64 * 1024)).toBe(true);
+    expect(plan.outbound[2].text).toContain('solicitação nº 4000');
+    expect(planReplySync(conversation(), open, [agent('1', huge)], { answerMaxParts: 5 }).outbound).toHaveLength(5);
+  });
+
   it('queues nothing twice: a second poll with the same occurrences sends nothing', () => {
     const occurrences = [agent('101', 'primeira')];
     const first = planReplySync(conversation(), open, occurrences);

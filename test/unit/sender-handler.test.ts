@@ -179,6 +179,23 @@ describe('sender', () => {
     expect(obs.published().XAuthFailure).toBeUndefined();
   });
 
+  it('moves an answer X will never take to the outbound DLQ with the reason, and sends the person\'s next answer and closing in the same batch', async () => {
+    const { run, sent, deadLetters } = setup(async (_id, text) => {
+      if (text === 'recusada') throw new PermanentError('X answered HTTP 400 (Bad Request): text is invalid', 400);
+      return { dmEventId: 'd1' };
+    });
+    const batch = [record(reply({ text: 'recusada' }), 'm1'), record(reply({ text: 'depois', sourceId: '90002' }), 'm2'), record(reply({ text: 'fim', sourceId: 'solution-4000', kind: 'solution' }), 'm3')];
+    expect(await run(...batch)).toEqual({ batchItemFailures: [] });
+    expect(deadLetters).toEqual([expect.objectContaining({ messageId: 'm1', reason: expect.stringContaining('HTTP 400') })]);
+    expect(sent).toEqual(['depois', 'fim']);
+  });
+
+  it('publishes how long each answer waited in the queue before it was sent (ReplyWaitSeconds)', async () => {
+    const { run, obs } = setup(async () => ({ dmEventId: 'd1' }));
+    await run(queuedAgo(record(reply()), 90_000));
+    expect(obs.published().ReplyWaitSeconds).toBe(90);
+  });
+
   it('retries a reply while X refuses the keys, and moves it to the DLQ only after its own attempts', async () => {
     const { run, obs, deadLetters, store } = setup(async () => {
       throw new XAuthError('401', 401);
