@@ -15,9 +15,11 @@ import { crcSelfCheck } from '../functions/adapters/crc-probe';
 import { describeXError } from '../functions/adapters/x-webhooks';
 import { redactor } from './x-commands';
 import type { WritableSecretSource } from '../functions/adapters/secrets';
-import { X_CALL_TIMEOUT_MS, xClientSettings } from '../functions/adapters/x-client';
+import { X_CALL_TIMEOUT_MS, companyXApi, xClientSettings } from '../functions/adapters/x-client';
 import { AUTHORIZE_HINT, userAuth, usesOAuth2 } from '../functions/adapters/x-user-auth';
 import type { XKeys } from './x-config';
+import { xPublicKeySource } from '../functions/adapters/xchat-keys';
+import { checkXChatKeys } from './doctor-xchat';
 
 /**
  * The checks of `npm run doctor`, apart from argv and real clients so tests run them against
@@ -293,6 +295,10 @@ async function runChecks(deps: DoctorDeps): Promise<{ results: CheckResult[]; se
   results.push(secretResult);
   // OAuth 2.0 tenants only: their tokens expire and rotate, OAuth 1.0a keys do not.
   if (secret && usesOAuth2(secret)) results.push(await checkOAuth2(secret, secretsManagerSource(deps.secretsManager, secretId), deps.xApiBaseUrl));
+  if (secret && deps.tenant.x.xchat) {
+    const x = companyXApi(secretsManagerSource(deps.secretsManager, secretId), { baseUrl: deps.xApiBaseUrl });
+    results.push(await checkXChatKeys(deps.tenant, secret, xPublicKeySource(x)));
+  }
 
   const webhookUrl = outputs.WebhookUrl;
   const needs = (name: string, what: string, fix: string) => fail(name, `needs ${what}`, fix);

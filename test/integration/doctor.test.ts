@@ -180,6 +180,25 @@ describe('npm run doctor: a healthy tenant', () => {
     expect(code).toBe(0);
   });
 
+  it('an XChat tenant: its key blob is checked against X\'s public keys of the account; without one, the fix command', async () => {
+    await healthy();
+    const keys = x.companyXChatKeys();
+    sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ ...secretValue(), xchat: keys }) });
+    const tenant = tenantConfigSchema.parse({ ...relayTenant(), x: { ...relayTenant().x, xchat: true } });
+    const good = await doctor(tenant, { xApiBaseUrl: x.url });
+    expect(lineOf(good.output, 'xchat-keys')).toMatch(/^OK +xchat-keys +the key blob imports and is the XChat identity X publishes for account/);
+    expect(good.code).toBe(0);
+    expect(good.output).not.toContain(keys.keyBlob);
+
+    sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(secretValue()) });
+    const missing = await doctor(tenant, { xApiBaseUrl: x.url });
+    expect(lineOf(missing.output, 'xchat-keys')).toMatch(/^FAIL .*no XChat keys/);
+    expect(fixAfter(missing.lines, 'xchat-keys')).toContain('fix: npm run x -- xchat-keys --tenant acme --key-file PATH');
+    expect(missing.code).toBe(1);
+    // A tenant without the switch has no such check.
+    expect(lineOf((await doctor(relayTenant(), { xApiBaseUrl: x.url })).output, 'xchat-keys')).toBe('');
+  });
+
   it('tickets: the integration user logs in', async () => {
     await healthy(true);
     const { code, output } = await doctor(ticketsTenant());
