@@ -4,10 +4,14 @@ import { z } from 'zod';
 export const webhookHealthStateSchema = z.object({
   /** Last run that found the webhook valid and our endpoint answering CRC (epoch ms). */
   lastGoodAt: z.number().optional(),
-  /** Start of a gap X may not have delivered, kept until a replay for it was accepted. */
+  /** Start of a gap X did not deliver (X said invalid, or no webhook), kept until replays covered it. */
   gapFrom: z.number().optional(),
+  /** End of that gap: the run that found the webhook valid again (unset while it is not). */
+  gapTo: z.number().optional(),
   /** Re-validations that did not bring the webhook back, since it went bad. */
   failedRevalidations: z.number().int().min(0).default(0),
   lastReplay: z.object({ jobId: z.string(), fromDate: z.string(), toDate: z.string(), at: z.number() }).optional(),
+  /** Replay jobs asked for on one UTC day (`yyyy-mm-dd`): the daily bound. */
+  replays: z.object({ day: z.string(), count: z.number().int().min(0) }).optional(),
 });
 export type WebhookHealthState = z.infer<typeof webhookHealthStateSchema>;

@@ -1,15 +1,22 @@
 import type { WebhookHealthStore, XWebhookApi } from './ports';
 import type { WebhookHealthState } from './webhook-health-state';
-import { REPLAY_HORIZON_MS, replayWindow, webhookFor, type ReplayWindow, type XWebhook } from './x-webhook-api';
+import { REPLAY_RULES, replayWindow, webhookFor, type ReplayWindow, type XWebhook } from './x-webhook-api';
 
 /**
- * Webhook health, run on a schedule: X stops delivering to a webhook it marks invalid, and gives up
- * on deliveries our endpoint failed while it still calls the webhook valid. Each run reads X's
- * `valid` flag (`GET /2/webhooks`) and runs the CRC check against our own endpoint the way X does;
- * an invalid webhook is re-validated (`PUT /2/webhooks/:id`); once both are good again after a bad
- * spell, a replay job (`POST /2/webhooks/replay`) re-delivers the gap — from the last time known
- * good to now, at most X's 24 h — and the event-id de-duplication downstream keeps each DM single.
+ * Webhook health, run on a schedule: X stops delivering to a webhook it marks invalid. Each run
+ * reads X's `valid` flag (`GET /2/webhooks`) and runs the CRC check against our own endpoint the way
+ * X does; an invalid webhook is re-validated (`PUT /2/webhooks/:id`). Only what X reports opens a
+ * gap to replay: the webhook invalid, or no webhook for the tenant's URL. Our own CRC check failing
+ * while X calls the webhook valid (e.g. a 429 of our stage throttle, which anyone can cause) is
+ * reported and alarmed, never replayed. Once the webhook is valid and answering, replay jobs
+ * (`POST /2/webhooks/replay`) re-deliver the gap within X's rules (REPLAY_RULES): one window of at
+ * most 2 hours per run (X runs one job at a time), at least 31 minutes old at its start and 10 at
+ * its end, inside X's 24 h, at most MAX_REPLAYS_PER_DAY jobs a UTC day. The event-id
+ * de-duplication downstream keeps each DM single.
  */
+
+/** Replay jobs asked for per UTC day: 12 windows of X's recommended 2 hours cover X's whole 24 h once. */
+export const MAX_REPLAYS_PER_DAY = 12;
 
 /** Our endpoint's CRC answer, checked as X checks it. */
 type CrcProbe = (url: string) => Promise<{ ok: boolean; message: string }>;
@@ -23,67 +30,91 @@ export interface WebhookHealthDeps {
   now: () => number;
 }
 
+/** What a healthy run did about a gap X did not deliver. */
+interface ReplayOutcome {
+  /** A job X accepted for the gap's next window. */
+  replay?: { jobId: string; window: ReplayWindow };
+  /** X refused the job (e.g. ReplayConflictError: one is still running): the next run asks again. */
+  replayError?: unknown;
+  /** A gap is open but no job was asked for this run, and why (too recent for X, the daily bound). */
+  replayHeld?: string;
+}
+
 export type WebhookHealth =
-  /** Valid and answering; `replay` when a gap was just handed to X. */
-  | { status: 'healthy'; webhook: XWebhook; revalidated: boolean; replay?: { jobId: string; window: ReplayWindow }; replayError?: unknown }
+  /** Valid and answering. */
+  | ({ status: 'healthy'; webhook: XWebhook; revalidated: boolean } & ReplayOutcome)
   /** X says invalid and re-validation did not bring it back. */
   | { status: 'invalid'; webhook: XWebhook; failedRevalidations: number; since?: number }
-  /** X says valid but our endpoint does not answer CRC: X's deliveries fail meanwhile. */
+  /** X says valid but our endpoint does not answer the CRC check: reported, not replayed. */
   | { status: 'unreachable'; webhook: XWebhook; probe: string; since?: number }
   /** No webhook of the app is registered for the tenant's URL. */
   | { status: 'missing'; webhooks: number };
+
+const MINUTE = 60_000;
+const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** One health run. Errors talking to X propagate (the next run starts over from the stored state). */
 export async function checkWebhookHealth(deps: WebhookHealthDeps): Promise<WebhookHealth> {
   const { x, store, webhookUrl } = deps;
   const state: WebhookHealthState = (await store.get()) ?? { failedRevalidations: 0 };
   const now = deps.now();
-  // With no good run on record, the gap is as far back as X can replay.
-  const gapStart = () => state.gapFrom ?? state.lastGoodAt ?? now - REPLAY_HORIZON_MS;
+  // X is not delivering: the gap runs from the last good run (with none on record, as far back as X replays) until X calls the webhook valid again.
+  const openGap = (): WebhookHealthState => ({ ...state, gapFrom: state.gapFrom ?? state.lastGoodAt ?? now - REPLAY_RULES.horizonMs, gapTo: undefined });
 
   const hooks = await x.listWebhooks();
   const webhook = webhookFor(hooks, webhookUrl);
   if (!webhook) {
-    await store.put({ ...state, gapFrom: gapStart() });
+    await store.put(openGap());
     return { status: 'missing', webhooks: hooks.length };
   }
 
+  let current = state;
   let revalidated = false;
   if (!webhook.valid) {
     if (!(await x.validateWebhook(webhook.id))) {
       const failedRevalidations = state.failedRevalidations + 1;
-      await store.put({ ...state, gapFrom: gapStart(), failedRevalidations });
+      await store.put({ ...openGap(), failedRevalidations });
       return { status: 'invalid', webhook, failedRevalidations, since: state.lastGoodAt };
     }
     revalidated = true;
+    current = openGap();
   }
+  if (current.gapFrom !== undefined && current.gapTo === undefined) current = { ...current, gapTo: now };
 
   const probe = await deps.probe(webhookUrl);
   if (!probe.ok) {
-    await store.put({ ...state, gapFrom: gapStart() });
+    await store.put(current);
     return { status: 'unreachable', webhook, probe: probe.message, since: state.lastGoodAt };
   }
 
-  // A gap opens with a bad run; the run that revalidated also had X not delivering before it.
-  const gapFrom = state.gapFrom ?? (revalidated ? gapStart() : undefined);
-  const next: WebhookHealthState = { ...state, lastGoodAt: now, failedRevalidations: 0, gapFrom: undefined };
-  if (gapFrom === undefined) {
-    await store.put(next);
-    return { status: 'healthy', webhook, revalidated };
-  }
-  const checked = replayWindow(Math.max(gapFrom, now - REPLAY_HORIZON_MS), now, now);
-  if (!checked.ok) {
-    // Only a gap shorter than a minute lands here (from ≥ to): nothing X could replay.
-    await store.put(next);
-    return { status: 'healthy', webhook, revalidated };
-  }
+  const { next, ...outcome } = await replayGap(x, webhook, { ...current, lastGoodAt: now, failedRevalidations: 0 }, now);
+  await store.put(next);
+  return { status: 'healthy', webhook, revalidated, ...outcome };
+}
+
+/** Asks X to replay the gap's next window, within X's rules and the daily bound; returns the state to keep. */
+async function replayGap(x: WebhookHealthDeps['x'], webhook: XWebhook, state: WebhookHealthState, now: number): Promise<ReplayOutcome & { next: WebhookHealthState }> {
+  const { gapFrom, gapTo } = state;
+  if (gapFrom === undefined || gapTo === undefined) return { next: state };
+  // What is older than X's horizon (its first whole minute) cannot be replayed any more.
+  const from = Math.max(gapFrom, Math.ceil((now - REPLAY_RULES.horizonMs) / MINUTE) * MINUTE);
+  // The gap's last minute is replayed whole (X's `to_date` is a minute).
+  const end = Math.ceil(gapTo / MINUTE) * MINUTE;
+  const closed = (s: WebhookHealthState): WebhookHealthState => ({ ...s, gapFrom: undefined, gapTo: undefined });
+  if (Math.floor(from / MINUTE) * MINUTE >= end) return { next: closed(state) };
+  const to = Math.min(end, Math.floor(from / MINUTE) * MINUTE + REPLAY_RULES.windowMs, now - REPLAY_RULES.toAgeMs);
+  const checked = replayWindow(from, to, now);
+  if (!checked.ok) return { next: state, replayHeld: `${checked.reason}; a later run asks` };
+  const day = utcDay(now);
+  const count = state.replays?.day === day ? state.replays.count : 0;
+  if (count >= MAX_REPLAYS_PER_DAY) return { next: state, replayHeld: `${MAX_REPLAYS_PER_DAY} replay jobs asked for today (UTC), the daily bound; the rest of the gap waits for tomorrow` };
   try {
     const job = await x.replay(webhook.id, checked.window);
-    await store.put({ ...next, lastReplay: { jobId: job.jobId, ...checked.window, at: now } });
-    return { status: 'healthy', webhook, revalidated, replay: { jobId: job.jobId, window: checked.window } };
+    // The next window starts where this one ended (X's `to_date` inclusive or not: that minute is in one of them).
+    const replayedTo = Math.floor(to / MINUTE) * MINUTE;
+    const next: WebhookHealthState = { ...state, gapFrom: replayedTo, lastReplay: { jobId: job.jobId, ...checked.window, at: now }, replays: { day, count: count + 1 } };
+    return { next: replayedTo >= end ? closed(next) : next, replay: { jobId: job.jobId, window: checked.window } };
   } catch (replayError) {
-    // Keep the gap: the next run asks again (X allows one job per webhook at a time).
-    await store.put({ ...next, gapFrom });
-    return { status: 'healthy', webhook, revalidated, replayError };
+    return { next: state, replayError };
   }
 }

@@ -47,7 +47,8 @@ export function createWebhookHealthHandler(deps: WebhookHealthHandlerDeps) {
         });
         return count(Metric.WebhookInvalid);
       case 'unreachable':
-        logger.error('the webhook endpoint fails the CRC check run as X runs it: X deliveries fail meanwhile', {
+        // Not a replay: X still calls the webhook valid, and our own check can fail for reasons of our own (a 429 of the stage throttle).
+        logger.error('the webhook endpoint fails the CRC check run as X runs it: X deliveries may fail meanwhile', {
           webhookId: health.webhook.id,
           probe: health.probe,
           lastGoodAt: health.since && new Date(health.since).toISOString(),
@@ -66,7 +67,8 @@ export function createWebhookHealthHandler(deps: WebhookHealthHandlerDeps) {
           logger.error('X did not accept the replay of the gap; the next run asks again', { webhookId: health.webhook.id, error: describeXError(health.replayError) });
           count(Metric.WebhookReplayFailed);
         }
-        if (!health.revalidated && !health.replay && !health.replayError) logger.info('webhook valid and answering', { webhookId: health.webhook.id });
+        if (health.replayHeld) logger.warn('a gap X did not deliver is not replayed this run', { webhookId: health.webhook.id, reason: health.replayHeld });
+        if (!health.revalidated && !health.replay && !health.replayError && !health.replayHeld) logger.info('webhook valid and answering', { webhookId: health.webhook.id });
     }
   }
 

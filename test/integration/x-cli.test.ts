@@ -265,8 +265,9 @@ describe('npm run x', () => {
     x.setWebhookValid(x.webhooks[0]!.id, false);
     const { eventId } = await x.receiveDm({ senderId: '2900000000000000077', username: 'joao_pereira', name: 'João', text: 'perdida' });
     x.setWebhookValid(x.webhooks[0]!.id, true);
+    // X replays a window only once its end is 10 minutes old: the CLI asks as if 11 minutes had passed.
     const now = Date.now();
-    const { code, output } = await run('replay', { replayFrom: new Date(now - 3600_000).toISOString(), replayTo: new Date(now).toISOString() });
+    const { code, output } = await run('replay', { now: () => now + 11 * 60_000, replayFrom: new Date(now - 3600_000).toISOString(), replayTo: new Date(now).toISOString() });
     expect(code).toBe(0);
     const job = x.replayJobs[0]!;
     expect(output).toContain(`Replay job ${job.jobId} created`);
@@ -276,8 +277,9 @@ describe('npm run x', () => {
   });
 
   it.each([
-    ['older than 24 h', -25 * 3600_000, 0, "24 h replay limit"],
-    ['ending in the future', -3600_000, 3600_000, 'is in the future'],
+    ['older than 24 h', -25 * 3600_000, -3600_000, "24 h replay limit"],
+    ['ending in the future', -3600_000, 3600_000, 'less than 10 minutes ago'],
+    ['starting less than 31 minutes ago', -20 * 60_000, -10 * 60_000, 'less than 31 minutes ago'],
     ['backwards', -3600_000, -7200_000, 'from must be before to'],
   ])('replay refuses a window %s without calling X', async (_what, fromOffset, toOffset, message) => {
     const now = Date.now();

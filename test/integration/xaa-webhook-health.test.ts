@@ -48,6 +48,8 @@ describe('X Activity API deliveries and webhook health, end to end', () => {
   /** The bridge's CRC answer is down (a broken deploy): X's re-validation fails. */
   let crcDown = false;
   const local = (url: string) => url.replace('https://bridge.localhost', gateway.url);
+  /** X's clock and webhook health's: X replays a window only once it is 31 minutes old. */
+  const clock = { now: Date.now() };
 
   beforeAll(async () => {
     [queues, table, omnichannel] = await Promise.all([
@@ -55,7 +57,7 @@ describe('X Activity API deliveries and webhook health, end to end', () => {
       createTestTable(dynamo),
       startOmnichannelSimulator({ consumerSecret: keys.consumerSecret }),
     ]);
-    x = await startXApiSimulator({ credentials: keys, accountId: COMPANY, resolveWebhookUrl: (url) => local(url) });
+    x = await startXApiSimulator({ credentials: keys, accountId: COMPANY, resolveWebhookUrl: (url) => local(url), now: () => clock.now });
     const crc = createCrcHandler({ ...testObservability(), secrets });
     const webhook = createWebhookHandler({ ...testObservability(), secrets, queue: sqsInboundQueue(sqs, queues.queueUrl), xAccountId: COMPANY });
     gateway = await startHttpGateway({
@@ -121,7 +123,7 @@ describe('X Activity API deliveries and webhook health, end to end', () => {
     });
   });
 
-  it('webhook health: invalid → re-validation fails (WebhookInvalid) → re-validated → replay of the gap → the missed DM reaches 4biz once', async () => {
+  it('webhook health: invalid → re-validation fails (WebhookInvalid) → re-validated → replay of the gap once X allows it → the missed DM reaches 4biz once', async () => {
     const api = twitterWebhookApi(keys, x.url);
     const hook = await api.createWebhook(WEBHOOK_URL);
     await api.createActivitySubscription({ eventType: 'dm.received', userId: COMPANY, webhookId: hook.id, tag: '4biz-twitter-dm:test' });
@@ -134,6 +136,7 @@ describe('X Activity API deliveries and webhook health, end to end', () => {
         store: dynamoWebhookHealthStore(doc, table),
         webhookUrl: WEBHOOK_URL,
         probe: (url, secret) => crcSelfCheck(local(url), secret),
+        clock: () => clock.now,
       });
       return { run: () => handler({} as never, lambdaContext), published: observability.published };
     };
@@ -155,10 +158,18 @@ describe('X Activity API deliveries and webhook health, end to end', () => {
     expect(x.replayJobs).toEqual([]);
 
     crcDown = false;
+    clock.now += 15 * 60_000;
     const back = health();
     expect(await back.run()).toEqual({ status: 'healthy' });
-    expect(back.published()).toEqual({ WebhookRevalidated: 1, WebhookReplayStarted: 1 });
+    // The gap is younger than X's 31 minutes: held for a later run.
+    expect(back.published()).toEqual({ WebhookRevalidated: 1 });
     expect(x.webhooks[0]!.valid).toBe(true);
+    expect(x.replayJobs).toEqual([]);
+
+    clock.now += 30 * 60_000;
+    const later = health();
+    expect(await later.run()).toEqual({ status: 'healthy' });
+    expect(later.published()).toEqual({ WebhookReplayStarted: 1 });
     const [job] = x.replayJobs;
     await job!.done;
     // The replay re-posts both DMs of the window (the first was already delivered) and the job status.

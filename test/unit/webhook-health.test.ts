@@ -1,5 +1,5 @@
 import type { WebhookHealthStore } from '../../functions/core/ports';
-import { checkWebhookHealth } from '../../functions/core/webhook-health';
+import { checkWebhookHealth, MAX_REPLAYS_PER_DAY } from '../../functions/core/webhook-health';
 import type { WebhookHealthState } from '../../functions/core/webhook-health-state';
 import { replayDate, replayWindow, type ReplayWindow, type XWebhook } from '../../functions/core/x-webhook-api';
 import { createWebhookHealthHandler } from '../../functions/webhook-health/handler';
@@ -61,69 +61,137 @@ describe('webhook health (core)', () => {
     expect(s.state()).toEqual({ lastGoodAt: T0, failedRevalidations: 0, gapFrom: undefined });
   });
 
-  it('invalid → re-validation fails (alarm) → re-validated → replays the gap from the last good time to now', async () => {
+  /** Epoch ms of an X replay date (`yyyymmddhhmm`, UTC). */
+  const ms = (d: string) => Date.UTC(+d.slice(0, 4), +d.slice(4, 6) - 1, +d.slice(6, 8), +d.slice(8, 10), +d.slice(10, 12));
+  /** X's documented rules for a window asked at `now` (core/x-webhook-api.ts REPLAY_RULES). */
+  function expectInsideXRules(w: ReplayWindow, now: number) {
+    expect(ms(w.fromDate)).toBeGreaterThanOrEqual(now - 24 * 3600_000);
+    expect(ms(w.fromDate)).toBeLessThanOrEqual(now - 31 * MIN);
+    expect(ms(w.toDate)).toBeLessThanOrEqual(now - 10 * MIN);
+    expect(ms(w.toDate)).toBeGreaterThan(ms(w.fromDate));
+    expect(ms(w.toDate) - ms(w.fromDate)).toBeLessThanOrEqual(2 * 3600_000);
+  }
+  const run = (x: ReturnType<typeof fakeX>, s: ReturnType<typeof memoryStore>, at: number, probe = ok) =>
+    checkWebhookHealth({ x: x.api, store: s.store, probe, webhookUrl: URL, now: () => at });
+
+  it('invalid → re-validation fails (alarm) → re-validated → once the gap is old enough for X, one replay from the last good time to the re-validation', async () => {
     const x = fakeX({ revalidates: [false, true] });
     const s = memoryStore({ lastGoodAt: T0, failedRevalidations: 0 });
     x.webhook.valid = false;
 
-    const first = await checkWebhookHealth({ x: x.api, store: s.store, probe: ok, webhookUrl: URL, now: () => T0 + 15 * MIN });
+    const first = await run(x, s, T0 + 15 * MIN);
     expect(first).toMatchObject({ status: 'invalid', failedRevalidations: 1, since: T0 });
     expect(s.state()).toMatchObject({ lastGoodAt: T0, gapFrom: T0, failedRevalidations: 1 });
 
-    const second = await checkWebhookHealth({ x: x.api, store: s.store, probe: ok, webhookUrl: URL, now: () => T0 + 30 * MIN });
-    expect(second).toMatchObject({ status: 'healthy', revalidated: true, replay: { jobId: 'job-1' } });
-    expect(x.replays).toEqual([{ fromDate: '202611250800', toDate: '202611250830' }]);
-    expect(s.state()).toMatchObject({ lastGoodAt: T0 + 30 * MIN, gapFrom: undefined, failedRevalidations: 0, lastReplay: { jobId: 'job-1', fromDate: '202611250800' } });
+    // Re-validated at 08:30: the gap (08:00–08:30) is younger than X's 31 minutes: held, not lost.
+    const second = await run(x, s, T0 + 30 * MIN);
+    expect(second).toMatchObject({ status: 'healthy', revalidated: true, replayHeld: expect.stringContaining('31 minutes') });
+    expect(x.replays).toEqual([]);
+    expect(s.state()).toMatchObject({ lastGoodAt: T0 + 30 * MIN, gapFrom: T0, gapTo: T0 + 30 * MIN, failedRevalidations: 0 });
 
-    const third = await checkWebhookHealth({ x: x.api, store: s.store, probe: ok, webhookUrl: URL, now: () => T0 + 45 * MIN });
-    expect(third).toMatchObject({ status: 'healthy', revalidated: false });
-    expect(third).not.toHaveProperty('replay');
+    const third = await run(x, s, T0 + 45 * MIN);
+    expect(third).toMatchObject({ status: 'healthy', revalidated: false, replay: { jobId: 'job-1' } });
+    expect(x.replays).toEqual([{ fromDate: '202611250800', toDate: '202611250831' }]);
+    expectInsideXRules(x.replays[0]!, T0 + 45 * MIN);
+    expect(s.state()).toMatchObject({ gapFrom: undefined, gapTo: undefined, lastReplay: { jobId: 'job-1', fromDate: '202611250800' }, replays: { day: '2026-11-25', count: 1 } });
+
+    expect(await run(x, s, T0 + 60 * MIN)).not.toHaveProperty('replay');
     expect(x.replays).toHaveLength(1);
   });
 
-  it('re-validated at once (X flagged it between two runs): replays since the last good run', async () => {
+  it('X reporting the webhook invalid (flagged between two runs, re-validated at once) → one replay, inside X\'s rules', async () => {
     const x = fakeX({ valid: false, revalidates: [true] });
-    const s = memoryStore({ lastGoodAt: T0, failedRevalidations: 0 });
-    const health = await checkWebhookHealth({ x: x.api, store: s.store, probe: ok, webhookUrl: URL, now: () => T0 + 15 * MIN });
-    expect(health).toMatchObject({ status: 'healthy', revalidated: true, replay: { window: { fromDate: '202611250800', toDate: '202611250815' } } });
+    const s = memoryStore({ lastGoodAt: T0 - 60 * MIN, failedRevalidations: 0 });
+    const now = T0 + 15 * MIN;
+    const health = await run(x, s, now);
+    expect(health).toMatchObject({ status: 'healthy', revalidated: true, replay: { window: { fromDate: '202611250700', toDate: '202611250805' } } });
+    expect(x.replays).toHaveLength(1);
+    expectInsideXRules(x.replays[0]!, now);
+    // The rest of the gap (08:05–08:16) once X allows it, then nothing more.
+    for (let i = 1; i <= 4; i++) await run(x, s, now + i * 15 * MIN);
+    expect(x.replays).toEqual([
+      { fromDate: '202611250700', toDate: '202611250805' },
+      { fromDate: '202611250805', toDate: '202611250816' },
+    ]);
+    // Asked at 08:45, the first run that X's 31 minutes allow.
+    expectInsideXRules(x.replays[1]!, now + 30 * MIN);
   });
 
-  it('our endpoint failing CRC while X still says valid opens a gap that is replayed once it answers again', async () => {
+  it('3 failed self-probes in 2 hours while X calls the webhook valid (e.g. a 429 of our stage throttle): reported, 0 replay jobs', async () => {
     const x = fakeX();
     const s = memoryStore({ lastGoodAt: T0, failedRevalidations: 0 });
-    const bad = await checkWebhookHealth({ x: x.api, store: s.store, probe: down, webhookUrl: URL, now: () => T0 + 15 * MIN });
-    expect(bad).toMatchObject({ status: 'unreachable', probe: 'FAILED: HTTP 502', since: T0 });
-    expect(x.calls).toEqual(['list']);
-    const again = await checkWebhookHealth({ x: x.api, store: s.store, probe: down, webhookUrl: URL, now: () => T0 + 30 * MIN });
-    expect(again.status).toBe('unreachable');
-    expect(s.state()).toMatchObject({ gapFrom: T0, lastGoodAt: T0 });
-    const back = await checkWebhookHealth({ x: x.api, store: s.store, probe: ok, webhookUrl: URL, now: () => T0 + 45 * MIN });
-    expect(back).toMatchObject({ status: 'healthy', replay: { window: { fromDate: '202611250800', toDate: '202611250845' } } });
+    const throttled = async () => ({ ok: false, message: 'FAILED: HTTP 429 in 3 ms' });
+    for (const at of [T0 + 15 * MIN, T0 + 60 * MIN, T0 + 105 * MIN]) {
+      expect(await run(x, s, at, throttled)).toMatchObject({ status: 'unreachable', probe: 'FAILED: HTTP 429 in 3 ms', since: T0 });
+    }
+    for (const at of [T0 + 120 * MIN, T0 + 135 * MIN, T0 + 180 * MIN]) expect(await run(x, s, at)).toMatchObject({ status: 'healthy', revalidated: false });
+    expect(x.replays).toEqual([]);
+    expect(x.calls.filter((c) => c !== 'list')).toEqual([]);
+    expect(s.state()?.gapFrom).toBeUndefined();
   });
 
-  it("caps the gap at X's 24 h replay horizon, and with no good run on record replays the whole horizon", async () => {
-    const now = T0 + 30 * 3600_000;
-    const x = fakeX({ valid: false, revalidates: [true, true] });
-    await checkWebhookHealth({ x: x.api, store: memoryStore({ lastGoodAt: T0, failedRevalidations: 0 }).store, probe: ok, webhookUrl: URL, now: () => now });
-    x.webhook.valid = false;
-    await checkWebhookHealth({ x: x.api, store: memoryStore().store, probe: ok, webhookUrl: URL, now: () => now });
-    const oldest = replayDate(now - 24 * 3600_000 + MIN);
-    expect(x.replays).toEqual([
-      { fromDate: oldest, toDate: replayDate(now) },
-      { fromDate: oldest, toDate: replayDate(now) },
-    ]);
-    // What X would accept: inside the last 24 h.
-    for (const r of x.replays) expect(Date.UTC(+r.fromDate.slice(0, 4), +r.fromDate.slice(4, 6) - 1, +r.fromDate.slice(6, 8), +r.fromDate.slice(8, 10), +r.fromDate.slice(10))).toBeGreaterThanOrEqual(now - 24 * 3600_000);
-  });
-
-  it('keeps the gap when X refuses the replay, and asks again on the next run', async () => {
-    const x = fakeX({ valid: false, revalidates: [true], replayFails: 1 });
+  it('a gap that X reported keeps waiting while our endpoint fails the check, and is replayed once it answers', async () => {
+    const x = fakeX({ valid: false, revalidates: [true] });
     const s = memoryStore({ lastGoodAt: T0, failedRevalidations: 0 });
-    const first = await checkWebhookHealth({ x: x.api, store: s.store, probe: ok, webhookUrl: URL, now: () => T0 + 15 * MIN });
+    expect(await run(x, s, T0 + 60 * MIN, down)).toMatchObject({ status: 'unreachable' });
+    expect(x.replays).toEqual([]);
+    expect(s.state()).toMatchObject({ gapFrom: T0, gapTo: T0 + 60 * MIN });
+    expect(await run(x, s, T0 + 75 * MIN)).toMatchObject({ status: 'healthy', replay: { window: { fromDate: '202611250800', toDate: '202611250901' } } });
+  });
+
+  it("a gap longer than X's 24 h: replayed from X's horizon in windows of 2 hours, one per run; the same with no good run on record", async () => {
+    const now = T0 + 30 * 3600_000;
+    for (const initial of [{ lastGoodAt: T0, failedRevalidations: 0 }, undefined]) {
+      const x = fakeX({ valid: false, revalidates: [true] });
+      const s = memoryStore(initial);
+      await run(x, s, now);
+      expect(x.replays).toEqual([{ fromDate: replayDate(now - 24 * 3600_000 + MIN), toDate: replayDate(now - 22 * 3600_000 + MIN) }]);
+      expectInsideXRules(x.replays[0]!, now);
+    }
+  });
+
+  it('the daily bound: a 24 h gap is covered by 12 contiguous jobs inside X\'s rules, and no UTC day ever gets more than 12', async () => {
+    const x = fakeX({ valid: false, revalidates: Array<boolean>(200).fill(true) });
+    const s = memoryStore();
+    const asked: { at: number; w: ReplayWindow }[] = [];
+    const replay = x.api.replay;
+    let now = T0;
+    x.api.replay = async (id, w) => (asked.push({ at: now, w }), replay(id, w));
+    for (; now < T0 + 3 * 3600_000; now += 15 * MIN) await run(x, s, now);
+    expect(asked).toHaveLength(MAX_REPLAYS_PER_DAY);
+    for (const { at, w } of asked) expectInsideXRules(w, at);
+    for (let i = 1; i < asked.length; i++) expect(asked[i]!.w.fromDate).toBe(asked[i - 1]!.w.toDate);
+    expect(ms(asked[0]!.w.fromDate)).toBe(T0 - 24 * 3600_000 + 30_000);
+    expect(ms(asked.at(-1)!.w.toDate)).toBe(T0 + 30_000);
+
+    // X flags the webhook invalid every run for the rest of the day: a new gap each time, still at most 12 jobs that UTC day.
+    let held = 0;
+    for (; now < Date.UTC(2026, 10, 26, 0, 0); now += 15 * MIN) {
+      x.webhook.valid = false;
+      const health = await run(x, s, now);
+      expect(health).toMatchObject({ status: 'healthy', revalidated: true, replayHeld: expect.any(String) });
+      if (health.status === 'healthy' && health.replayHeld?.includes('daily bound')) held++;
+    }
+    expect(held).toBeGreaterThanOrEqual(50);
+    expect(asked).toHaveLength(MAX_REPLAYS_PER_DAY);
+    const perDay = new Map<string, number>();
+    for (const { at } of asked) perDay.set(new Date(at).toISOString().slice(0, 10), (perDay.get(new Date(at).toISOString().slice(0, 10)) ?? 0) + 1);
+    expect(perDay.get('2026-11-25')).toBe(MAX_REPLAYS_PER_DAY);
+    // The next UTC day asks again.
+    now = Date.UTC(2026, 10, 26, 0, 15);
+    expect(await run(x, s, now)).toMatchObject({ status: 'healthy', replay: { jobId: 'job-13' } });
+    expect(asked).toHaveLength(MAX_REPLAYS_PER_DAY + 1);
+  });
+
+  it('keeps the gap when X refuses the replay (one job at a time: ReplayConflictError), and asks again on the next run', async () => {
+    const x = fakeX({ valid: false, revalidates: [true], replayFails: 1 });
+    const s = memoryStore({ lastGoodAt: T0 - 60 * MIN, failedRevalidations: 0 });
+    const first = await run(x, s, T0 + 15 * MIN);
     expect(first).toMatchObject({ status: 'healthy', revalidated: true, replayError: expect.any(Error) });
-    expect(s.state()).toMatchObject({ gapFrom: T0 });
-    const second = await checkWebhookHealth({ x: x.api, store: s.store, probe: ok, webhookUrl: URL, now: () => T0 + 30 * MIN });
-    expect(second).toMatchObject({ status: 'healthy', replay: { window: { fromDate: '202611250800', toDate: '202611250830' } } });
+    expect(s.state()).toMatchObject({ gapFrom: T0 - 60 * MIN, gapTo: T0 + 15 * MIN });
+    expect(s.state()?.replays).toBeUndefined();
+    const second = await run(x, s, T0 + 30 * MIN);
+    expect(second).toMatchObject({ status: 'healthy', replay: { window: { fromDate: '202611250700', toDate: '202611250816' } } });
     expect(s.state()?.gapFrom).toBeUndefined();
   });
 
@@ -135,10 +203,12 @@ describe('webhook health (core)', () => {
     expect(s.state()).toMatchObject({ gapFrom: T0 });
   });
 
-  it('replay windows: minutes, inside the horizon, never in the future', () => {
-    expect(replayWindow(T0 - 90 * MIN, T0, T0)).toEqual({ ok: true, window: { fromDate: '202611250630', toDate: '202611250800' } });
-    expect(replayWindow(T0 - 25 * 3600_000, T0, T0)).toMatchObject({ ok: false });
-    expect(replayWindow(T0 - MIN, T0 + MIN, T0)).toMatchObject({ ok: false });
+  it("replay windows follow X's rules: minutes, inside 24 h, from at least 31 minutes old, to at least 10", () => {
+    expect(replayWindow(T0 - 90 * MIN, T0 - 10 * MIN, T0)).toEqual({ ok: true, window: { fromDate: '202611250630', toDate: '202611250750' } });
+    expect(replayWindow(T0 - 25 * 3600_000, T0 - 20 * MIN, T0)).toMatchObject({ ok: false, reason: expect.stringContaining('24 h') });
+    expect(replayWindow(T0 - 60 * MIN, T0 - 5 * MIN, T0)).toMatchObject({ ok: false, reason: expect.stringContaining('10 minutes') });
+    expect(replayWindow(T0 - 20 * MIN, T0 - 10 * MIN, T0)).toMatchObject({ ok: false, reason: expect.stringContaining('31 minutes') });
+    expect(replayWindow(T0 - 20 * MIN, T0 - 30 * MIN, T0)).toMatchObject({ ok: false, reason: 'from must be before to' });
     expect(replayWindow(Number.NaN, T0, T0)).toMatchObject({ ok: false });
   });
 });
@@ -160,7 +230,7 @@ describe('webhook-health handler', () => {
 
   it('counts a webhook that stays invalid (the WebhookInvalid alarm), then the re-validation and the replay', async () => {
     const x = fakeX({ valid: false, revalidates: [false, true] });
-    const s = memoryStore({ lastGoodAt: T0, failedRevalidations: 0 });
+    const s = memoryStore({ lastGoodAt: T0 - 60 * MIN, failedRevalidations: 0 });
     const h = handler(x, s.store);
     expect(await h.run()).toEqual({ status: 'invalid' });
     expect(h.published()).toEqual({ WebhookInvalid: 1 });
