@@ -16,7 +16,7 @@ import { describeXError } from '../functions/adapters/x-webhooks';
 import { redactor } from './x-commands';
 import type { WritableSecretSource } from '../functions/adapters/secrets';
 import { X_CALL_TIMEOUT_MS, companyXApi, xClientSettings } from '../functions/adapters/x-client';
-import { AUTHORIZE_HINT, userAuth, usesOAuth2 } from '../functions/adapters/x-user-auth';
+import { AUTHORIZE_HINT, userAuth, usesOAuth2, type OAuth2TenantSecret } from '../functions/adapters/x-user-auth';
 import type { XKeys } from './x-config';
 import { xPublicKeySource } from '../functions/adapters/xchat-keys';
 import { checkXChatKeys } from './doctor-xchat';
@@ -118,10 +118,9 @@ async function checkSecret(deps: DoctorDeps, secretId: string): Promise<{ result
 const REQUIRED_SCOPES = ['dm.read', 'dm.write', 'tweet.read', 'users.read', 'offline.access'];
 
 /** The tenant's OAuth 2.0 user tokens: present, with the scopes the bridge needs, and refreshable (refreshed and stored now when due). */
-export async function checkOAuth2(secret: TenantSecret, source: WritableSecretSource, apiBaseUrl?: string): Promise<CheckResult> {
+export async function checkOAuth2(secret: OAuth2TenantSecret, source: WritableSecretSource, apiBaseUrl?: string): Promise<CheckResult> {
   const fix = AUTHORIZE_HINT;
   const tokens = secret.oauth2;
-  if (!tokens) return fail('x-oauth2', 'userAuth is "oauth2" but the secret holds no oauth2 tokens', fix);
   const granted = new Set((tokens.scope ?? '').split(' '));
   const missing = tokens.scope === undefined ? [] : REQUIRED_SCOPES.filter((s) => !granted.has(s));
   if (missing.length) return fail('x-oauth2', `the OAuth 2.0 tokens lack the scopes ${missing.join(', ')}`, fix);

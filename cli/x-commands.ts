@@ -250,9 +250,19 @@ const commands: Record<CommandName, (ctx: CommandContext) => Promise<boolean>> =
   },
 };
 
+/** Fields of the secret that are no secret and that lines may name: the user context chosen, a token's expiry and scopes, a key version. */
+const NOT_SECRET = new Set(['userAuth', 'expiresAt', 'scope', 'publicKeyVersion']);
+
+/** Every secret string the secret holds, nested ones (the OAuth 2.0 tokens) too. */
+function secretStrings(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (!value || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, v]) => (NOT_SECRET.has(key) ? [] : secretStrings(v)));
+}
+
 /** Replaces any key value that would appear in a line: the last guard against printing a secret. */
 export function redactor(keys: XKeys): (line: string) => string {
-  const values = Object.values(keys).filter((v): v is string => typeof v === 'string' && v.length >= 4);
+  const values = secretStrings(keys).filter((v) => v.length >= 4);
   return (line) => values.reduce((l, v) => l.split(v).join('***'), line);
 }
 

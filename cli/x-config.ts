@@ -23,8 +23,9 @@ const envSchema = z.object({
 export interface XKeys {
   consumerKey: string;
   consumerSecret: string;
-  accessToken: string;
-  accessTokenSecret: string;
+  /** OAuth 1.0a user context; a tenant on OAuth 2.0 (userAuth "oauth2") has none. */
+  accessToken?: string;
+  accessTokenSecret?: string;
   bearerToken?: string;
 }
 

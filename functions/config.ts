@@ -132,33 +132,29 @@ export type FourbizSettings = z.infer<typeof fourbizSettingsSchema>;
 export type RelaySettings = z.infer<typeof relaySettingsSchema>;
 export type TicketsSettings = z.infer<typeof ticketsSettingsSchema>;
 
-/** The JSON shape of the tenant's Secrets Manager secret (locally: a git-ignored file). */
-export const tenantSecretSchema = z.object({
+/** OAuth 2.0 user context of the company account: the X app's OAuth 2.0 client and X's tokens (rotated on refresh). */
+const oauth2TokensSchema = z.object({
+  clientId: z.string().min(1),
+  /** Confidential clients only; a public client has none. */
+  clientSecret: z.string().min(1).optional(),
+  accessToken: z.string().min(1),
+  refreshToken: z.string().min(1),
+  /** When the access token stops working (X: two hours after it was issued). */
+  expiresAt: z.string().datetime(),
+  scope: z.string().optional(),
+});
+
+/** What every tenant's secret holds, whichever user context it chose. */
+const secretCommonSchema = z.object({
+  /**
+   * The X app's API key and secret: the secret signs the CRC answers and checks X's delivery
+   * signatures (and relay mode's signature to 4biz); with the key it fetches the app bearer token
+   * and signs OAuth 1.0a requests. Needed with either user context.
+   */
   consumerKey: z.string().min(1),
   consumerSecret: z.string().min(1),
-  accessToken: z.string().min(1),
-  accessTokenSecret: z.string().min(1),
   /** App bearer token for X's webhook endpoints (the operator CLI, the webhook-health function); fetched with the consumer key and secret when absent. */
   bearerToken: z.string().min(1).optional(),
-  /**
-   * Which user context calls X as the company account (sending, DM lookup, media, XAA
-   * subscriptions): OAuth 1.0a with the access token above (the default), or OAuth 2.0 with the
-   * tokens `npm run x -- authorize` stores in `oauth2`.
-   */
-  userAuth: z.enum(['oauth1a', 'oauth2']).optional(),
-  /** OAuth 2.0 user context of the company account: the X app's OAuth 2.0 client and X's tokens (rotated on refresh). */
-  oauth2: z
-    .object({
-      clientId: z.string().min(1),
-      /** Confidential clients only; a public client has none. */
-      clientSecret: z.string().min(1).optional(),
-      accessToken: z.string().min(1),
-      refreshToken: z.string().min(1),
-      /** When the access token stops working (X: two hours after it was issued). */
-      expiresAt: z.string().datetime(),
-      scope: z.string().optional(),
-    })
-    .optional(),
   /** tickets mode: the 4biz integration user. */
   fourbizUser: z.string().min(1).optional(),
   fourbizPassword: z.string().min(1).optional(),
@@ -170,6 +166,46 @@ export const tenantSecretSchema = z.object({
     })
     .optional(),
 });
+
+/**
+ * Which user context calls X as the company account (sending, DM lookup, media, XAA
+ * subscriptions), `userAuth`: OAuth 1.0a with the account's access token and secret (the default),
+ * or OAuth 2.0 with the tokens `npm run x -- authorize` stores in `oauth2`, where the OAuth 1.0a
+ * access token and secret are not needed.
+ */
+const oauth1aSecretSchema = secretCommonSchema.extend({
+  userAuth: z.literal('oauth1a').optional(),
+  accessToken: z.string().min(1),
+  accessTokenSecret: z.string().min(1),
+  oauth2: oauth2TokensSchema.optional(),
+});
+const oauth2SecretSchema = secretCommonSchema.extend({
+  userAuth: z.literal('oauth2'),
+  accessToken: z.string().min(1).optional(),
+  accessTokenSecret: z.string().min(1).optional(),
+  oauth2: oauth2TokensSchema,
+});
+
+/** The JSON shape of the tenant's Secrets Manager secret (locally: a git-ignored file), per user context. */
+export const tenantSecretSchema = z.discriminatedUnion('userAuth', [oauth1aSecretSchema, oauth2SecretSchema]);
+
+/** Every field a tenant secret may hold, optional when some user context may leave it out (the secret's description in the stack). */
+export const tenantSecretFields = (Object.keys(oauth1aSecretSchema.shape) as Array<keyof typeof oauth1aSecretSchema.shape>).map((key) => ({
+  key,
+  optional: oauth1aSecretSchema.shape[key].isOptional() || oauth2SecretSchema.shape[key].isOptional(),
+}));
+
+/** What the fields a secret lacks mean for its user context: the line after the names of the invalid fields. */
+export function secretFieldsHint(userAuth: unknown, paths: string[]): string | undefined {
+  if (userAuth === 'oauth2' && paths.some((p) => p === 'oauth2' || p.startsWith('oauth2.'))) {
+    return 'userAuth "oauth2" needs the oauth2 tokens: run npm run x -- authorize --tenant NAME';
+  }
+  if (userAuth !== 'oauth2' && paths.some((p) => p === 'accessToken' || p === 'accessTokenSecret')) {
+    return 'OAuth 1.0a (userAuth "oauth1a", the default) needs the company account\'s accessToken and accessTokenSecret; for OAuth 2.0 instead run npm run x -- authorize --tenant NAME';
+  }
+  if (paths.includes('userAuth')) return 'userAuth is "oauth1a" (the default) or "oauth2"';
+  return undefined;
+}
 export type TenantSecret = z.infer<typeof tenantSecretSchema>;
 
 /** Names of the environment variables the stack (and the local runner) sets on the functions. */

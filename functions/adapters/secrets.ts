@@ -1,6 +1,6 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { GetSecretValueCommand, PutSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { tenantSecretSchema, type TenantSecret } from '../config';
+import { secretFieldsHint, tenantSecretSchema, type TenantSecret } from '../config';
 import { ConfigurationError, SecretNotFilledError } from '../core/errors';
 import { formatZodIssues } from '../core/zod-issues';
 
@@ -37,8 +37,9 @@ function parseSecret(text: string | undefined, where: string): TenantSecret {
   }
   const parsed = tenantSecretSchema.safeParse(json);
   if (!parsed.success) {
-    // Only the field names, never the values.
-    throw new SecretError(`${where} is missing or has invalid fields: ${formatZodIssues(parsed.error, { pathsOnly: true })}`);
+    // Only the field names, never the values; what the user context chosen needs, when that is the problem.
+    const hint = secretFieldsHint((json as { userAuth?: unknown } | null)?.userAuth, parsed.error.issues.map((i) => i.path.join('.')));
+    throw new SecretError(`${where} is missing or has invalid fields: ${formatZodIssues(parsed.error, { pathsOnly: true })}${hint ? ` (${hint})` : ''}`);
   }
   return parsed.data;
 }

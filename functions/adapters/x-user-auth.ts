@@ -38,7 +38,9 @@ export interface UserAuthOptions {
   clientSettings?: ConstructorParameters<typeof TwitterApi>[1];
 }
 
-type OAuth2Tokens = NonNullable<TenantSecret['oauth2']>;
+/** A tenant secret that chose OAuth 2.0: its `oauth2` tokens are there (the schema holds it to that). */
+export type OAuth2TenantSecret = Extract<TenantSecret, { userAuth: 'oauth2' }>;
+type OAuth2Tokens = OAuth2TenantSecret['oauth2'];
 
 /** What twitter-api-v2 is built with: OAuth 1.0a keys, or the OAuth 2.0 access token (a bearer). */
 export interface UserCredentials {
@@ -48,7 +50,7 @@ export interface UserCredentials {
   key: unknown;
 }
 
-export function usesOAuth2(secret: TenantSecret): boolean {
+export function usesOAuth2(secret: TenantSecret): secret is OAuth2TenantSecret {
   return secret.userAuth === 'oauth2';
 }
 
@@ -62,7 +64,8 @@ export function userAuth(secrets: SecretSource & Partial<Pick<WritableSecretSour
   const fresh = (o: OAuth2Tokens): boolean => o.accessToken !== refused && Date.parse(o.expiresAt) - now() > REFRESH_MARGIN_MS;
 
   function oauth2Of(secret: TenantSecret): OAuth2Tokens {
-    if (!secret.oauth2) throw new ConfigurationError(`the tenant secret says userAuth "oauth2" but holds no oauth2 tokens: run ${AUTHORIZE_HINT}`);
+    // Someone may have switched the secret back to OAuth 1.0a while this process refreshed.
+    if (!usesOAuth2(secret)) throw new ConfigurationError('the tenant secret no longer says userAuth "oauth2": the OAuth 2.0 token is not refreshed');
     return secret.oauth2;
   }
 
@@ -131,8 +134,7 @@ export function userAuth(secrets: SecretSource & Partial<Pick<WritableSecretSour
       if (!usesOAuth2(secret)) {
         return { kind: 'oauth1a', key: secret, tokens: { appKey: secret.consumerKey, appSecret: secret.consumerSecret, accessToken: secret.accessToken, accessSecret: secret.accessTokenSecret } };
       }
-      const o = oauth2Of(secret);
-      const token = fresh(o) ? o.accessToken : await refresh();
+      const token = fresh(secret.oauth2) ? secret.oauth2.accessToken : await refresh();
       return { kind: 'oauth2', key: token, tokens: token };
     },
     /** X answered 401 to this OAuth 2.0 access token: the next call refreshes it. */

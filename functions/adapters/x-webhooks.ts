@@ -4,13 +4,14 @@ import { z } from 'zod';
 import type { TenantSecret } from '../config';
 import type { XWebhookApi } from '../core/ports';
 import { activitySubscriptionSchema, xWebhookSchema, type XActivitySubscription } from '../core/x-webhook-api';
+import { ConfigurationError } from '../core/errors';
 import { formatZodIssues } from '../core/zod-issues';
 import { X_CALL_TIMEOUT_MS, xRequestSettings } from './x-client';
 import { AUTHORIZE_HINT } from './x-user-auth';
 
 /**
- * X's webhook, subscription and replay endpoints through twitter-api-v2: OAuth 1.0a user context of
- * the company account for subscribing it, the app bearer token for the rest (the secret's
+ * X's webhook, subscription and replay endpoints through twitter-api-v2: the company account's user
+ * context for subscribing it (OAuth 1.0a, or OAuth 2.0 through `oauth2User`), the app bearer token for the rest (the secret's
  * `bearerToken`, or one fetched once with the consumer key and secret). Used by the operator CLI
  * (`npm run x`) and the webhook-health function.
  */
@@ -50,11 +51,14 @@ export function twitterWebhookApi(keys: XWebhookKeys, apiBaseUrl: string, oauth2
   const settings = { plugins: [xRequestSettings(undefined, X_CALL_TIMEOUT_MS)], ...(apiBaseUrl.startsWith('http:') ? { httpAgent: new Agent({ keepAlive: false }) } : {}) };
   // Every call names the prefix: the library would otherwise always call api.x.com.
   const at = { prefix: `${apiBaseUrl}/2/` };
-  const user = new TwitterApi(
-    { appKey: keys.consumerKey, appSecret: keys.consumerSecret, accessToken: keys.accessToken, accessSecret: keys.accessTokenSecret },
-    settings,
-  ).v2;
-  const userPost = (path: string, body?: Record<string, unknown>) => (oauth2User ? oauth2User.call((api) => api.v2.post(path, body)) : user.post(path, body, at));
+  const oauth1User = () => {
+    const { accessToken, accessTokenSecret } = keys;
+    if (!accessToken || !accessTokenSecret) {
+      throw new ConfigurationError(`the company account's user context is missing: the secret has no OAuth 1.0a accessToken/accessTokenSecret and no OAuth 2.0 tokens (run ${AUTHORIZE_HINT})`);
+    }
+    return new TwitterApi({ appKey: keys.consumerKey, appSecret: keys.consumerSecret, accessToken, accessSecret: accessTokenSecret }, settings).v2;
+  };
+  const userPost = async (path: string, body?: Record<string, unknown>) => (oauth2User ? oauth2User.call((api) => api.v2.post(path, body)) : oauth1User().post(path, body, at));
 
   let app: Promise<TwitterApiv2> | undefined;
   const appClient = () =>

@@ -1,13 +1,13 @@
 import { CfnSecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import { tenantSecretSchema } from '../../functions/config';
+import { tenantSecretFields } from '../../functions/config';
 import { resourceNames } from '../resource-names';
 import type { TenantConfig } from '../tenant-config';
 
 /** `{"consumerKey":"…", …, "fourbizUser?":"…"}`: the shape the functions parse, derived from the schema. */
 function tenantSecretShape(): string {
-  const fields = Object.entries(tenantSecretSchema.shape).map(([key, schema]) => `"${key}${schema.isOptional() ? '?' : ''}":"…"`);
+  const fields = tenantSecretFields.map(({ key, optional }) => `"${key}${optional ? '?' : ''}":"…"`);
   return `{${fields.join(',')}}`;
 }
 
@@ -22,7 +22,7 @@ export class TenantSecret extends Construct {
     super(scope, id);
     this.secret = new Secret(this, 'Secret', {
       secretName: resourceNames(props.tenant.name).secret,
-      description: `X and 4biz credentials of tenant ${props.tenant.name}. JSON (? = optional): ${tenantSecretShape()}`,
+      description: `X and 4biz credentials of tenant ${props.tenant.name}. JSON (? = optional): ${tenantSecretShape()}; OAuth 1.0a (the default) needs accessToken and accessTokenSecret, userAuth "oauth2" needs oauth2 (npm run x -- authorize)`,
     });
     // The L2 would generate a random value; an empty secret makes a missing put-secret-value obvious.
     (this.secret.node.defaultChild as CfnSecret).addPropertyDeletionOverride('GenerateSecretString');

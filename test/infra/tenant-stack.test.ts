@@ -1,5 +1,5 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { Env, tenantSecretSchema } from '../../functions/config';
+import { Env, tenantSecretFields } from '../../functions/config';
 import { TableLayout } from '../../functions/adapters/conversation-table';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../../functions/core/metric-names';
 import { bundling, esbuildOptions, runtime } from '../../infra/constructs/bridge-function';
@@ -36,7 +36,7 @@ describe('tenant secret', () => {
 
   it('describes the JSON shape the functions expect, every field of the schema', () => {
     const [, secret] = resourceNamed(relayTemplate, 'AWS::SecretsManager::Secret', 'TenantSecret');
-    for (const key of Object.keys(tenantSecretSchema.shape)) expect(secret.Properties!.Description).toContain(`"${key}`);
+    for (const { key } of tenantSecretFields) expect(secret.Properties!.Description).toContain(`"${key}`);
   });
 });
 

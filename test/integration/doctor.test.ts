@@ -168,6 +168,20 @@ describe('npm run doctor: a healthy tenant', () => {
     expect(code).toBe(0);
   });
 
+  it('OAuth 2.0 (userAuth "oauth2"): no OAuth 1.0a access token needed; the tokens are checked (x-oauth2)', async () => {
+    await healthy();
+    const { accessToken: _a, accessTokenSecret: _s, ...appKeys } = secretValue();
+    x.oauth2UserTokens.add('doctor-oauth2-access');
+    const oauth2 = { clientId: x.oauth2Client.clientId, accessToken: 'doctor-oauth2-access', refreshToken: 'doctor-oauth2-refresh', expiresAt: new Date(Date.now() + 3_600_000).toISOString(), scope: 'dm.read dm.write tweet.read users.read offline.access' };
+    sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ ...appKeys, userAuth: 'oauth2', oauth2 }) });
+    const { code, output } = await doctor(relayTenant());
+    expect(lineOf(output, 'secret')).toMatch(/^OK/);
+    expect(lineOf(output, 'x-oauth2')).toMatch(/^OK +x-oauth2 +OAuth 2\.0 user context: tokens present, refreshable/);
+    expect(output).toContain('all 9 checks passed');
+    expect(code).toBe(0);
+    for (const value of [oauth2.accessToken, oauth2.refreshToken]) expect(output).not.toContain(value);
+  });
+
   it('polling mode: no webhook output needed, no CRC, webhook or subscription check', async () => {
     await healthy();
     cfn.on(DescribeStacksCommand).resolves({
@@ -247,7 +261,14 @@ describe('npm run doctor: each check failing, with its fix, exit code 1', () => 
       'the secret lacks fields',
       'secret',
       () => void sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ consumerKey: x.credentials.consumerKey, consumerSecret: x.credentials.consumerSecret }) }),
-      /missing or has invalid fields: accessToken, accessTokenSecret/,
+      /missing or has invalid fields: accessToken, accessTokenSecret \(OAuth 1\.0a \(userAuth "oauth1a", the default\) needs .*; for OAuth 2\.0 instead run npm run x -- authorize --tenant/,
+      /put-secret-value/,
+    ],
+    [
+      'a secret on OAuth 2.0 lacks its tokens',
+      'secret',
+      () => void sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ consumerKey: x.credentials.consumerKey, consumerSecret: x.credentials.consumerSecret, userAuth: 'oauth2' }) }),
+      /missing or has invalid fields: oauth2 \(userAuth "oauth2" needs the oauth2 tokens: run npm run x -- authorize --tenant NAME\)/,
       /put-secret-value/,
     ],
     [
@@ -407,6 +428,14 @@ describe('doctor output', () => {
     expect(lines.join('\n')).not.toMatch(/cs-5678|pw-7890|at-9012/);
     expect(lines[0]).toBe('FAIL  x  echoed *** and ***');
     expect(code).toBe(1);
+  });
+
+  it('masks the OAuth 2.0 tokens too, not the names of the user context, a token\'s expiry or scopes', () => {
+    const lines: string[] = [];
+    const oauth2 = { clientId: 'client-1', clientSecret: 'cls-2345', accessToken: 'o2a-6789', refreshToken: 'o2r-0123', expiresAt: '2026-12-02T12:00:00.000Z', scope: 'dm.read dm.write' };
+    const secret = { consumerKey: 'ck-1234', consumerSecret: 'cs-5678', userAuth: 'oauth2' as const, oauth2 };
+    report([{ name: 'x-oauth2', ok: false, detail: 'oauth2 o2a-6789 o2r-0123 cls-2345 until 2026-12-02T12:00:00.000Z (dm.read dm.write)', fix: 'run authorize' }], (l) => lines.push(l), secret);
+    expect(lines[0]).toBe('FAIL  x-oauth2  oauth2 *** *** *** until 2026-12-02T12:00:00.000Z (dm.read dm.write)');
   });
 
   it('the concurrency a tenant needs follows its settings', () => {

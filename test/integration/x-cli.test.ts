@@ -16,7 +16,7 @@ import { crcSelfCheck } from '../../functions/adapters/crc-probe';
 const WEBHOOK_URL = 'https://bridge.localhost/webhooks/twitter';
 let x: XApiSimulator;
 let bridge: HttpGateway;
-let keys: XKeys;
+let keys: XApiSimulator['credentials'];
 /** The consumer secret the bridge's CRC handler answers with (a wrong one makes CRC fail). */
 let bridgeSecret: string;
 

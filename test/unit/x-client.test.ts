@@ -6,7 +6,7 @@ import { startXApiSimulator, type XApiSimulator } from '../../simulators/x';
 
 const person = '2900000000000000042';
 
-function secretsFor(sim: XApiSimulator, over: Partial<TenantSecret> = {}): SecretSource & { invalidations: number } {
+function secretsFor(sim: XApiSimulator, over: Partial<Pick<TenantSecret, 'accessToken' | 'accessTokenSecret'>> = {}): SecretSource & { invalidations: number } {
   const { consumerKey, consumerSecret, accessToken, accessTokenSecret } = sim.credentials;
   const source = {
     invalidations: 0,

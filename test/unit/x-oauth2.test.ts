@@ -1,7 +1,7 @@
 import { TwitterApi } from 'twitter-api-v2';
 import { createXClient } from '../../functions/adapters/x-client';
 import { staticSecretSource, type WritableSecretSource } from '../../functions/adapters/secrets';
-import { XTokenRefreshError } from '../../functions/adapters/x-user-auth';
+import { usesOAuth2, XTokenRefreshError } from '../../functions/adapters/x-user-auth';
 import type { TenantSecret } from '../../functions/config';
 import type { LeaseStore } from '../../functions/core/lease';
 import { startXApiSimulator, type XApiSimulator } from '../../simulators/x';
@@ -40,6 +40,13 @@ function oauth2Secret(sim: XApiSimulator, oauth2: NonNullable<TenantSecret['oaut
     },
   };
   return source;
+}
+
+/** The secret as doctor hands it to checkOAuth2: one that chose OAuth 2.0. */
+async function chosenOAuth2(source: WritableSecretSource) {
+  const secret = await source.get();
+  if (!usesOAuth2(secret)) throw new Error('the test secret should say userAuth "oauth2"');
+  return secret;
 }
 
 /** An in-memory lease store with DynamoDB's semantics (conditional put, own-only delete). */
@@ -131,15 +138,15 @@ describe('OAuth 2.0 user context (tokens from authorize, refreshed with X\'s rot
   it('npm run doctor checks the tokens: refreshable ones pass (refreshed and stored when due); missing scopes or a refused refresh fail, naming authorize', async () => {
     const tokens = await authorized(sim);
     const due = oauth2Secret(sim, { ...tokens, expiresAt: new Date(Date.now() - 1).toISOString() });
-    const good = await checkOAuth2(await due.get(), due, sim.url);
+    const good = await checkOAuth2(await chosenOAuth2(due), due, sim.url);
     expect(good).toMatchObject({ name: 'x-oauth2', ok: true });
     expect(due.writes).toBe(1);
 
     const narrow = oauth2Secret(sim, { ...tokens, scope: 'tweet.read users.read' });
-    expect(await checkOAuth2(await narrow.get(), narrow, sim.url)).toMatchObject({ ok: false, detail: expect.stringContaining('dm.read'), fix: expect.stringContaining('authorize') });
+    expect(await checkOAuth2(await chosenOAuth2(narrow), narrow, sim.url)).toMatchObject({ ok: false, detail: expect.stringContaining('dm.read'), fix: expect.stringContaining('authorize') });
 
     const revoked = oauth2Secret(sim, { ...tokens, refreshToken: 'revoked', expiresAt: new Date(Date.now() - 1).toISOString() });
-    expect(await checkOAuth2(await revoked.get(), revoked, sim.url)).toMatchObject({ ok: false, fix: expect.stringContaining('npm run x -- authorize') });
+    expect(await checkOAuth2(await chosenOAuth2(revoked), revoked, sim.url)).toMatchObject({ ok: false, fix: expect.stringContaining('npm run x -- authorize') });
   });
 
   it('raises XTokenRefreshFailed when X refuses the refresh token for good: authorize again', async () => {
