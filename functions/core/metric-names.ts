@@ -29,6 +29,10 @@ export const Metric = {
   /** tickets mode: an agent's occurrence of a category not shown to the person (dimension `category`). */
   OccurrenceKeptInternal: 'OccurrenceKeptInternal',
   ConversationsPolled: 'ConversationsPolled',
+  /** tickets mode: conversations due that a poller run left to the next one (its time budget ran out). */
+  PollsDeferred: 'PollsDeferred',
+  /** tickets mode: the longest an active conversation went between two polls, per run (seconds; target under 120). */
+  ActivePollWaitSeconds: 'ActivePollWaitSeconds',
   DmSent: 'DmSent',
   /** tickets mode: seconds from an answer's queueing to its sending (X's limits, retries). */
   ReplyWaitSeconds: 'ReplyWaitSeconds',
@@ -140,6 +144,7 @@ export const emittedBy = {
     Metric.XTokenRefreshFailed,
   ],
   poller: [
+    Metric.ActivePollWaitSeconds,
     Metric.ConversationClosed,
     Metric.ConversationsPolled,
     Metric.EnqueueFailed,
@@ -148,6 +153,7 @@ export const emittedBy = {
     Metric.FourbizPermanentError,
     Metric.FourbizTransientError,
     Metric.OccurrenceKeptInternal,
+    Metric.PollsDeferred,
     Metric.RepliesQueued,
   ],
   sender: [

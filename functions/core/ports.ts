@@ -2,6 +2,7 @@ import type { Conversation } from './conversation';
 import type { OutboundMessage } from './outbound-message';
 import type { WebhookHealthState } from './webhook-health-state';
 import type { DmPollState } from './dm-poll-state';
+import type { PollMarks } from './poll-schedule';
 import type { InboundMessage } from './x-events';
 import type { EncryptedChatMessage } from './xchat';
 import type { ProcessedKey } from './processed-key';
@@ -169,6 +170,12 @@ export interface WebhookHealthStore {
 export interface DmPollStateStore {
   load(): Promise<DmPollState | undefined>;
   save(state: DmPollState): Promise<void>;
+}
+
+/** Tickets mode: when the poller last polled each open conversation (core/poll-schedule). */
+export interface PollMarksStore {
+  load(): Promise<PollMarks>;
+  save(marks: PollMarks): Promise<void>;
 }
 
 /** Polling mode: one page of X's DM lookup as X answered it (JSON); errors are Transient/Permanent as X's status says. */

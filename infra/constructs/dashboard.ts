@@ -134,6 +134,12 @@ export class Dashboard extends Construct {
           ? [
               graph('DMs out (X)', [custom(MetricName.DmSent), custom(MetricName.XRateLimited), custom(MetricName.RepliesQueued), custom(MetricName.ConversationsPolled), custom(MetricName.RecipientRefusedDm)]),
               // How long answers wait for X's limits (15 DMs per 15 minutes, daily caps) and retries.
+              // The poller's schedule: active conversations (a DM within the hour) polled at least every two minutes.
+              graph('4biz polls: conversations polled, left to the next run; longest wait of an active one (s)', [
+                custom(MetricName.ConversationsPolled),
+                custom(MetricName.PollsDeferred),
+                custom(MetricName.ActivePollWaitSeconds, 'Maximum')?.with({ label: 'active wait max (s)' }),
+              ]),
               graph('Answer wait before sending (s)', [custom(MetricName.ReplyWaitSeconds, 'p50')?.with({ label: 'p50' }), custom(MetricName.ReplyWaitSeconds, 'Maximum')?.with({ label: 'max' })]),
             ]
           : []),

@@ -16,6 +16,7 @@ import { DM_MAX_CHARS } from '../../functions/core/reply-format';
 import { accountActivitySchema, normaliseDelivery, type InboundMessage } from '../../functions/core/x-events';
 import { createDispatcherHandler } from '../../functions/dispatcher/handler';
 import { createPollerHandler } from '../../functions/poller/handler';
+import { dynamoPollMarks } from '../../functions/adapters/poll-marks-store';
 import { createSenderHandler } from '../../functions/sender/handler';
 import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-source';
 import { createTestQueuePair, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
@@ -103,6 +104,7 @@ describe('tickets mode: DMs become a 4biz request, agents\' replies and the solu
       fourbiz: tickets,
       queue: outboundQueue,
       leases: dynamoLeaseStore(DynamoDBDocumentClient.from(dynamo), table),
+      marks: dynamoPollMarks(DynamoDBDocumentClient.from(dynamo), table),
       leaseSeconds: 60,
       closingMessage: 'Atendimento nº {number} encerrado. Obrigado!',
     });

@@ -1,4 +1,5 @@
-import type { ConversationStore, DeadLetter, QueueControl } from '../../functions/core/ports';
+import type { ConversationStore, DeadLetter, PollMarksStore, QueueControl } from '../../functions/core/ports';
+import type { PollMarks } from '../../functions/core/poll-schedule';
 import type { Conversation } from '../../functions/core/conversation';
 import { ConflictError } from '../../functions/core/errors';
 import { PROCESSED_EVENT_LIFETIME_SECONDS, type ProcessedKey } from '../../functions/core/processed-key';
@@ -82,4 +83,14 @@ export function recordingQueueControl(): QueueControl & { retries: { receiptHand
     retryIn: async (receiptHandle, seconds) => void retries.push({ receiptHandle, seconds }),
     deadLetter: async (d) => void deadLetters.push(d),
   };
+}
+
+/** The poller's marks in memory (adapters/poll-marks-store keeps them in the table). */
+export function memoryPollMarks(initial: PollMarks = {}): PollMarksStore & { marks: PollMarks } {
+  const self = {
+    marks: { ...initial },
+    load: async () => ({ ...self.marks }),
+    save: async (marks: PollMarks) => void (self.marks = { ...marks }),
+  };
+  return self;
 }

@@ -4,7 +4,7 @@ import { AnswerTooLargeError, FourbizAuthError } from '../../functions/core/erro
 import type { LeaseStore } from '../../functions/core/lease';
 import type { OutboundMessage } from '../../functions/core/outbound-message';
 import { createPollerHandler, type PollSummary } from '../../functions/poller/handler';
-import { memoryStore } from '../support/memory-store';
+import { memoryPollMarks, memoryStore } from '../support/memory-store';
 import { testObservability } from '../support/observability';
 import { lambdaContext } from '../support/x-fixtures';
 
@@ -35,6 +35,7 @@ function setup(opts: { leaseFree?: boolean; failFor?: string; failWith?: Error }
     ...obs,
     store,
     leases,
+    marks: memoryPollMarks(),
     leaseSeconds: 50,
     closingMessage: 'Fim do atendimento {number}.',
     queue: { send: async (m) => void queued.push(...m) },
@@ -53,7 +54,7 @@ function setup(opts: { leaseFree?: boolean; failFor?: string; failWith?: Error }
 describe('poller handler', () => {
   it('holds the lease while it runs: answers, then the closing message, then the conversation closes', async () => {
     const t = setup();
-    expect(await t.run()).toEqual({ ran: true, conversations: 2, queued: 4, closed: 2, failed: 0 });
+    expect(await t.run()).toEqual({ ran: true, conversations: 2, due: 2, polled: 2, deferred: 0, queued: 4, closed: 2, failed: 0 });
     expect(t.lease).toEqual([`take ${lambdaContext.awsRequestId}`, `give ${lambdaContext.awsRequestId}`]);
     expect(t.queued.filter((m) => m.xUserId === '1').map((m) => m.text)).toEqual(['resposta R1', 'Fim do atendimento R1.']);
     expect(t.conversations.get('1')).toMatchObject({ status: 'CLOSED', closeReason: 'fourbiz', syncedOccurrenceIds: ['10'] });
@@ -69,6 +70,7 @@ describe('poller handler', () => {
       ...obs,
       store,
       leases: { tryAcquire: async () => true, release: async () => undefined },
+      marks: memoryPollMarks(),
       leaseSeconds: 50,
       queue: { send: async (m) => void queued.push(...m) },
       fourbiz: {
@@ -98,7 +100,7 @@ describe('poller handler', () => {
 
   it('skips when another run holds the lease', async () => {
     const t = setup({ leaseFree: false });
-    expect(await t.run()).toEqual({ ran: false, conversations: 0, queued: 0, closed: 0, failed: 0 });
+    expect(await t.run()).toEqual({ ran: false, conversations: 0, due: 0, polled: 0, deferred: 0, queued: 0, closed: 0, failed: 0 });
     expect(t.queued).toEqual([]);
   });
 
