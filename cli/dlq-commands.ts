@@ -7,8 +7,7 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { z } from 'zod';
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { resourceNames } from '../infra/resource-names';
 
 /**
@@ -185,45 +184,3 @@ export async function exportMessages(sqs: SQSClient, from: QueueRef, file: strin
   }
   return exported;
 }
-
-/** Sends every message of an export file to a queue (same group, a dedup id from the original message id). */
-export async function importMessages(sqs: SQSClient, to: QueueRef, file: string, print: Print): Promise<number> {
-  const messages = readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l, i) => {
-      try {
-        return exportedMessageSchema.parse(JSON.parse(l));
-      } catch {
-        throw new Error(`${file}:${i + 1} is not an exported message`);
-      }
-    });
-  let sent = 0;
-  for (let i = 0; i < messages.length; i += 10) {
-    const batch = messages.slice(i, i + 10);
-    const out = await sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: to.url,
-        Entries: batch.map((m, j) => ({
-          Id: String(j),
-          MessageBody: m.body,
-          MessageAttributes: m.attributes,
-          MessageGroupId: m.groupId,
-          MessageDeduplicationId: m.groupId ? `import-${m.messageId}` : undefined,
-        })),
-      }),
-    );
-    if (out.Failed?.length) throw new Error(`${sent} sent; ${to.name} refused ${out.Failed.length} of the next batch (${out.Failed.map((f) => f.Message).join('; ')}): run import again with the remaining lines`);
-    sent += batch.length;
-    print(`${sent} of ${messages.length} sent`);
-  }
-  return sent;
-}
-
-const exportedMessageSchema = z.object({
-  messageId: z.string().min(1),
-  groupId: z.string().min(1).optional(),
-  body: z.string(),
-  attributes: z.record(z.object({ DataType: z.string(), StringValue: z.string().optional() }).passthrough()).optional(),
-  queue: z.string(),
-});

@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main as destroy } from '../../cli/destroy';
 import { main as dlq } from '../../cli/dlq';
+import { inboundQueueBody } from '../../functions/core/x-events';
 import { resourceNames } from '../../infra/resource-names';
 import { testSqsClient, uniqueName } from '../support/aws';
+import { modelDm, T0 } from '../support/fifo-model-tenant';
 
 /** `npm run destroy` refuses to delete queues holding messages; `npm run dlq -- export/import` keeps them across a redeploy. */
 const sqs = testSqsClient();
@@ -46,15 +48,17 @@ describe('npm run destroy', () => {
 
   it('export → destroy → import: the DMs leave the DLQ for a file, destroy proceeds, and they come back in order', async () => {
     const t = await tenantWithQueues(sqs);
-    for (const [group, id] of [['u1', 'a'], ['u2', 'b'], ['u1', 'c']]) {
-      await sqs.send(new SendMessageCommand({ QueueUrl: t.dlqUrl, MessageBody: `{"dm":"${id}"}`, MessageGroupId: group, MessageDeduplicationId: id }));
+    // DMs to the tenant's account ("1" in its file), as the webhook queues them.
+    const body = (group: string, id: string) => JSON.stringify(inboundQueueBody(modelDm(group, id, T0)));
+    for (const [group, id] of [['2901', '101'], ['2902', '102'], ['2901', '103']] as const) {
+      await sqs.send(new SendMessageCommand({ QueueUrl: t.dlqUrl, MessageBody: body(group, id), MessageGroupId: group, MessageDeduplicationId: id }));
     }
     const file = join(t.dir, 'kept.jsonl');
     const out: string[] = [];
     expect(await dlq(['export', '--tenant', t.tenant, '--file', file], (l) => out.push(l), sqs)).toBe(0);
     expect(out.at(-1)).toBe(`done: 3 message(s) of ${t.names.inboundDlq} are in ${file} (and no longer in the queue)`);
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).body)).toEqual(expect.arrayContaining(['{"dm":"a"}', '{"dm":"b"}', '{"dm":"c"}']));
+    expect(readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).body)).toEqual(expect.arrayContaining([body('2901', '101'), body('2902', '102'), body('2901', '103')]));
     // A second export never overwrites the file holding the DMs.
     await expect(dlq(['export', '--tenant', t.tenant, '--file', file], () => undefined, sqs)).rejects.toThrow(/EEXIST/);
 
@@ -65,7 +69,9 @@ describe('npm run destroy', () => {
     expect(lines.join('\n')).toMatch(/wait 60 s/);
 
     // After the redeploy: back to the inbound queue, each group in its order.
-    expect(await dlq(['import', '--tenant', t.tenant, '--file', file], () => undefined, sqs)).toBe(0);
+    const imported: string[] = [];
+    expect(await dlq(['import', '--tenant', t.tenant, '--file', file], (l) => imported.push(l), sqs, { tenantsDir: t.dir })).toBe(0);
+    expect(imported).toContain('3 accepted, 0 refused');
     const bodies: { group: string; body: string }[] = [];
     for (let i = 0; i < 10 && bodies.length < 3; i++) {
       const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: t.queueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['All'], VisibilityTimeout: 60 }));
@@ -74,15 +80,23 @@ describe('npm run destroy', () => {
         await sqs.send(new DeleteMessageCommand({ QueueUrl: t.queueUrl, ReceiptHandle: m.ReceiptHandle }));
       }
     }
-    expect(bodies.filter((b) => b.group === 'u1').map((b) => b.body)).toEqual(['{"dm":"a"}', '{"dm":"c"}']);
-    expect(bodies.filter((b) => b.group === 'u2').map((b) => b.body)).toEqual(['{"dm":"b"}']);
+    expect(bodies.filter((b) => b.group === '2901').map((b) => b.body)).toEqual([body('2901', '101'), body('2901', '103')]);
+    expect(bodies.filter((b) => b.group === '2902').map((b) => b.body)).toEqual([body('2902', '102')]);
     expect(existsSync(file)).toBe(true);
   });
 
-  it('import refuses a file that is not an export, naming the line', async () => {
+  it('import refuses, line by line, a file that is not an export of this queue', async () => {
     const t = await tenantWithQueues(sqs);
     const file = join(t.dir, 'bad.jsonl');
-    writeFileSync(file, '{"messageId":"m1","body":"x","queue":"q"}\nnot json\n');
-    await expect(dlq(['import', '--tenant', t.tenant, '--file', file], () => undefined, sqs)).rejects.toThrow(`${file}:2 is not an exported message`);
+    writeFileSync(file, '{"messageId":"m1","body":"x","queue":"q"}\nnot json\n{"body":"y"}\n');
+    const lines: string[] = [];
+    expect(await dlq(['import', '--tenant', t.tenant, '--file', file], (l) => lines.push(l), sqs, { tenantsDir: t.dir })).toBe(1);
+    expect(lines).toEqual([
+      `${file}:1: refused: exported from q, not from ${t.names.inboundQueue} or its DLQ`,
+      `${file}:2: refused: not JSON`,
+      `${file}:3: refused: not an exported message (messageId, queue)`,
+      '0 accepted, 3 refused',
+      `done: 0 message(s) from ${file} sent to ${t.names.inboundQueue}`,
+    ]);
   });
 });
