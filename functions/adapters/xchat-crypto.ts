@@ -46,7 +46,8 @@ export function createXChatCrypto(identity: () => Promise<XChatIdentity> | XChat
         event = engine!.decryptEvent(encodedEvent, keys, signingKeys);
       } catch (err) {
         const message = String((err as Error)?.message ?? err).slice(0, 300);
-        throw new XChatRefusedError(/signature/i.test(message) ? 'unverified' : 'undecryptable', message);
+        // chat-xdk 0.4.3 words a key it was not given "… key version '…' but no matching key found" (test/unit/xchat.test.ts).
+        throw new XChatRefusedError(/signature/i.test(message) ? 'unverified' : 'undecryptable', message, /no matching key found/i.test(message));
       }
       const text = event.content?.text;
       return {

@@ -89,9 +89,13 @@ export interface DecryptedChatEvent {
   attachments: number;
 }
 
-/** chat-xdk refused an event: it does not verify, or cannot be decrypted. */
+/** chat-xdk refused an event: it does not verify, or cannot be decrypted (`missingKey`: no key of its version was given). */
 export class XChatRefusedError extends BridgeError {
-  constructor(readonly reason: 'unverified' | 'undecryptable', message: string) {
+  constructor(
+    readonly reason: 'unverified' | 'undecryptable',
+    message: string,
+    readonly missingKey = false,
+  ) {
     super(message);
   }
 }
@@ -128,6 +132,14 @@ export interface XChatReply {
   replyTo: { sequenceId: string; senderId: string };
 }
 
+/**
+ * X's key-change events of a conversation (`GET /2/chat/conversations/:id/events`,
+ * `meta.conversation_key_events`), for a message whose key the bridge never got with a delivery.
+ */
+export interface ConversationKeyEvents {
+  keyChangeEvents(conversationId: string): Promise<string[]>;
+}
+
 /** X's public keys of a user (`GET /2/users/:id/public_keys`), cached; `fresh` reads X again. */
 export interface PublicKeySource {
   signingKeys(userId: string, options?: { fresh?: boolean }): Promise<SigningKey[]>;
@@ -141,27 +153,31 @@ export type OpenedChat =
 
 const isParticipant = (conversationId: string, userId: string) => conversationId.split(/[:-]/).includes(userId);
 
-/**
- * Opens an encrypted chat message. Refusals (`refused`) are the message's fault and final; I/O
- * failures (X's public keys, the key store) throw and are retried like any delivery.
- */
 /** What opening an XChat message needs. */
 export interface XChatDeps {
   crypto: XChatCrypto;
   keys: ConversationKeyStore;
   publicKeys: PublicKeySource;
+  keyEvents: ConversationKeyEvents;
 }
 
+/**
+ * Opens an encrypted chat message. Refusals (`refused`) are the message's fault and final; I/O
+ * failures (X's public keys or key events, the key store) throw and are retried like any delivery.
+ */
 export async function openChatMessage(queued: EncryptedChatMessage, deps: XChatDeps): Promise<OpenedChat> {
   const chat = queued.xchat;
   if (!isParticipant(chat.conversationId, chat.accountId) || !isParticipant(chat.conversationId, chat.senderId)) {
     return { kind: 'refused', reason: 'mismatch', detail: 'the conversation is not between the sender and the company' };
   }
-  const attempt = async (fresh: boolean) => {
+  const attempt = async (fresh: boolean, fromX: string[]) => {
     const signingKeys = await deps.publicKeys.signingKeys(chat.senderId, { fresh });
     let keys = await deps.keys.get(chat.conversationId);
-    if (chat.keyChangeEvents.length > 0) {
-      const changed = deps.crypto.conversationKeys(chat.keyChangeEvents, signingKeys);
+    const keyChanges = [...chat.keyChangeEvents, ...fromX];
+    if (keyChanges.length > 0) {
+      // A key change in X's history may be the company's own (one of its XChat apps rotated the key).
+      const signers = fromX.length > 0 ? [...signingKeys, ...(await deps.publicKeys.signingKeys(chat.accountId, { fresh }))] : signingKeys;
+      const changed = deps.crypto.conversationKeys(keyChanges, signers);
       const added = Object.fromEntries(Object.entries(changed.keys).filter(([version]) => !(version in keys)));
       if (Object.keys(added).length > 0) await deps.keys.add(chat.conversationId, added);
       keys = { ...keys, ...changed.keys };
@@ -170,12 +186,14 @@ export async function openChatMessage(queued: EncryptedChatMessage, deps: XChatD
   };
   let event: DecryptedChatEvent;
   try {
-    event = await attempt(false);
+    event = await attempt(false, []);
   } catch (err) {
     if (!(err instanceof XChatRefusedError)) throw err;
+    // A key X did not send with the message (nor before): its key changes come from the conversation's events.
+    const fromX = err.missingKey ? await deps.keyEvents.keyChangeEvents(chat.conversationId) : [];
     // The sender may have new keys since they were cached: one more try with X's current ones.
     try {
-      event = await attempt(true);
+      event = await attempt(true, fromX);
     } catch (again) {
       if (again instanceof XChatRefusedError) return { kind: 'refused', reason: again.reason, detail: again.message };
       throw again;

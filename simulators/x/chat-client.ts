@@ -70,9 +70,9 @@ export function messageCreateDetail(encryptedContent: string): Buffer {
 }
 
 /** What X stores for `POST /2/chat/conversations/:id/messages`: the sent message framed as an event. */
-export function frameSentMessage(m: { senderId: string; conversationId: string; messageId: string; encodedMessageCreateEvent: string; encodedMessageEventSignature: string; createdAtMsec?: number }): string {
+export function frameSentMessage(m: { senderId: string; conversationId: string; messageId: string; encodedMessageCreateEvent: string; encodedMessageEventSignature: string; createdAtMsec?: number; sequenceId?: string }): string {
   return frameMessageEvent({
-    sequenceId: nextSequenceId(),
+    sequenceId: m.sequenceId ?? nextSequenceId(),
     messageId: m.messageId,
     senderId: m.senderId,
     conversationId: m.conversationId,
@@ -95,7 +95,7 @@ export function signingKeyEntry(userId: string, key: XPublicKey) {
 
 let sequence = 2_080_400_825_227_100_160n;
 /** X's sequence ids: increasing snowflakes. */
-const nextSequenceId = () => String(++sequence);
+export const nextSequenceId = () => String(++sequence);
 
 /** One X user with XChat keys: writes encrypted messages and reads the answers. */
 export class XChatPerson {

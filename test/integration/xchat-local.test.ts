@@ -75,4 +75,18 @@ describe('XChat through the local bridge (relay mode)', () => {
     expect(delivery.body.direct_message_events?.[0]?.message_create?.message_data?.text).toBe('Quero cancelar meu plano');
     expect(bridge.omnichannel!.deliveries.filter((d) => d.senderId === senderId)).toHaveLength(1);
   }, 60_000);
+
+  it('a message whose conversation key X did not send with it: the key is read from X\'s conversation events, the message reaches 4biz once', async () => {
+    const senderId = '2900000000000000173';
+    await bridge.xApi!.receiveChat({ senderId, text: 'Minha chave não veio junto', keyChangeNotDelivered: true });
+    const delivery = await until('the delivery at 4biz', () => bridge.omnichannel!.deliveries.find((d) => d.senderId === senderId), 20_000);
+    expect(delivery.body.direct_message_events?.[0]?.message_create?.message_data?.text).toBe('Minha chave não veio junto');
+    const reads = bridge.xApi!.requests.filter((r) => r.method === 'GET' && /^\/2\/chat\/conversations\/[0-9-]+\/events/.test(r.path));
+    expect(reads).toHaveLength(1);
+    // A later message of the same conversation uses the kept key: X is not read again.
+    await bridge.xApi!.receiveChat({ senderId, text: 'segunda mensagem' });
+    await until('the second delivery', () => bridge.omnichannel!.deliveries.find((d) => d.senderId === senderId && d.body.direct_message_events?.[0]?.message_create?.message_data?.text === 'segunda mensagem'), 20_000);
+    expect(bridge.omnichannel!.deliveries.filter((d) => d.senderId === senderId)).toHaveLength(2);
+    expect(bridge.xApi!.requests.filter((r) => r.method === 'GET' && /^\/2\/chat\/conversations\/[0-9-]+\/events/.test(r.path))).toHaveLength(1);
+  }, 60_000);
 });

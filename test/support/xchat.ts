@@ -1,6 +1,6 @@
 import { createXChatCrypto } from '../../functions/adapters/xchat-crypto';
 import { localKeyWrap } from '../../functions/adapters/xchat-keys';
-import type { ConversationKeys, ConversationKeyStore, EncryptedChatMessage, PublicKeySource, SigningKey, XChatDeps } from '../../functions/core/xchat';
+import type { ConversationKeyEvents, ConversationKeys, ConversationKeyStore, EncryptedChatMessage, PublicKeySource, SigningKey, XChatDeps } from '../../functions/core/xchat';
 import { signingKeyEntry, XChatPerson, type XPublicKey } from '../../simulators/x/chat-client';
 import { fixtureAccountId } from './x-fixtures';
 
@@ -45,6 +45,22 @@ function memoryPublicKeys(): PublicKeySource & { set(userId: string, key: XPubli
   };
 }
 
+/** X's history of each conversation's key changes (what `GET /2/chat/conversations/:id/events` answers in meta); counts the reads. */
+function memoryKeyEvents(): ConversationKeyEvents & { record(conversationId: string, keyChangeEvent: string): void; reads: string[] } {
+  const history = new Map<string, string[]>();
+  const reads: string[] = [];
+  return {
+    reads,
+    record(conversationId, keyChangeEvent) {
+      history.set(conversationId, [keyChangeEvent, ...(history.get(conversationId) ?? [])]);
+    },
+    async keyChangeEvents(conversationId) {
+      reads.push(conversationId);
+      return history.get(conversationId) ?? [];
+    },
+  };
+}
+
 /** The company (its keys as the tenant secret holds them), a person who writes to it, and the bridge's XChat set-up. */
 export async function xchatWorld() {
   const companyClient = new XChatPerson(fixtureAccountId, '1765000000000');
@@ -55,16 +71,19 @@ export async function xchatWorld() {
   publicKeys.set(fixtureAccountId, companyClient.publicKey);
   const keys = memoryKeyStore(company.keyBlob);
   const crypto = await createXChatCrypto(() => company)();
-  const deps: XChatDeps = { crypto, keys, publicKeys };
+  const keyEvents = memoryKeyEvents();
+  const deps: XChatDeps = { crypto, keys, publicKeys, keyEvents };
   let uuid = 8_511_582_263_942_905_000;
   /** The person's conversation with the company: its key change, and messages as X's chat.received queues them. */
   function conversation(writer = person) {
     const { conversationId, keyChangeEvent } = writer.changeConversationKey({ userId: fixtureAccountId, publicKey: companyClient.publicKey });
     let pendingKeyChange: string | undefined = keyChangeEvent;
+    keyEvents.record(conversationId, keyChangeEvent);
     return {
       conversationId,
       rotateKey() {
         pendingKeyChange = writer.changeConversationKey({ userId: fixtureAccountId, publicKey: companyClient.publicKey }).keyChangeEvent;
+        keyEvents.record(conversationId, pendingKeyChange);
       },
       /** The chat.received payload X would deliver (the key change with the first message after it). */
       payload(text: string) {
@@ -98,7 +117,7 @@ export async function xchatWorld() {
       },
     };
   }
-  return { company, companyClient, person, publicKeys, keys, crypto, deps, conversation };
+  return { company, companyClient, person, publicKeys, keys, keyEvents, crypto, deps, conversation };
 }
 
 /** The X Activity API envelope of a chat.received. */

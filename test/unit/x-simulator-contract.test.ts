@@ -123,6 +123,17 @@ describe('X simulator held to X\'s OpenAPI document', () => {
     sim.script('dm', { status: 403, problem: 'oauth1-permissions' });
     sim.script('dm', { status: 503 });
     for (let i = 0; i < 7; i++) await call('POST', `/2/dm_conversations/with/${person}/messages`, 'user', { text: 'olá' });
+    // XChat: the company's public keys, a conversation's events (key changes in meta), an encrypted answer.
+    await sim.receiveChat({ senderId: person, text: 'oi' });
+    await sim.receiveChat({ senderId: person, text: 'de novo' });
+    await call('GET', `/2/users/${me}/public_keys?public_key.fields=public_key,signing_public_key,identity_public_key_signature,public_key_version`, 'user');
+    const events = await call('GET', `/2/chat/conversations/${person}/events?max_results=1`, 'user');
+    const page = events.body as unknown as { data: { conversation_id: string }[]; meta: { next_token: string } };
+    const pathId = page.data[0]!.conversation_id.replace(':', '-');
+    await call('GET', `/2/chat/conversations/${pathId}/events?max_results=100&pagination_token=${page.meta.next_token}`, 'user');
+    await call('GET', '/2/chat/conversations/2900000000000000049/events', 'user'); // no such conversation
+    await call('GET', `/2/chat/conversations/${pathId}/events?max_results=1000`, 'user'); // invalid request
+    await call('POST', `/2/chat/conversations/${pathId}/messages`, 'user', { message_id: 'b3f4d1c2-0000-4000-8000-000000000001', encoded_message_create_event: 'AA==', encoded_message_event_signature: 'AA==' });
     sim.switches.revalidationFailure = 'CrcValidationFailed';
     sim.switches.oauth1ForPrivateEvents = 'refused';
     crc.close();

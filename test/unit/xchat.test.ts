@@ -92,11 +92,63 @@ describe('opening an XChat message (core/xchat, real chat-xdk cryptography)', ()
     await expect(openChatMessage(elsewhere, w.deps)).resolves.toMatchObject({ kind: 'refused', reason: 'mismatch' });
   });
 
-  it('refuses a message whose conversation key it never saw', async () => {
+  it('refuses a message whose conversation key neither the delivery, the table nor X\'s conversation events hold', async () => {
     const w = await xchatWorld();
     const queued = w.conversation().queued('sem chave');
     queued.xchat.keyChangeEvents = [];
-    await expect(openChatMessage(queued, w.deps)).resolves.toMatchObject({ kind: 'refused', reason: 'undecryptable' });
+    const asked: string[] = [];
+    const xHasNone = { ...w.deps, keyEvents: { keyChangeEvents: async (id: string) => (asked.push(id), []) } };
+    await expect(openChatMessage(queued, xHasNone)).resolves.toMatchObject({ kind: 'refused', reason: 'undecryptable' });
+    expect(asked).toEqual([queued.xchat.conversationId]);
+  });
+
+  it('a message whose key X did not send with it: the key change is read from X\'s conversation events, verified and kept', async () => {
+    const w = await xchatWorld();
+    const conv = w.conversation();
+    const first = conv.queued('a chave não veio junto');
+    first.xchat.keyChangeEvents = [];
+    await expect(openChatMessage(first, w.deps)).resolves.toMatchObject({ kind: 'message', message: { text: 'a chave não veio junto' } });
+    expect(w.keyEvents.reads).toEqual([conv.conversationId]);
+    expect(Object.keys(w.keys.wrapped.get(conv.conversationId)!)).toHaveLength(1);
+    // Kept: the next message needs no read of X.
+    await expect(openChatMessage(conv.queued('segunda'), w.deps)).resolves.toMatchObject({ kind: 'message', message: { text: 'segunda' } });
+    expect(w.keyEvents.reads).toHaveLength(1);
+  });
+
+  it('a key rotated by the company\'s own XChat app (only in X\'s history) is followed: its signature is the company\'s', async () => {
+    const w = await xchatWorld();
+    const conv = w.conversation();
+    await openChatMessage(conv.queued('antes'), w.deps);
+    const rotated = w.companyClient.changeConversationKey({ userId: PERSON_ID, publicKey: w.person.publicKey });
+    expect(rotated.conversationId).toBe(conv.conversationId);
+    w.keyEvents.record(conv.conversationId, rotated.keyChangeEvent);
+    w.person.adoptConversationKeysOf(w.companyClient);
+    const queued = conv.queued('com a chave nova da empresa');
+    expect(queued.xchat.keyChangeEvents).toEqual([]);
+    await expect(openChatMessage(queued, w.deps)).resolves.toMatchObject({ kind: 'message', message: { text: 'com a chave nova da empresa' } });
+  });
+
+  it('never uses a key change from X\'s history whose signature does not verify', async () => {
+    const w = await xchatWorld();
+    const asked: string[] = [];
+    const conv = w.conversation();
+    const queued = conv.queued('chave adulterada no histórico');
+    const forged = Buffer.from(queued.xchat.keyChangeEvents[0]!, 'base64');
+    // One character of the key change's signature (field 9, its first string) changed.
+    forged[forged.lastIndexOf(Buffer.from([0x0c, 0x00, 0x09])) + 12] ^= 0x01;
+    queued.xchat.keyChangeEvents = [];
+    const xForged = { ...w.deps, keyEvents: { keyChangeEvents: async (id: string) => (asked.push(id), [forged.toString('base64')]) } };
+    await expect(openChatMessage(queued, xForged)).resolves.toMatchObject({ kind: 'refused', reason: 'undecryptable' });
+    expect(asked).toEqual([conv.conversationId]);
+    expect(w.keys.wrapped.get(conv.conversationId)).toBeUndefined();
+  });
+
+  it('lets a failure to read X\'s conversation events through, to be retried', async () => {
+    const w = await xchatWorld();
+    const queued = w.conversation().queued('texto');
+    queued.xchat.keyChangeEvents = [];
+    const down = { ...w.deps, keyEvents: { keyChangeEvents: async () => { throw new Error('X unreachable'); } } };
+    await expect(openChatMessage(queued, down)).rejects.toThrow('X unreachable');
   });
 
   it('lets a failure to read X\'s public keys through, to be retried', async () => {
