@@ -28,7 +28,8 @@ export interface BundleResult {
 
 const outDir = join(__dirname, '.tmp');
 const root = join(__dirname, '..');
-const projectNodeModules = join(root, 'node_modules');
+/** Where a bundle finds what it does not hold (chat-xdk, which ships beside the bundle in the asset). */
+export const projectNodeModules = join(root, 'node_modules');
 
 /** The SDK packages a function may bundle and the client class each constructs. */
 const clientClasses: Record<string, string> = {
@@ -42,7 +43,8 @@ function loadMs(bundle: string): number {
   return Number(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, NODE_PATH: projectNodeModules } }).toString());
 }
 
-async function bundle(name: string, variant: string, entry: { file: string } | { source: string }): Promise<{ outfile: string; metafile: Metafile }> {
+/** A function (or a source) bundled with the stack's esbuild settings into bench/.tmp/VARIANT/NAME. */
+export async function bundle(name: string, variant: string, entry: { file: string } | { source: string }): Promise<{ outfile: string; metafile: Metafile }> {
   const dir = join(outDir, variant, name);
   mkdirSync(dir, { recursive: true });
   const outfile = join(dir, 'index.js');
