@@ -24,6 +24,8 @@ function uniqueDeliveries(n: number): Buffer[] {
   return Array.from({ length: n }, (_, i) => {
     const body = structuredClone(template);
     body.direct_message_events[0].id = String(1862000000000000000n + BigInt(i));
+    // Sent now: the webhook drops DMs older than the processed-record lifetime.
+    body.direct_message_events[0].created_timestamp = String(Date.now());
     body.direct_message_events[0].message_create.sender_id = String(2900000000000000000n + BigInt(i % 200));
     return Buffer.from(JSON.stringify(body));
   });

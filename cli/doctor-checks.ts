@@ -240,7 +240,8 @@ async function checkAlarmSubscription(deps: DoctorDeps, topicArn: string): Promi
  * publishes to the topic exactly as for a real failure, and the alarm history says whether it could.
  */
 async function checkNotify(deps: DoctorDeps): Promise<CheckResult> {
-  const alarmName = `${resourceNames(deps.tenant.name).stack}-InboundDlqNotEmpty`;
+  // An alarm whose missing data counts as OK, so CloudWatch sets it back (the DLQ alarms keep their state).
+  const alarmName = `${resourceNames(deps.tenant.name).stack}-EnqueueFailed`;
   const fix = 'read the alarm history in the CloudWatch console: "not authorized to perform SNS:Publish" means the topic policy is wrong (redeploy)';
   // SNS encrypts with the topic's key for CloudWatch: a key policy CloudWatch cannot use fails every alarm e-mail.
   const keyFix = `the alarm topic's KMS key policy must let cloudwatch.amazonaws.com use kms:GenerateDataKey* and kms:Decrypt with no aws:SourceAccount/aws:SourceArn condition (statement CloudWatchEncryptsForTheTopic, docs/deploy.md "Alarms"): redeploy this version (npx cdk deploy -c tenant=${deps.tenant.name}), and check that nobody edited the key policy or disabled the key`;

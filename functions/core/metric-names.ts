@@ -10,7 +10,10 @@ export const Metric = {
   CrcFailed: 'CrcFailed',
   /** A CRC request whose token is not shaped like X's (an attempt to use CRC as a signing oracle). */
   CrcRejected: 'CrcRejected',
+  /** A delivery the webhook refused although it was correctly signed (or too large to check): X does not retry a 4xx. */
   WebhookRejected: 'WebhookRejected',
+  /** A delivery without a valid signature (answered 401): anyone on the internet can cause it, so it is counted, not alarmed. */
+  WebhookUnauthenticated: 'WebhookUnauthenticated',
   DmReceived: 'DmReceived',
   EchoDropped: 'EchoDropped',
   EventIgnored: 'EventIgnored',
@@ -47,6 +50,8 @@ export const Metric = {
   XTokenRefreshFailed: 'XTokenRefreshFailed',
   ForeignAccountDropped: 'ForeignAccountDropped',
   OldDmReceived: 'OldDmReceived',
+  /** The webhook got a DM older than the processed-record lifetime (a captured delivery sent again): acknowledged, not forwarded. */
+  OldDmDropped: 'OldDmDropped',
   RecipientRefusedDm: 'RecipientRefusedDm',
   FourbizAuthFailure: 'FourbizAuthFailure',
   /** The 4biz outage circuit opened (DMs of several people failed), closed (a delivery succeeded). */
@@ -97,9 +102,11 @@ export const emittedBy = {
     Metric.EnqueueFailed,
     Metric.EventIgnored,
     Metric.ForeignAccountDropped,
+    Metric.OldDmDropped,
     Metric.SecretNotFilled,
     Metric.SecretUnavailable,
     Metric.WebhookRejected,
+    Metric.WebhookUnauthenticated,
     Metric.XAccessRevoked,
     Metric.XChatDropped,
   ],

@@ -44,6 +44,23 @@ export interface DeliveryContext {
   receivedAtMs: number;
   /** The tenant reads XChat (`x.xchat`): chat.received is queued, not just counted. */
   xchat?: boolean;
+  /**
+   * How long processed records live (ms): a DM created longer ago than this could no longer be
+   * recognised as delivered, so it is skipped (`too-old`) instead of queued. X re-delivers at most
+   * 24 hours back; an older DM is a captured delivery sent again.
+   */
+  maxAgeMs: number;
+}
+
+/** The delivery's DMs created within `maxAgeMs` of its arrival; the others skipped as `too-old`. */
+function withoutStale(delivery: NormalisedDelivery, ctx: DeliveryContext): NormalisedDelivery {
+  const stale = delivery.messages.filter((m) => ctx.receivedAtMs - Number(m.createdTimestamp) > ctx.maxAgeMs);
+  if (stale.length === 0) return delivery;
+  return {
+    ...delivery,
+    messages: delivery.messages.filter((m) => !stale.includes(m)),
+    skipped: [...delivery.skipped, ...stale.map((m) => ({ eventId: m.eventId, reason: 'too-old' as const }))],
+  };
 }
 
 /**
@@ -100,7 +117,7 @@ export function readDelivery(ctx: DeliveryContext, rawBody: Buffer, signature: s
     return { accepted: true, delivery: nothing, notice: { kind: 'foreign-account', eventType: 'account_activity', userId: parsed.data.for_user_id } };
   }
   try {
-    return { accepted: true, delivery: normaliseDelivery(parsed.data, ctx.receivedAtMs) };
+    return { accepted: true, delivery: withoutStale(normaliseDelivery(parsed.data, ctx.receivedAtMs), ctx) };
   } catch (err) {
     // A delivery we cannot read is X's (or a forger's) problem, never a 5xx that X retries for ever.
     return { accepted: false, status: 400, reason: `unreadable delivery: ${(err as Error).message}` };

@@ -140,7 +140,8 @@ export function inboundQueueBody(message: InboundMessage): Omit<InboundMessage, 
   return body;
 }
 
-type SkipReason = 'echo' | 'not-message-create';
+/** `too-old`: created longer ago than processed records live (core/webhook-delivery.ts). */
+type SkipReason = 'echo' | 'not-message-create' | 'too-old';
 
 export interface NormalisedDelivery {
   messages: InboundMessage[];

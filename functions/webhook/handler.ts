@@ -17,6 +17,7 @@ import { wireOnFirstCall } from '../wiring';
 import type { ChatQueue, InboundQueue } from '../core/ports';
 import type { EncryptedChatMessage } from '../core/xchat';
 import { SIGNATURE_HEADER } from '../core/x-signature';
+import { PROCESSED_EVENT_LIFETIME_SECONDS } from '../core/processed-key';
 
 export interface WebhookDeps extends Observability<'webhook'> {
   secrets: SecretSource;
@@ -48,7 +49,11 @@ export function createWebhookHandler(deps: WebhookDeps) {
    */
   async function verify(body: Buffer, signature: string | undefined): Promise<DeliveryVerdict> {
     const read = async () =>
-      readDelivery({ consumerSecret: (await secrets.get()).consumerSecret, accountId: xAccountId, receivedAtMs: clock(), xchat: deps.chats !== undefined }, body, signature);
+      readDelivery(
+        { consumerSecret: (await secrets.get()).consumerSecret, accountId: xAccountId, receivedAtMs: clock(), xchat: deps.chats !== undefined, maxAgeMs: PROCESSED_EVENT_LIFETIME_SECONDS * 1000 },
+        body,
+        signature,
+      );
     const verdict = await read();
     if (verdict.accepted || verdict.status !== 401 || !signature || clock() - lastReread < SECRET_REREAD_INTERVAL_MS) return verdict;
     lastReread = clock();
@@ -108,8 +113,10 @@ export function createWebhookHandler(deps: WebhookDeps) {
       return json(503, { error: 'secret unavailable' });
     }
     if (!verdict.accepted) {
-      logger.warn('delivery rejected', { status: verdict.status, reason: verdict.reason });
-      metrics.addMetric(Metric.WebhookRejected, MetricUnit.Count, 1);
+      // A 401 is not X's (anyone can send one); any other refusal may lose what X sent: WebhookRejected alarms.
+      const signed = verdict.status !== 401;
+      logger.warn(signed ? 'delivery rejected: X will not send it again' : 'delivery without a valid signature rejected', { status: verdict.status, reason: verdict.reason });
+      metrics.addMetric(signed ? Metric.WebhookRejected : Metric.WebhookUnauthenticated, MetricUnit.Count, 1);
       return json(verdict.status, { error: verdict.reason });
     }
 
@@ -117,6 +124,12 @@ export function createWebhookHandler(deps: WebhookDeps) {
     if (verdict.chat) return queueChat(verdict.chat);
     const { messages, skipped, ignoredKinds } = verdict.delivery;
     for (const s of skipped) {
+      if (s.reason === 'too-old') {
+        // Its processed record has expired, so a repeat would reach 4biz again: a replayed capture, not X's redelivery.
+        logger.warn('dropped a DM older than the processed-record lifetime (a delivery sent again long after): not forwarded', { eventId: s.eventId });
+        metrics.addMetric(Metric.OldDmDropped, MetricUnit.Count, 1);
+        continue;
+      }
       logger.info(s.reason === 'echo' ? 'dropped our own echoed DM' : 'ignored a non-message DM event', { eventId: s.eventId });
       metrics.addMetric(s.reason === 'echo' ? Metric.EchoDropped : Metric.EventIgnored, MetricUnit.Count, 1);
     }

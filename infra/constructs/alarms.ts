@@ -1,13 +1,6 @@
 import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
-import {
-  Alarm,
-  ComparisonOperator,
-  MathExpression,
-  Metric,
-  TreatMissingData,
-  type IMetric,
-} from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -16,78 +9,11 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRIC_NAMESPACE, Metric as MetricName, metricDimensions, type MetricName as Name } from '../../functions/core/metric-names';
+import { Metric as MetricName, type MetricName as Name } from '../../functions/core/metric-names';
 import { resourceNames } from '../resource-names';
 import type { TenantConfig } from '../tenant-config';
-
-const fiveMinutes = Duration.minutes(5);
-
-/** A custom metric of this tenant, as the functions emit it (Powertools EMF, dimensions service + tenant). */
-export function tenantMetric(tenant: string, name: Name, statistic = 'Sum'): Metric {
-  return new Metric({
-    namespace: METRIC_NAMESPACE,
-    metricName: name,
-    dimensionsMap: metricDimensions(tenant),
-    statistic,
-    period: fiveMinutes,
-  });
-}
-
-/** Percentage of 4biz calls that failed (transient or permanent) among all 4biz calls. */
-export function fourbizErrorRate(tenant: string): MathExpression {
-  const errors = 'FILL(transient, 0) + FILL(permanent, 0)';
-  const total = `${errors} + FILL(delivered, 0)`;
-  return new MathExpression({
-    label: '4biz error rate (%)',
-    expression: `IF(${total} > 0, 100 * (${errors}) / (${total}), 0)`,
-    usingMetrics: {
-      transient: tenantMetric(tenant, MetricName.FourbizTransientError),
-      permanent: tenantMetric(tenant, MetricName.FourbizPermanentError),
-      delivered: tenantMetric(tenant, MetricName.DeliveredTo4biz),
-    },
-    period: fiveMinutes,
-  });
-}
-
-/**
- * Webhook-health runs that found X not delivering (invalid after re-validation, or missing) or our
- * endpoint failing CRC; over 30 minutes so that two 15-minute runs overlap and the alarm does not
- * flap between runs.
- */
-function webhookDown(tenant: string): MathExpression {
-  const period = Duration.minutes(30);
-  return new MathExpression({
-    label: 'webhook invalid or unreachable',
-    expression: 'FILL(invalid, 0) + FILL(unreachable, 0)',
-    usingMetrics: {
-      invalid: tenantMetric(tenant, MetricName.WebhookInvalid).with({ period }),
-      unreachable: tenantMetric(tenant, MetricName.WebhookUnreachable).with({ period }),
-    },
-    period,
-  });
-}
-
-/**
- * X's pay-per-use prices (docs.x.com "Pricing", November 2026) for what the bridge's functions count.
- * The bridge counts calls, not X's bill: a DM event read again the same UTC day is counted again (X
- * bills it once), and a webhook DM counts as an X Activity API delivery (Account Activity ones carry
- * no per-event price), so the estimate errs high.
- */
-const X_PRICE_USD = { dmEventRead: 0.01, dmSent: 0.015, dmReceived: 0.01 } as const;
-
-/** What the tenant's day of billable X calls would cost (US$), from the metrics its deployed functions emit. */
-function xSpendPerDay(tenant: TenantConfig): MathExpression {
-  const day = Duration.days(1);
-  const parts: Record<string, { metric: Name; price: number }> =
-    tenant.x.ingestion === 'poll' ? { reads: { metric: MetricName.XDmEventsRead, price: X_PRICE_USD.dmEventRead } } : { received: { metric: MetricName.DmReceived, price: X_PRICE_USD.dmReceived } };
-  if (tenant.fourbiz.mode === 'tickets') parts.sent = { metric: MetricName.DmSent, price: X_PRICE_USD.dmSent };
-  return new MathExpression({
-    label: 'X spend today, estimated (US$)',
-    expression: Object.entries(parts).map(([id, p]) => `${p.price} * FILL(${id}, 0)`).join(' + '),
-    usingMetrics: Object.fromEntries(Object.entries(parts).map(([id, p]) => [id, tenantMetric(tenant.name, p.metric).with({ period: day })])),
-    period: day,
-  });
-}
+import { fiveMinutes, fourbizErrorRate, tenantMetric, xSpendPerDay } from './alarm-metrics';
+import { addDmPollAlarms, addWebhookAlarms, type AlarmOptions } from './ingestion-alarms';
 
 export interface AlarmsProps {
   tenant: TenantConfig;
@@ -101,12 +27,6 @@ export interface AlarmsProps {
   outbound?: { dlq: IQueue };
   /** tickets mode only: the scheduled 4biz poller, which must run every `scheduleMinutes`. */
   poller?: { fn: IFunction; scheduleMinutes: number };
-}
-
-export interface AlarmOptions {
-  operator?: ComparisonOperator;
-  evaluationPeriods?: number;
-  treatMissingData?: TreatMissingData;
 }
 
 /** `webhook-health` → `WebhookHealth`: the alarm id of a function label. */
@@ -172,12 +92,18 @@ export class Alarms extends Construct {
     const add = this.add.bind(this);
     const custom = (name: Name) => tenantMetric(tenant.name, name);
     const dlqDepth = (q: IQueue) => q.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1) });
+    // CloudWatch counts a queue as active, and SQS publishes its metrics, only up to six hours after
+    // its last activity (docs/deploy.md, "Alarms"): a DLQ nobody touches may go silent while it
+    // still holds messages. Missing data keeps the alarm where it was: a DLQ that holds messages
+    // stays in ALARM until it is emptied (which is activity), an empty idle one stays OK.
+    const dlqOptions: AlarmOptions = { treatMissingData: TreatMissingData.IGNORE };
 
     add(
       'InboundDlqNotEmpty',
       'DMs that 4biz never accepted are in the inbound DLQ: find the cause in the dispatcher logs, then redrive (npm run dlq).',
       dlqDepth(props.inboundDlq),
       1,
+      dlqOptions,
     );
     if (props.outbound) {
       add(
@@ -185,6 +111,7 @@ export class Alarms extends Construct {
         '4biz replies that could not be sent to X are in the outbound DLQ: check the sender logs, then redrive (npm run dlq).',
         dlqDepth(props.outbound.dlq),
         1,
+        dlqOptions,
       );
     }
     add(
@@ -255,54 +182,8 @@ export class Alarms extends Construct {
       1,
     );
     // Polling has no webhook, so no CRC, webhook health or X Activity API events: its own alarms instead.
-    if (polling) this.addDmPollAlarms(tenant, add);
-    else {
-      add(
-        'CrcFailed',
-        'A CRC check from X failed: X disables the webhook after failed checks; check the consumer secret and the crc logs.',
-        tenantMetric(tenant.name, MetricName.CrcFailed),
-        1,
-      );
-      add(
-        'WebhookInvalid',
-        'X stopped delivering to the webhook and re-validation did not bring it back (X says invalid, no webhook for the URL, or the endpoint fails the CRC check): see the webhook-health logs and run npm run x -- status. Missed DMs are replayed once it is good again (within 24 h).',
-        webhookDown(tenant.name),
-        1,
-      );
-      add(
-        'WebhookCheckFailed',
-        'The webhook-health function could not check the webhook twice in a row (secret unreadable, X refusing the bearer token, X unreachable): nothing re-validates the webhook or replays missed DMs until it runs again. See the webhook-health logs.',
-        // Two failed runs (15 minutes apart) within an hour: one passing hiccup does not page anyone.
-        tenantMetric(tenant.name, MetricName.WebhookCheckFailed).with({ period: Duration.hours(1) }),
-        2,
-      );
-      add(
-        'XAccessRevoked',
-        'The company X account revoked the app (X Activity API oauth.revoke): no DM arrives until the account authorises the app again and the secret holds the new access token.',
-        tenantMetric(tenant.name, MetricName.XAccessRevoked),
-        1,
-      );
-      if (tenant.x.xchat) {
-        add(
-          'XChatDropped',
-          'An XChat message was dropped: it did not verify against the sender\'s public keys, could not be decrypted with the company\'s keys, or X\'s chat.received could not be read. The webhook and dispatcher logs say which (never the text); keys in the tenant secret that X no longer has are the usual cause (docs/xchat.md).',
-          custom(MetricName.XChatDropped),
-          1,
-        );
-      }
-      add(
-        'SecretNotFilled',
-        'The tenant secret has no value yet: fill it (docs/deploy.md, "Filling the secret"); until then X\'s CRC checks and deliveries fail.',
-        custom(MetricName.SecretNotFilled),
-        1,
-      );
-      add(
-        'SecretUnavailable',
-        'The webhook could not read the tenant secret and answered X with 503 (X retries): check the secret exists, holds the documented JSON, and the function may read it.',
-        custom(MetricName.SecretUnavailable),
-        1,
-      );
-    }
+    if (polling) addDmPollAlarms(add, tenant);
+    else addWebhookAlarms(add, tenant, props.functions['webhook-health']);
     add(
       'EnqueueFailed',
       'A queue refused messages (webhook or dm-poller: inbound DMs, retried by X or the next poll; tickets poller: replies, read again next poll): check SQS in this region and those functions\' logs.',
@@ -362,42 +243,6 @@ export class Alarms extends Construct {
       `Lambda throttled the ${label} function: the account's concurrency is exhausted (npm run doctor shows the quota). Request a higher quota or lower inbound.maxConcurrency.`,
       fn.metricThrottles({ statistic: 'Sum', period: fiveMinutes }),
       1,
-    );
-  }
-
-  /** Polling mode: the poller failing, throttled, late, or not running at all. */
-  private addDmPollAlarms(tenant: TenantConfig, add: (id: string, description: string, metric: IMetric, threshold: number, opts?: AlarmOptions) => void): void {
-    const interval = tenant.x.pollIntervalSeconds;
-    const metric = (name: Name, statistic: string, period: Duration) => tenantMetric(tenant.name, name, statistic).with({ period });
-    const quarterHour = Duration.minutes(15);
-    add(
-      'DmPollFailed',
-      'DM polls keep failing (X errors, the queue or the table): DMs are not lost but wait; check the dm-poller logs.',
-      metric(MetricName.DmPollFailed, 'Sum', quarterHour),
-      3,
-    );
-    add(
-      'DmPollRateLimited',
-      'X keeps answering the DM lookup with 429 (15 lookups per 15 minutes per user): raise x.pollIntervalSeconds, or find the other app using this account\'s quota.',
-      metric(MetricName.DmPollRateLimited, 'Sum', Duration.hours(1)),
-      3,
-    );
-    const lagSeconds = Math.max(300, 3 * interval);
-    add(
-      'DmPollLag',
-      `DMs reach the bridge more than ${lagSeconds} s after they were sent: the poller is catching up a backlog or X is throttling it.`,
-      metric(MetricName.DmPollLag, 'Maximum', fiveMinutes),
-      lagSeconds,
-      { operator: ComparisonOperator.GREATER_THAN_THRESHOLD, evaluationPeriods: 2 },
-    );
-    // Missing data is the symptom here: a poller that never runs publishes nothing.
-    const stoppedPeriod = Duration.minutes(Math.max(5, Math.ceil((3 * interval) / 60)));
-    add(
-      'DmPollerStopped',
-      `The dm-poller has not run for ${stoppedPeriod.toMinutes()} min: DMs are not being read; check its schedule rule and function.`,
-      metric(MetricName.DmPollRuns, 'Sum', stoppedPeriod),
-      1,
-      { operator: ComparisonOperator.LESS_THAN_THRESHOLD, treatMissingData: TreatMissingData.BREACHING },
     );
   }
 }

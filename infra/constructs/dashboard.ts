@@ -14,7 +14,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { emittedBy, Metric as MetricName, type EmittingFunction, type MetricName as Name } from '../../functions/core/metric-names';
 import { resourceNames } from '../resource-names';
-import { fourbizErrorRate, tenantMetric } from './alarms';
+import { fourbizErrorRate, tenantMetric } from './alarm-metrics';
 import type { TenantConfig } from '../tenant-config';
 
 export interface DashboardProps {
@@ -149,8 +149,10 @@ export class Dashboard extends Construct {
         graph('Refused and dropped', [
           custom(MetricName.ForeignAccountDropped),
           custom(MetricName.WebhookRejected),
+          custom(MetricName.WebhookUnauthenticated),
           custom(MetricName.CrcRejected),
           custom(MetricName.OldDmReceived),
+          custom(MetricName.OldDmDropped),
           custom(MetricName.FourbizAuthFailure),
         ]),
         ...(api

@@ -9,7 +9,7 @@ import { BridgeFunction } from './bridge-function';
 import type { ConversationTable } from './conversation-table';
 
 /** How often the webhook's health is checked (an outage costs no DM: the gap is replayed). */
-const WEBHOOK_HEALTH_MINUTES = 15;
+export const WEBHOOK_HEALTH_MINUTES = 15;
 
 export interface WebhookHealthProps {
   tenant: TenantConfig;

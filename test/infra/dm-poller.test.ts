@@ -75,11 +75,12 @@ describe('poll-mode stack', () => {
     expect(actionsOn(statements, queueId).filter((a) => !a.startsWith('sqs:Send') && !a.startsWith('sqs:Get'))).toEqual([]);
   });
 
-  it('alarms when polls fail, X refuses the keys, throttles, caps or runs out of credits, DMs arrive late, or the poller stops; no CRC alarm', () => {
+  it('alarms when polls fail, an event is skipped as invalid, X refuses the keys, throttles, caps or runs out of credits, DMs arrive late, or the poller stops; no CRC alarm', () => {
     expect(alarmNames(template)).toEqual(
       [
         'DispatcherErrors',
         'DispatcherThrottles',
+        'DmEventInvalid',
         'DmPollFailed',
         'DmPollLag',
         'DmPollRateLimited',

@@ -67,11 +67,14 @@ describe('alarms', () => {
     'WebhookApiServerErrors',
     'WebhookInvalid',
     'WebhookCheckFailed',
+    'WebhookHealthNotRunning',
+    'WebhookRejected',
+    'OldDmDropped',
     'XAccessRevoked',
     ...['Crc', 'Webhook', 'Dispatcher', 'WebhookHealth'].flatMap((f) => [`${f}Errors`, `${f}Throttles`]),
   ];
 
-  it('relay mode: DLQ, oldest message age, 4biz error rate and auth failures, CRC, secret, webhook invalid or unchecked, X access revoked, enqueue, API 5xx, errors and throttles of every function', () => {
+  it('relay mode: DLQ, oldest message age, 4biz error rate and auth failures, CRC, secret, webhook invalid, unchecked or not running, signed deliveries refused, old DMs dropped, X access revoked, enqueue, API 5xx, errors and throttles of every function', () => {
     expect(Object.keys(alarmsOf(relayTemplate, 'FourBizTwitterDm-example')).sort()).toEqual(relayAlarms.sort());
   });
 
@@ -117,6 +120,10 @@ describe('alarms', () => {
         Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
         Threshold: 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        // SQS stops publishing an idle queue's metrics after six hours, messages or not: missing
+        // data keeps the state, so a DLQ that holds messages stays in ALARM (it was notBreaching:
+        // back to OK, with an OK e-mail, while the DMs still sat there).
+        TreatMissingData: 'ignore',
       });
     }
   });
@@ -195,6 +202,27 @@ describe('webhook and X account alarms', () => {
       Threshold: 2,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });
+  });
+
+  it('pages when the webhook-health function has not run for an hour (no invocations is missing data: breaching)', () => {
+    const [fnId] = resourceNamed(relayTemplate, 'AWS::Lambda::Function', 'HealthWebhookHealth');
+    expect(alarmsOf(relayTemplate, 'FourBizTwitterDm-example').WebhookHealthNotRunning!.Properties).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Invocations',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId } }],
+      Period: 3600,
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+  });
+
+  it('WebhookRejected and OldDmDropped fire on the first signed delivery refused or old DM dropped', () => {
+    const alarms = alarmsOf(relayTemplate, 'FourBizTwitterDm-example');
+    for (const name of [Metric.WebhookRejected, Metric.OldDmDropped]) {
+      expect(alarms[name]!.Properties).toMatchObject({ ...customMetric(name, 'example'), Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    }
   });
 
   it('XAccessRevoked fires on the first oauth.revoke of the tenant account', () => {

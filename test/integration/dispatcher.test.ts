@@ -17,7 +17,7 @@ import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-
 import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simulators/fourbiz-omnichannel';
 import { createTestQueuePair, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
 import type { FifoQueuePair } from '../../local/resources';
-import { fixtureAccountId, fixtureBytes, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
+import { fixtureAccountId, fixtureBytes, fixtureClock, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
 import type { ConversationStore } from '../../functions/core/ports';
 import { until } from '../support/until';
 import { createOutageCircuit, LOCAL_CIRCUIT_TIMING } from '../../functions/core/outage-circuit';
@@ -90,7 +90,7 @@ describe('dispatcher: inbound queue → 4biz Omnichannel callback (relay mode)',
       // Tiny back-off so retries happen within the test.
       backoff: { baseSeconds: 0, maxSeconds: 1 },
     });
-    const webhook = createWebhookHandler({ ...createObservability('test'), secrets, queue: sqsInboundQueue(sqs, queues.queueUrl), xAccountId: fixtureAccountId });
+    const webhook = createWebhookHandler({ ...createObservability('test'), secrets, queue: sqsInboundQueue(sqs, queues.queueUrl), xAccountId: fixtureAccountId, clock: fixtureClock });
     const source = startSqsEventSource({
       client: sqs,
       queueUrl: queues.queueUrl,

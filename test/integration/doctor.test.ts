@@ -224,7 +224,7 @@ describe('npm run doctor: a healthy tenant', () => {
   it('--notify sets one alarm to ALARM by hand and reads in its history that CloudWatch published to the topic', async () => {
     await healthy();
     const { code, output } = await doctor(relayTenant(), { notify: true });
-    expect(cw.commandCalls(SetAlarmStateCommand)[0]!.args[0].input).toMatchObject({ AlarmName: 'FourBizTwitterDm-acme-InboundDlqNotEmpty', StateValue: 'ALARM' });
+    expect(cw.commandCalls(SetAlarmStateCommand)[0]!.args[0].input).toMatchObject({ AlarmName: 'FourBizTwitterDm-acme-EnqueueFailed', StateValue: 'ALARM' });
     expect(lineOf(output, 'notify')).toMatch(/^OK {2}.*test notification published/);
     expect(code).toBe(0);
   });

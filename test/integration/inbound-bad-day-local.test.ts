@@ -1,5 +1,10 @@
 import '../support/test-env';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { signPayload } from '../../functions/core/x-signature';
+import { accountActivitySchema, normaliseDelivery } from '../../functions/core/x-events';
+import { sqsInboundQueue } from '../../functions/adapters/inbound-queue';
+import { redrive } from '../../cli/dlq-commands';
+import { localAws } from '../../local/function-wiring';
 import type { LocalBridge } from '../../local/start';
 import { until } from '../support/until';
 
@@ -15,11 +20,11 @@ let nextId = BigInt(Date.now()) * 1000n;
 const people = ['2900000000000000711', '2900000000000000712', '2900000000000000713'];
 
 /** An Account Activity delivery (X's documented shape) holding one DM event per item. */
-function delivery(accountId: string, dms: { senderId: string; text: string }[]): { body: Buffer; eventIds: string[] } {
+function delivery(accountId: string, dms: { senderId: string; text: string; createdMs?: number }[]): { body: Buffer; eventIds: string[] } {
   const events = dms.map((dm) => ({
     type: 'message_create',
     id: String(++nextId),
-    created_timestamp: String(Date.now()),
+    created_timestamp: String(dm.createdMs ?? Date.now()),
     message_create: { target: { recipient_id: accountId }, sender_id: dm.senderId, message_data: { text: dm.text, entities: { hashtags: [], symbols: [], user_mentions: [], urls: [] } } },
   }));
   const users = Object.fromEntries(
@@ -92,5 +97,31 @@ describe('local bridge (relay) on one of 4biz\'s bad days', () => {
     expect(short!.body.direct_message_events![0]!.message_create!.message_data!.text).toBe('oi, tudo bem?');
     const text = family!.body.direct_message_events![0]!.message_create!.message_data!.text;
     expect(Buffer.from(text, 'utf8').equals(Buffer.from(long, 'utf8'))).toBe(true);
+  }, 30_000);
+
+  it('a DM 90 days old in a signed delivery is acknowledged and not forwarded; the same DM moved back from the DLQ (npm run dlq -- redrive) is delivered', async () => {
+    const omnichannel = bridge.omnichannel!;
+    const old = delivery(bridge.tenant.xAccountId, [{ senderId: people[2]!, text: 'capturada há 90 dias', createdMs: Date.now() - 90 * 24 * 3600_000 }]);
+    const [eventId] = old.eventIds;
+    expect((await post(old.body)).status).toBe(200);
+    // A fresh DM of the same person after it: once it is at 4biz, the old one would have been too.
+    const marker = delivery(bridge.tenant.xAccountId, [{ senderId: people[2]!, text: 'depois' }]);
+    expect((await post(marker.body)).status).toBe(200);
+    await until('the fresh DM at 4biz', () => omnichannel.deliveries.find((d) => d.eventId === marker.eventIds[0]), 10_000);
+    expect(omnichannel.deliveries.filter((d) => d.eventId === eventId)).toEqual([]);
+
+    // The operator's copy of that DM in the DLQ (as the dispatcher parks one), moved back.
+    const sqs = new SQSClient({ endpoint: emulators().sqsEndpoint, ...localAws });
+    try {
+      const [message] = normaliseDelivery(accountActivitySchema.parse(JSON.parse(old.body.toString('utf8')))).messages;
+      await sqsInboundQueue(sqs, bridge.names.inboundDlqUrl).send([message!]);
+      const ref = (url: string) => ({ name: url.split('/').at(-1)!, url, arn: '' });
+      const moved = await redrive(sqs, { queue: ref(bridge.names.inboundQueueUrl), dlq: ref(bridge.names.inboundDlqUrl) }, () => undefined);
+      expect(moved.moved).toBe(1);
+    } finally {
+      sqs.destroy();
+    }
+    const redriven = await until('the redriven DM at 4biz', () => omnichannel.deliveries.find((d) => d.eventId === eventId), 10_000);
+    expect(redriven.body.direct_message_events![0]!.message_create!.message_data!.text).toBe('capturada há 90 dias');
   }, 30_000);
 });

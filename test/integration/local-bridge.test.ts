@@ -125,8 +125,10 @@ describe('local bridge: only X gets in, genuine DMs reach 4biz once (issue 8)', 
   it('delivers the genuine fixtures once each, replays included, with the DM event id as Idempotency-Key', async () => {
     const expected: string[] = [];
     for (const name of aaaFixtureNames) {
-      const body = fixtureBytes(name);
-      const parsed = JSON.parse(body.toString('utf8')) as { for_user_id: string; direct_message_events?: { id: string; type: string; message_create?: { sender_id: string } }[] };
+      const parsed = JSON.parse(fixtureBytes(name).toString('utf8')) as { for_user_id: string; direct_message_events?: { id: string; type: string; created_timestamp: string; message_create?: { sender_id: string } }[] };
+      // Sent now (the fixtures date from 2024): the webhook drops DMs older than the processed-record lifetime.
+      for (const e of parsed.direct_message_events ?? []) e.created_timestamp = String(Date.now());
+      const body = Buffer.from(JSON.stringify(parsed));
       for (const e of parsed.direct_message_events ?? []) if (e.type === 'message_create' && e.message_create?.sender_id !== parsed.for_user_id) expected.push(e.id);
       expect((await postDm(bridge, body)).status).toBe(200);
       // X replays the delivery (a retry, or POST /2/webhooks/replay).

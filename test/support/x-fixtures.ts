@@ -23,6 +23,12 @@ export function fixtureBytes(name: string): Buffer {
   return readFileSync(join(dir, name));
 }
 
+/**
+ * A day after the fixtures' DMs were sent (25 November 2024): the clock of a webhook receiving
+ * them, or DMs dated up to a day later, from X.
+ */
+export const fixtureClock = () => 1_732_586_400_000;
+
 /** The company account of every fixture (`for_user_id`). */
 export const fixtureAccountId = '1400000000000000001';
 

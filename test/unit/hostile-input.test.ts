@@ -11,7 +11,7 @@ import { SQS_MAX_MESSAGE_BYTES } from '../../functions/core/queue-limits';
 import { sqsJson } from '../../functions/adapters/sqs-json';
 import { bookkeepingTime, expandUrls, inboundMessageSchema, MAX_EXPANDED_TEXT_CHARS, type InboundMessage } from '../../functions/core/x-events';
 import { signPayload } from '../../functions/core/x-signature';
-import { fixtureAccountId, fixtureBytes, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
+import { fixtureAccountId, fixtureBytes, fixtureClock, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
 
 /** Issue 8 §2–3: what a correctly signed but hostile or odd delivery does. */
 /** The fixture as a loose JSON tree, so a test can bend any field of it. */
@@ -28,7 +28,7 @@ function setup(opts: { secrets?: SecretSource; queue?: InboundQueue; clock?: () 
     secrets: opts.secrets ?? staticSecretSource(testSecret),
     queue,
     xAccountId: fixtureAccountId,
-    clock: opts.clock,
+    clock: opts.clock ?? fixtureClock,
   });
   const post = async (body: unknown, secret = vectors.consumerSecret) => {
     const bytes = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));

@@ -6,7 +6,8 @@ import { staticSecretSource, type SecretSource } from '../../functions/adapters/
 import type { InboundQueue } from '../../functions/core/ports';
 import type { InboundMessage } from '../../functions/core/x-events';
 import { signPayload } from '../../functions/core/x-signature';
-import { aaaFixtureNames, fixtureAccountId, fixtureBytes, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
+import { PROCESSED_EVENT_LIFETIME_SECONDS } from '../../functions/core/processed-key';
+import { aaaFixtureNames, fixtureAccountId, fixtureBytes, fixtureClock, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
 
 function recordingQueue(fail = false) {
   const sent: InboundMessage[] = [];
@@ -20,7 +21,7 @@ function recordingQueue(fail = false) {
 }
 
 function webhook(queue: InboundQueue, secrets: SecretSource = staticSecretSource(testSecret), observability = testObservability()) {
-  return createWebhookHandler({ ...observability, secrets, queue, xAccountId: fixtureAccountId });
+  return createWebhookHandler({ ...observability, secrets, queue, xAccountId: fixtureAccountId, clock: fixtureClock });
 }
 
 const signed = (body: Buffer, base64 = false) =>
@@ -70,7 +71,7 @@ describe('webhook handler', () => {
   it('answers an X Activity API DM for another account 200, forwards nothing and counts it', async () => {
     const { queue, sent } = recordingQueue();
     const observability = testObservability();
-    const res = await createWebhookHandler({ ...observability, secrets: staticSecretSource(testSecret), queue, xAccountId: '1500000000000000009' })(
+    const res = await createWebhookHandler({ ...observability, secrets: staticSecretSource(testSecret), queue, xAccountId: '1500000000000000009', clock: fixtureClock })(
       httpEvent({ body: fixtureBytes('xaa-dm-received.json'), headers: { 'x-twitter-webhooks-signature': vectors.signatures['xaa-dm-received.json'] } }),
       lambdaContext,
     );
@@ -101,6 +102,36 @@ describe('webhook handler', () => {
     expect(res.statusCode).toBe(status);
     expect(JSON.parse(res.body as string).error).toEqual(expect.any(String));
     expect(sent).toEqual([]);
+  });
+
+  it('counts a refused signed delivery as WebhookRejected (it alarms: X does not retry a 4xx), an unsigned one as WebhookUnauthenticated', async () => {
+    const { queue } = recordingQueue();
+    const observability = testObservability();
+    const handler = webhook(queue, staticSecretSource(testSecret), observability);
+    expect((await handler(signed(Buffer.from('{"for_user_id": ')), lambdaContext)).statusCode).toBe(400);
+    expect((await handler(httpEvent({ body: dm, headers: { 'x-twitter-webhooks-signature': signPayload('wrong', dm) } }), lambdaContext)).statusCode).toBe(401);
+    expect((await handler(httpEvent({ body: dm }), lambdaContext)).statusCode).toBe(401);
+    expect(observability.published()).toEqual({ WebhookRejected: 1, WebhookUnauthenticated: 2 });
+  });
+
+  it('acknowledges a DM older than the processed-record lifetime (a captured delivery sent again after 90 days), counts it and forwards only the fresh one beside it', async () => {
+    const { queue, sent } = recordingQueue();
+    const observability = testObservability();
+    const handler = webhook(queue, staticSecretSource(testSecret), observability);
+    const body = JSON.parse(fixtureBytes('batch-two-users.json').toString('utf8'));
+    const [old, ...fresh] = body.direct_message_events as { id: string; created_timestamp: string }[];
+    old!.created_timestamp = String(fixtureClock() - 90 * 24 * 3600_000);
+    for (const e of fresh) e.created_timestamp = String(fixtureClock() - 60_000);
+    const res = await handler(signed(Buffer.from(JSON.stringify(body))), lambdaContext);
+    expect(res.statusCode).toBe(200);
+    expect(sent.map((m) => m.eventId)).toEqual(fresh.map((e) => e.id));
+    expect(observability.published()).toEqual({ OldDmDropped: 1, DmReceived: fresh.length });
+
+    // Just inside the lifetime (7 days) it is still X's, and forwarded.
+    old!.created_timestamp = String(fixtureClock() - PROCESSED_EVENT_LIFETIME_SECONDS * 1000 + 60_000);
+    old!.id = '1861000000000000399';
+    expect((await handler(signed(Buffer.from(JSON.stringify({ ...body, direct_message_events: [old] }))), lambdaContext)).statusCode).toBe(200);
+    expect(sent.map((m) => m.eventId)).toContain('1861000000000000399');
   });
 
   it('answers 503 when the queue does not accept the messages, so that X retries', async () => {

@@ -3,7 +3,7 @@ import { createWebhookHandler } from '../../functions/webhook/handler';
 import { staticSecretSource } from '../../functions/adapters/secrets';
 import type { InboundMessage } from '../../functions/core/x-events';
 import { signPayload } from '../../functions/core/x-signature';
-import { fixtureAccountId, fixtureBytes, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
+import { fixtureAccountId, fixtureBytes, fixtureClock, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
 
 /**
  * Issue 18 §1: strict on authenticity, tolerant on content. Every shape X documents for its
@@ -18,7 +18,7 @@ const xaaSender = '2900000000000000077';
 function setup() {
   const sent: InboundMessage[] = [];
   const observability = testObservability();
-  const handler = createWebhookHandler({ ...observability, secrets: staticSecretSource(testSecret), queue: { send: async (m) => void sent.push(...m) }, xAccountId: fixtureAccountId });
+  const handler = createWebhookHandler({ ...observability, secrets: staticSecretSource(testSecret), queue: { send: async (m) => void sent.push(...m) }, xAccountId: fixtureAccountId, clock: fixtureClock });
   const post = async (body: unknown) => {
     const bytes = Buffer.from(JSON.stringify(body));
     return handler(httpEvent({ body: bytes, headers: { 'x-twitter-webhooks-signature': signPayload(vectors.consumerSecret, bytes) } }), lambdaContext);

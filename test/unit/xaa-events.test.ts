@@ -9,10 +9,10 @@ const COMPANY = '1400000000000000001';
 const OTHER = '1500000000000000009';
 const xaaFixtures = fixtureNames.filter((n) => n.startsWith('xaa-'));
 const fixture = (name: string) => JSON.parse(fixtureBytes(name).toString('utf8'));
-const read = (name: string, account = COMPANY) => readDelivery({ consumerSecret: vectors.consumerSecret, accountId: account, receivedAtMs: Date.now() }, fixtureBytes(name), vectors.signatures[name]);
+const read = (name: string, account = COMPANY) => readDelivery({ consumerSecret: vectors.consumerSecret, accountId: account, receivedAtMs: Date.now(), maxAgeMs: Infinity }, fixtureBytes(name), vectors.signatures[name]);
 const readJson = (json: unknown, account = COMPANY) => {
   const body = Buffer.from(JSON.stringify(json));
-  return readDelivery({ consumerSecret: vectors.consumerSecret, accountId: account, receivedAtMs: Date.now() }, body, signPayload(vectors.consumerSecret, body));
+  return readDelivery({ consumerSecret: vectors.consumerSecret, accountId: account, receivedAtMs: Date.now(), maxAgeMs: Infinity }, body, signPayload(vectors.consumerSecret, body));
 };
 
 describe('X Activity API deliveries', () => {
@@ -28,7 +28,7 @@ describe('X Activity API deliveries', () => {
   it.each(xaaFixtures)('rejects %s when one byte changes (401, before parsing)', (name) => {
     const body = Buffer.from(fixtureBytes(name));
     body[5] ^= 0x01;
-    expect(readDelivery({ consumerSecret: vectors.consumerSecret, accountId: COMPANY, receivedAtMs: Date.now() }, body, vectors.signatures[name])).toMatchObject({ accepted: false, status: 401 });
+    expect(readDelivery({ consumerSecret: vectors.consumerSecret, accountId: COMPANY, receivedAtMs: Date.now(), maxAgeMs: Infinity }, body, vectors.signatures[name])).toMatchObject({ accepted: false, status: 401 });
   });
 
   it('turns dm.received into the same inbound message as an AAA DM, users converted to v1.1', () => {
