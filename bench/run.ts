@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startFauxqs } from '../local/emulators';
@@ -8,6 +8,7 @@ import { measureEndToEnd } from './end-to-end';
 import { measureWebhookLatency } from './webhook-latency';
 import { measureXSpend } from './x-spend';
 import { measureXChatColdStart, printXChatColdStart } from './xchat';
+import { measurePollCycle, printPollCycle } from './poll-cycle';
 import { xPrices } from '../simulators/x/billing';
 
 /** `npm run bench`: measures, prints a table per benchmark, and writes bench/results.json. */
@@ -17,13 +18,35 @@ process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 // Cold init: at most 1.2 times the floor (the SDK clients alone), a ratio that holds on any machine.
 const targets = { webhookP99Ms: 20, bundleKb: 150, coldInitOverFloor: 1.2, e2eP50Ms: 50 };
 
-/** `npm run bench -- xchat`: that section alone, printed (bench/results.json is written by the full run only). */
-async function xchatOnly(): Promise<void> {
-  printXChatColdStart(await measureXChatColdStart());
+/**
+ * `npm run bench -- <section>`: that section alone. A section with a key merges its figures into
+ * bench/results.json; xchat's are written by the full run only.
+ */
+const sections: Record<string, () => Promise<[key: string | undefined, figures: unknown]>> = {
+  xchat: async () => {
+    printXChatColdStart(await measureXChatColdStart());
+    return [undefined, undefined];
+  },
+  'poll-cycle': async () => {
+    const pollCycle = await measurePollCycle();
+    printPollCycle(pollCycle);
+    return ['pollCycle', pollCycle];
+  },
+};
+
+async function runSection(name: string): Promise<void> {
+  const section = sections[name];
+  if (!section) throw new Error(`no bench section "${name}": ${Object.keys(sections).join(', ')}, or none for all`);
+  const [key, figures] = await section();
+  if (key === undefined) return;
+  const file = join(__dirname, 'results.json');
+  const results = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+  writeFileSync(file, `${JSON.stringify({ ...results, [key]: figures }, null, 2)}\n`);
+  console.log(`written: bench/results.json (${key} only)`);
 }
 
 async function main(): Promise<void> {
-  if (process.argv[2] === 'xchat') return xchatOnly();
+  if (process.argv[2]) return runSection(process.argv[2]);
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
   console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}`);
 
@@ -89,6 +112,9 @@ async function main(): Promise<void> {
   });
   console.log(`polling, a day without DMs: X $${xSpend.pollingIdleDay} (${xSpend.lookups.idleDay} lookups; re-reads of the same events that UTC day are not billed again), $${xSpend.pollingIdleMonth} a month`);
 
+  const pollCycle = await measurePollCycle();
+  printPollCycle(pollCycle);
+
   const verdicts = {
     webhookP99: webhook.handlerMs.p99 < targets.webhookP99Ms,
     bundles: bundles.every((b) => b.kb < targets.bundleKb),
@@ -98,7 +124,7 @@ async function main(): Promise<void> {
     e2eExactlyOnceInOrder: endToEnd.lost === 0 && endToEnd.duplicated === 0 && endToEnd.orderViolations === 0,
   };
   console.log('\nagainst the targets:', verdicts);
-  writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify({ machine, targets, webhook, dmPoller, bundles, xchat, endToEnd, xSpend, verdicts }, null, 2)}\n`);
+  writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify({ machine, targets, webhook, dmPoller, bundles, xchat, endToEnd, xSpend, pollCycle, verdicts }, null, 2)}\n`);
   console.log('written: bench/results.json');
 }
 

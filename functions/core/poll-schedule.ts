@@ -40,18 +40,27 @@ export function idlenessOf(c: Conversation, now: number, policy: PollPolicy = DE
   return quiet <= policy.dormantAfterMs ? 'idle' : 'dormant';
 }
 
-const everyMs = (idleness: Idleness, policy: PollPolicy) => (idleness === 'active' ? 0 : idleness === 'idle' ? policy.idleEveryMs : policy.dormantEveryMs);
+/** How often a conversation of this kind is polled (0: every run). */
+export const everyMs = (idleness: Idleness, policy: PollPolicy = DEFAULT_POLL_POLICY): number =>
+  idleness === 'active' ? 0 : idleness === 'idle' ? policy.idleEveryMs : policy.dormantEveryMs;
 
 /**
  * The conversations due now, in the order to poll them: active ones first, then the others;
- * within each, the one listed longest ago first (never listed: first of all). A run that stops at
- * its time budget leaves the rest due and waiting longest, so the next run starts with them.
+ * within each, the one polled longest ago first (never polled: first of the others). A run that
+ * stops at its time budget leaves the rest due, so the next run starts with them. So that
+ * nothing waits forever when active conversations alone fill every run, an idle or dormant one
+ * left waiting twice its interval (20 minutes, 2 hours) goes before the active ones.
  */
 export function duePolls<C extends Conversation>(open: C[], marks: PollMarks, now: number, policy: PollPolicy = DEFAULT_POLL_POLICY): C[] {
+  const tierOf = (idleness: Idleness, last: number | undefined) => {
+    if (idleness === 'active') return 1;
+    return last !== undefined && now - last >= 2 * everyMs(idleness, policy) ? 0 : 2;
+  };
   return open
-    .map((c) => ({ c, idleness: idlenessOf(c, now, policy), last: marks[c.conversationId] ?? 0 }))
-    .filter(({ idleness, last }) => now - last >= everyMs(idleness, policy))
-    .sort((a, b) => Number(b.idleness === 'active') - Number(a.idleness === 'active') || a.last - b.last)
+    .map((c) => ({ c, idleness: idlenessOf(c, now, policy), last: marks[c.conversationId] }))
+    .filter(({ idleness, last }) => last === undefined || now - last >= everyMs(idleness, policy))
+    .map((d) => ({ ...d, tier: tierOf(d.idleness, d.last) }))
+    .sort((a, b) => a.tier - b.tier || (a.last ?? 0) - (b.last ?? 0))
     .map(({ c }) => c);
 }
 

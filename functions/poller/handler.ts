@@ -7,7 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { Env, pollerTimeoutSeconds, secretOf } from '../config';
+import { Env, pollerTimeoutSeconds, secretOf, type TicketsSettings } from '../config';
 import { closeByFourbiz, type Conversation } from '../core/conversation';
 import { Metric } from '../core/metric-names';
 import { mergeSynced, planReplySync, syncedOccurrencesOf, type KeptBackOccurrence, type ReplySyncPlan } from '../core/reply-sync';
@@ -22,7 +22,7 @@ import { secretSourceFor } from '../adapters/secrets';
 import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
 import type { ConversationStore, OutboundQueue, PollMarksStore } from '../core/ports';
-import { DEFAULT_POLL_POLICY, duePolls, idlenessOf, keepOpen, type PollMarks, type PollPolicy } from '../core/poll-schedule';
+import { DEFAULT_POLL_POLICY, duePolls, everyMs, idlenessOf, keepOpen, type PollMarks, type PollPolicy } from '../core/poll-schedule';
 import { dynamoPollMarks } from '../adapters/poll-marks-store';
 
 export interface PollerDeps extends Observability<'poller'> {
@@ -194,6 +194,8 @@ export function createPollerHandler(deps: PollerDeps) {
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, due.length) }, worker));
     summary.deferred = due.length - summary.polled;
+    // One never polled and left over counts as due since this run (before those just polled): past twice its interval it goes before the active ones.
+    for (const c of due.slice(next)) marks[c.conversationId] ??= started - everyMs(idlenessOf(c, started, policy), policy) - 1;
     await deps.marks.save(keepOpen(marks, open)).catch((err: unknown) => {
       logger.warn('could not save when conversations were polled: the next run polls them again', { error: (err as Error).message });
     });
@@ -221,6 +223,11 @@ export function createPollerHandler(deps: PollerDeps) {
   return middy(poller).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }
 
+/** How long a run starts polls: its timeout less what the last ones may take (three 4biz calls each) and 5 s to save the marks. */
+export function pollBudgetMs(settings: Pick<TicketsSettings, 'pollScheduleMinutes' | 'timeoutMs'>): number {
+  return Math.max(5_000, pollerTimeoutSeconds(settings) * 1000 - 3 * settings.timeoutMs - 5_000);
+}
+
 export const handler = wireOnFirstCall('poller', (config) => {
   const settings = config.fourbiz;
   if (settings.mode !== 'tickets') throw new ConfigurationError(`the poller runs in tickets mode only, ${Env.fourbiz} says "${settings.mode}"`);
@@ -231,8 +238,7 @@ export const handler = wireOnFirstCall('poller', (config) => {
     leases: dynamoLeaseStore(doc, config.tableName),
     marks: dynamoPollMarks(doc, config.tableName),
     leaseSeconds: pollerTimeoutSeconds(settings),
-    // Polls start until the timeout less what the last ones may take (three 4biz calls each) and 5 s to save the marks.
-    budgetMs: Math.max(5_000, pollerTimeoutSeconds(settings) * 1000 - 3 * settings.timeoutMs - 5_000),
+    budgetMs: pollBudgetMs(settings),
     closingMessage: settings.closingMessage,
     customerVisibleCategories: settings.customerVisibleCategories,
     answerMaxParts: settings.answerMaxParts,

@@ -28,9 +28,15 @@ describe('poll schedule', () => {
   });
 
   it('puts active conversations first, then the rest, each by the longest since its last poll; never-polled ones first of their kind', () => {
-    const open = [conversation('idle-old', 120), conversation('active-recent', 5), conversation('dormant', 3000), conversation('active-stale', 30), conversation('active-new', 1)];
-    const marks = { 'idle-old-1': NOW - 30 * MIN, 'active-recent-1': NOW - 1 * MIN, 'dormant-1': NOW - 90 * MIN, 'active-stale-1': NOW - 3 * MIN };
-    expect(duePolls(open, marks, NOW).map((c) => c.xUserId)).toEqual(['active-new', 'active-stale', 'active-recent', 'dormant', 'idle-old']);
+    const open = [conversation('idle-due', 120), conversation('active-recent', 5), conversation('dormant', 3000), conversation('active-stale', 30), conversation('active-new', 1), conversation('idle-new', 200)];
+    const marks = { 'idle-due-1': NOW - 12 * MIN, 'active-recent-1': NOW - 1 * MIN, 'dormant-1': NOW - 90 * MIN, 'active-stale-1': NOW - 3 * MIN };
+    expect(duePolls(open, marks, NOW).map((c) => c.xUserId)).toEqual(['active-new', 'active-stale', 'active-recent', 'idle-new', 'dormant', 'idle-due']);
+  });
+
+  it('puts an idle or dormant conversation left waiting twice its interval before the active ones, so none waits forever', () => {
+    const open = [conversation('active', 1), conversation('idle-late', 120), conversation('dormant-late', 3000), conversation('dormant', 3000)];
+    const marks = { 'active-1': NOW - 5 * MIN, 'idle-late-1': NOW - 20 * MIN, 'dormant-late-1': NOW - 121 * MIN, 'dormant-1': NOW - 119 * MIN };
+    expect(duePolls(open, marks, NOW).map((c) => c.xUserId)).toEqual(['dormant-late', 'idle-late', 'active', 'dormant']);
   });
 
   it('polls active conversations every run, idle ones every 10 minutes, dormant ones every hour', () => {

@@ -115,6 +115,18 @@ describe('poller schedule (tickets mode)', () => {
     expect(w.obs.published().ActivePollWaitSeconds).toBeGreaterThan(0);
   });
 
+  it('still reaches an idle conversation, within about twice its interval, when active ones alone would fill every run', async () => {
+    // Three polls fit in a run; four active conversations want a poll every run.
+    const w = world([open('a1', 0), open('a2', 0), open('a3', 0), open('a4', 0), open('i', 180)], { budgetMs: 1_000 });
+    w.answer('Ri', '900', 'Resposta no pedido parado');
+    for (let minute = 0; minute <= 45; minute++) await w.run();
+    const polls = [...new Set(w.calls.filter((c) => c.request === 'Ri').map((c) => Math.floor((c.at - START) / MIN)))];
+    expect(polls.length).toBeGreaterThanOrEqual(2);
+    for (let k = 1; k < polls.length; k++) expect(polls[k] - polls[k - 1]).toBeLessThanOrEqual(21);
+    expect(polls[0]).toBeLessThanOrEqual(21);
+    expect(w.queued.map((m) => m.text)).toEqual(['Resposta no pedido parado']);
+  });
+
   it('loses nothing on a dormant request: an answer written there is sent at its next poll, within the hour', async () => {
     const w = world([open('d', 3 * 24 * 60)]);
     await w.run();
