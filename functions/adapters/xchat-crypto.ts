@@ -22,6 +22,17 @@ export interface XChatCompanyCrypto extends XChatCrypto {
   encryptReply(request: Omit<XChatReply, 'outboxId'> & { keys: ConversationKeys }): EncryptedReply;
 }
 
+/** At most this many attachments of one message are named (chat-xdk's clients send a handful). */
+const MAX_ATTACHMENTS = 10;
+
+/** What an attachment is ("image", "video", "url", "post"…), for the log line and the 4biz agent; never its content. */
+function attachmentKind(a: unknown): string {
+  const info = (a ?? {}) as Record<string, unknown>;
+  // chat-xdk 0.4.3 names the type `attachment_type` on events (its typings say `attachmentType`): both read.
+  const kind = info.mediaType ?? info.attachment_type ?? info.attachmentType;
+  return typeof kind === 'string' && /^[\w./+-]{1,40}$/.test(kind) ? kind : 'attachment';
+}
+
 /** Newest key version: versions are timestamps/snowflakes (decimal strings). */
 function latestVersion(keys: ConversationKeys): string | undefined {
   return Object.keys(keys).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0)).at(-1);
@@ -59,7 +70,7 @@ export function createXChatCrypto(identity: () => Promise<XChatIdentity> | XChat
         createdAtMsec: event.createdAtMsec,
         verified: event.verified === true,
         text: typeof text === 'string' ? text : undefined,
-        attachments: Array.isArray(event.attachments) ? event.attachments.length : 0,
+        attachments: (Array.isArray(event.attachments) ? event.attachments : []).slice(0, MAX_ATTACHMENTS).map(attachmentKind),
       };
     },
     encryptReply({ conversationId, text, keys, replyTo }) {

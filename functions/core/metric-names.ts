@@ -62,6 +62,8 @@ export const Metric = {
   EncryptedDmReceived: 'EncryptedDmReceived',
   /** XChat on: a chat message that cannot be read, decrypted or verified was dropped (never its content logged). */
   XChatDropped: 'XChatDropped',
+  /** XChat on: attachments of a chat message that were not forwarded (XChat media is not supported; the text is). */
+  XChatAttachmentNotForwarded: 'XChatAttachmentNotForwarded',
   XAccessRevoked: 'XAccessRevoked',
   SecretNotFilled: 'SecretNotFilled',
   /** Webhook health: X says invalid after re-validation, or the app has no webhook for the URL. */
@@ -125,6 +127,7 @@ export const emittedBy = {
     Metric.FourbizTransientError,
     Metric.InvalidQueueMessage,
     Metric.OldDmReceived,
+    Metric.XChatAttachmentNotForwarded,
     Metric.XChatDropped,
   ],
   'webhook-health': [

@@ -86,7 +86,8 @@ export interface DecryptedChatEvent {
   createdAtMsec?: number;
   verified: boolean;
   text?: string;
-  attachments: number;
+  /** What each attachment is ("image", "url"…): XChat media is not forwarded, only named. */
+  attachments: string[];
 }
 
 /** chat-xdk refused an event: it does not verify, or cannot be decrypted (`missingKey`: no key of its version was given). */
@@ -231,7 +232,8 @@ function inboundFromEvent(event: DecryptedChatEvent, queued: EncryptedChatMessag
       sender: { id: chat.senderId },
       recipientId: chat.accountId,
       text: event.text,
-      attachments: [],
+      // Named for the agent (tickets mode lists them), without a link: XChat media stays encrypted at X (docs/xchat.md).
+      attachments: event.attachments.map((kind) => ({ type: 'xchat', mediaType: kind })),
       raw: { event: raw, users: { [chat.senderId]: { ...minimalV1User(chat.senderId) } } },
       xchat: { conversationId: chat.conversationId, messageId: event.messageId, conversationToken: chat.conversationToken },
     },

@@ -89,6 +89,10 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
       metrics.addMetric(Metric.EventIgnored, MetricUnit.Count, 1);
       return undefined;
     }
+    if (opened.message.attachments.length > 0) {
+      logger.warn('XChat attachments not forwarded (XChat media is not supported): the text is', { ...keys, attachments: opened.message.attachments.map((a) => a.mediaType) });
+      metrics.addMetric(Metric.XChatAttachmentNotForwarded, MetricUnit.Count, opened.message.attachments.length);
+    }
     return opened.message;
   }
 

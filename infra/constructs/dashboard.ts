@@ -170,6 +170,7 @@ export class Dashboard extends Construct {
         graph('X events not forwarded', [
           custom(MetricName.EncryptedDmReceived),
           custom(MetricName.XChatDropped),
+          custom(MetricName.XChatAttachmentNotForwarded),
           custom(MetricName.XAccessRevoked),
           custom(MetricName.EventIgnored),
         ]),

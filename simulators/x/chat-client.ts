@@ -1,3 +1,4 @@
+import type { AttachmentDescriptor } from '@xdevplatform/chat-xdk';
 import { newXChatEngine, type XChatEngine } from '../../functions/adapters/xchat-engine';
 
 /**
@@ -159,10 +160,10 @@ export class XChatPerson {
     return this.engine.decryptEvent(encodedEvent, this.keys, signingKeys);
   }
 
-  /** An encrypted, signed message in the conversation, framed as X delivers it. */
-  write(conversationId: string, text: string, createdAtMsec = Date.now()): { messageId: string; sequenceId: string; encodedEvent: string; signature: Signature } {
+  /** An encrypted, signed message in the conversation (with attachment descriptors, e.g. a photo), framed as X delivers it. */
+  write(conversationId: string, text: string, createdAtMsec = Date.now(), attachments?: AttachmentDescriptor[]): { messageId: string; sequenceId: string; encodedEvent: string; signature: Signature } {
     if (!this.conversationKey) throw new Error('no conversation key yet: changeConversationKey first');
-    const sent = this.engine.encryptMessage({ conversationId, text, conversationKey: this.conversationKey.key, conversationKeyVersion: this.conversationKey.version });
+    const sent = this.engine.encryptMessage({ conversationId, text, attachments, conversationKey: this.conversationKey.key, conversationKeyVersion: this.conversationKey.version });
     const signature = { signature: sent.signature, ...sent.signatureInfo };
     const sequenceId = nextSequenceId();
     const encodedEvent = frameMessageEvent({ sequenceId, messageId: sent.messageId, senderId: this.userId, conversationId, createdAtMsec, detail: messageCreateDetail(sent.encryptedContent), signature });

@@ -1,3 +1,4 @@
+import type { AttachmentDescriptor } from '@xdevplatform/chat-xdk';
 import { createXChatCrypto } from '../../functions/adapters/xchat-crypto';
 import { localKeyWrap } from '../../functions/adapters/xchat-keys';
 import type { ConversationKeyEvents, ConversationKeys, ConversationKeyStore, EncryptedChatMessage, PublicKeySource, SigningKey, XChatDeps } from '../../functions/core/xchat';
@@ -86,8 +87,8 @@ export async function xchatWorld() {
         keyEvents.record(conversationId, pendingKeyChange);
       },
       /** The chat.received payload X would deliver (the key change with the first message after it). */
-      payload(text: string) {
-        const sent = writer.write(conversationId, text);
+      payload(text: string, attachments?: AttachmentDescriptor[]) {
+        const sent = writer.write(conversationId, text, Date.now(), attachments);
         const payload = {
           id: sent.messageId,
           sender_id: PERSON_ID,
@@ -99,8 +100,8 @@ export async function xchatWorld() {
         pendingKeyChange = undefined;
         return { payload, sent };
       },
-      queued(text: string): EncryptedChatMessage & { sent: ReturnType<XChatPerson['write']> } {
-        const { payload, sent } = this.payload(text);
+      queued(text: string, attachments?: AttachmentDescriptor[]): EncryptedChatMessage & { sent: ReturnType<XChatPerson['write']> } {
+        const { payload, sent } = this.payload(text, attachments);
         return {
           sent,
           xchat: {
@@ -119,6 +120,9 @@ export async function xchatWorld() {
   }
   return { company, companyClient, person, publicKeys, keys, keyEvents, crypto, deps, conversation };
 }
+
+/** A photo as an XChat client attaches it (the encrypted bytes would be in X's chat media store). */
+export const PHOTO: Extract<AttachmentDescriptor, { attachment_type: 'media' }> = { attachment_type: 'media', media_hash_key: 'mh-2f9c1e', width: 640, height: 480, filesize_bytes: 48_213, filename: 'fatura.jpg', media_type: 1 };
 
 /** The X Activity API envelope of a chat.received. */
 export function chatReceivedEnvelope(payload: object, eventUuid = '8511582263942905822') {

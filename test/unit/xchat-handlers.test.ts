@@ -9,7 +9,7 @@ import { createWebhookHandler } from '../../functions/webhook/handler';
 import { memoryStore, recordingQueueControl } from '../support/memory-store';
 import { testObservability } from '../support/observability';
 import { fixtureAccountId, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
-import { chatReceivedEnvelope, PERSON_ID, xchatWorld } from '../support/xchat';
+import { chatReceivedEnvelope, PERSON_ID, PHOTO, xchatWorld } from '../support/xchat';
 import { memoryCircuit } from '../support/memory-circuit';
 
 function webhookWith(chats: ChatQueue | undefined) {
@@ -102,6 +102,15 @@ describe('dispatcher with XChat messages', () => {
     expect(t.delivered.map((m) => [m.text, m.sender.id, m.eventId])).toEqual([['Olá, preciso de ajuda', PERSON_ID, first.sent.sequenceId]]);
     expect(t.store.conversations.get(PERSON_ID)).toMatchObject({ messagesIn: 1, xchatConversationId: conv.conversationId });
     expect(t.observability.published()).toMatchObject({ DeliveredTo4biz: 1, DuplicateSkipped: 1 });
+  });
+
+  it('forwards the text of a message with a photo; the photo (XChat media) is logged and counted, not forwarded', async () => {
+    const w = await xchatWorld();
+    const t = dispatcher(async () => w.deps);
+    const res = await t.run([record({ xchat: w.conversation().queued('minha fatura', [PHOTO]).xchat })]);
+    expect(res.batchItemFailures).toEqual([]);
+    expect(t.delivered.map((m) => [m.text, m.attachments])).toEqual([['minha fatura', [{ type: 'xchat', mediaType: 'image' }]]]);
+    expect(t.observability.published()).toMatchObject({ DeliveredTo4biz: 1, XChatAttachmentNotForwarded: 1 });
   });
 
   it('drops a message that does not verify: acknowledged, never delivered, counted', async () => {

@@ -1,7 +1,7 @@
 import { openChatMessage } from '../../functions/core/xchat';
 import { XChatPerson } from '../../simulators/x/chat-client';
 import { fixtureAccountId } from '../support/x-fixtures';
-import { PERSON_ID, xchatWorld } from '../support/xchat';
+import { PERSON_ID, PHOTO, xchatWorld } from '../support/xchat';
 
 /** Flips one bit of the message ciphertext, the framing intact. */
 function tampered(encodedEvent: string): string {
@@ -28,6 +28,19 @@ describe('opening an XChat message (core/xchat, real chat-xdk cryptography)', ()
         raw: { event: { type: 'message_create', id: queued.sent.sequenceId, message_create: { sender_id: PERSON_ID, target: { recipient_id: fixtureAccountId } } } },
       },
     });
+  });
+
+  it('names a message\'s attachments (XChat media is not forwarded) and keeps its text', async () => {
+    const w = await xchatWorld();
+    const conv = w.conversation();
+    const photos = await openChatMessage(conv.queued('segue a foto da fatura', [PHOTO, { ...PHOTO, media_hash_key: 'mh-77aa01' }]), w.deps);
+    expect(photos).toMatchObject({ kind: 'message', message: { text: 'segue a foto da fatura', attachments: [{ type: 'xchat', mediaType: 'image' }, { type: 'xchat', mediaType: 'image' }] } });
+    // A link card (chat-xdk allows it only alone) is named too; the text still carries what the person wrote.
+    const link = await openChatMessage(conv.queued('o pedido', [{ attachment_type: 'url', url: 'https://example.com/pedido/42' }]), w.deps);
+    expect(link).toMatchObject({ kind: 'message', message: { text: 'o pedido', attachments: [{ type: 'xchat', mediaType: 'url' }] } });
+    // Nothing of the attachment itself (its media key, file name, link) is carried.
+    const carried = JSON.stringify([photos, link]);
+    for (const secret of ['mh-2f9c1e', 'mh-77aa01', 'fatura.jpg', 'example.com']) expect(carried).not.toContain(secret);
   });
 
   it('keeps the conversation key, wrapped, so a later message without a key change decrypts (any instance)', async () => {
