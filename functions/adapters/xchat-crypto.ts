@@ -33,9 +33,12 @@ function attachmentKind(a: unknown): string {
   return typeof kind === 'string' && /^[\w./+-]{1,40}$/.test(kind) ? kind : 'attachment';
 }
 
-/** Newest key version: versions are timestamps/snowflakes (decimal strings). */
+/** Key versions in order: they are timestamps/snowflakes (decimal strings), compared as numbers. */
+export const byVersion = (a: string, b: string): number => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
+
+/** Newest key version. */
 function latestVersion(keys: ConversationKeys): string | undefined {
-  return Object.keys(keys).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0)).at(-1);
+  return Object.keys(keys).sort(byVersion).at(-1);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { SigningKey } from '../core/xchat';
+import { byVersion } from './xchat-crypto';
 import { newXChatEngine } from './xchat-engine';
 
 /** What checking a key blob against X's published keys of the company account found. */
@@ -8,9 +9,6 @@ export type KeyBlobCheck =
   | { ok: false; problem: 'malformed' | 'unpublished' | 'foreign'; detail: string };
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
-
-/** Newest first: versions are timestamps/snowflakes (decimal strings). */
-const byVersionDesc = (a: SigningKey, b: SigningKey) => (BigInt(b.publicKeyVersion) > BigInt(a.publicKeyVersion) ? 1 : -1);
 
 /**
  * Does this key blob hold the company account's XChat identity? Imported into a fresh chat-xdk
@@ -41,7 +39,7 @@ export function checkKeyBlob(keyBlob: string, published: SigningKey[]): KeyBlobC
         return false; // an entry chat-xdk cannot read is not ours
       }
     };
-    const match = [...published].filter((k) => /^\d{1,32}$/.test(k.publicKeyVersion)).sort(byVersionDesc).find(holds);
+    const match = [...published].filter((k) => /^\d{1,32}$/.test(k.publicKeyVersion)).sort((a, b) => byVersion(b.publicKeyVersion, a.publicKeyVersion)).find(holds);
     if (!match) {
       return { ok: false, problem: 'foreign', detail: `none of the ${published.length} XChat public key(s) X publishes for the account belongs to this key blob` };
     }
