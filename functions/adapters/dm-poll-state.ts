@@ -12,6 +12,8 @@ const stateSchema = z.object({
   floorMs: z.number().optional(),
   resume: z.array(z.object({ token: z.string().min(1), oldestId: dmEventIdSchema.optional() })).optional(),
   notBeforeMs: z.number().optional(),
+  overlapFromMs: z.number().optional(),
+  recent: z.array(z.object({ id: dmEventIdSchema, atMs: z.number() })).max(1000).optional(),
 }) satisfies z.ZodType<DmPollState>;
 
 /**

@@ -11,6 +11,14 @@ export interface DmPollState {
    * oldest event it had read.
    */
   resume?: { token: string; oldestId?: string }[];
+  /**
+   * The overlap (core/dm-poll.ts DM_POLL_OVERLAP_MS): events up to the cursor created at or after this
+   * instant (epoch ms) are read again by the next walk that ends at the cursor, so a DM X's lookup
+   * shows late is still queued.
+   */
+  overlapFromMs?: number;
+  /** Events of the overlap already queued, skipped or reported (id, created at), newest first: not queued again. */
+  recent?: { id: string; atMs: number }[];
   /** After a 429: no call to X before this instant (epoch ms), X's x-rate-limit-reset. */
   notBeforeMs?: number;
 }

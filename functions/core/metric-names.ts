@@ -82,6 +82,8 @@ export const Metric = {
   DmPollRateLimited: 'DmPollRateLimited',
   DmPollLag: 'DmPollLag',
   DmEventInvalid: 'DmEventInvalid',
+  /** Polling mode: DMs X's lookup showed late (below the cursor) and the poll overlap queued. */
+  DmPolledLate: 'DmPolledLate',
   /** DM events X's lookup returned: X bills each read (the tenant's X budget alarm). */
   XDmEventsRead: 'XDmEventsRead',
   SecretUnavailable: 'SecretUnavailable',
@@ -145,6 +147,7 @@ export const emittedBy = {
     Metric.DmPollRateLimited,
     Metric.DmPollRuns,
     Metric.DmPolled,
+    Metric.DmPolledLate,
     Metric.EchoDropped,
     Metric.EnqueueFailed,
     Metric.EventIgnored,

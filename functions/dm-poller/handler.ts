@@ -83,7 +83,9 @@ export function createDmPollerHandler(deps: DmPollerDeps) {
     for (const m of result.malformed) logger.warn('malformed DM event from X: not queued', { eventId: m.id, reason: m.reason });
     count(Metric.DmEventInvalid, result.malformed.length);
 
-    for (const m of result.queued) logger.info('DM accepted', { eventId: m.eventId, xUserId: m.sender.id });
+    const late = new Set(result.late);
+    for (const m of result.queued) logger.info(late.has(m.eventId) ? "DM accepted (X's lookup showed it late, below DMs already read)" : 'DM accepted', { eventId: m.eventId, xUserId: m.sender.id });
+    count(Metric.DmPolledLate, result.queued.filter((m) => late.has(m.eventId)).length);
     logger.debug('DM texts', { texts: result.queued.map((m) => m.text) });
     count(Metric.DmPolled, result.queued.length);
     if (result.queued.length > 0) {

@@ -61,6 +61,11 @@ export interface NewDmEvent {
   /** Default: the one-to-one conversation of the sender and the account. */
   conversationId?: string;
   createdAt?: Date;
+  /**
+   * X's lookup shows this DM only now, though it was sent at `createdAt`: its id is that instant's
+   * (a snowflake holds its time), so it lists below DMs already listed after it.
+   */
+  late?: boolean;
 }
 
 const defaultDmFields = ['id', 'event_type', 'text'];
@@ -83,8 +88,15 @@ export function dmLookupFamily(accountId: string) {
   }
   const oneToOne = (a: string, b: string) => (BigInt(a) < BigInt(b) ? `${a}-${b}` : `${b}-${a}`);
 
+  /** A snowflake-like id of a past instant, for a DM shown late (never one already used). */
+  function idAt(date: Date): string {
+    let id = BigInt(date.getTime()) * 4_194_304n;
+    while (events.some((e) => e.id === String(id))) id += 1n;
+    return String(id);
+  }
+
   function add(dm: NewDmEvent): string {
-    const id = nextId();
+    const id = dm.late && dm.createdAt ? idAt(dm.createdAt) : nextId();
     if (dm.username || dm.name || !users.has(dm.senderId)) users.set(dm.senderId, { id: dm.senderId, name: dm.name, username: dm.username });
     const text = dm.text ?? '';
     const urls = (dm.urls ?? []).flatMap((u) => {

@@ -60,7 +60,10 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
   });
 
   /** A tenant's polling bridge on fresh queues and table; `now` is the poller's clock. */
-  async function bridge(fourbiz: FourbizClient, opts: { backfillMinutes?: number; wrapSource?: (s: ReturnType<typeof createDmEventsSource>) => ReturnType<typeof createDmEventsSource> } = {}) {
+  async function bridge(
+    fourbiz: FourbizClient,
+    opts: { backfillMinutes?: number; pageSizes?: { first: number; max: number }; wrapSource?: (s: ReturnType<typeof createDmEventsSource>) => ReturnType<typeof createDmEventsSource> } = {},
+  ) {
     const [queues, table] = await Promise.all([createTestQueuePair(sqs, 'dm-poll', { visibilityTimeoutSeconds: 2 }), createTestTable(dynamo)]);
     const store = dynamoConversationStore(doc, table);
     const { consumerKey, consumerSecret, accessToken, accessTokenSecret } = x.credentials;
@@ -91,8 +94,8 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
       leases,
       companyId: COMPANY,
       backfillMinutes: opts.backfillMinutes ?? 0,
-      // Pages of 10 instead of up to X's 100: several pages with few DMs.
-      pageSizes: { first: 10, max: 10 },
+      // Pages of 10 instead of up to X's 100: several pages with few DMs (and no room for the overlap).
+      pageSizes: opts.pageSizes ?? { first: 10, max: 10 },
       clock: () => clock.now,
     });
     const webhook = createWebhookHandler({ ...testObservability(), secrets, queue, xAccountId: COMPANY });
@@ -117,6 +120,8 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
       boundaryId: '1861000000000000150',
       resume: [{ token: 'b2xkZXI', oldestId: '1861000000000000300' }, { token: 'b2xkZXIy' }],
       notBeforeMs: 1_764_000_000_000,
+      overlapFromMs: 1_763_999_400_000,
+      recent: [{ id: '1861000000000000100', atMs: 1_763_999_900_000 }, { id: '1861000000000000090', atMs: 1_763_999_800_000 }],
     };
     await state.save(full);
     expect(await state.load()).toEqual(full);
@@ -163,6 +168,22 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
         users: { [person(2)]: { id_str: person(2), screen_name: 'ana_lima', name: 'Ana Lima' }, [COMPANY]: { id: COMPANY, id_str: COMPANY } },
       });
       expect(b.obs.published()).toMatchObject({ DmPolled: 1, DmPollRuns: 2, DmPollLag: expect.any(Number) });
+    });
+
+    it('a DM X shows late, below a DM already relayed, reaches 4biz once (DmPolledLate); the re-reads relay nothing twice', async () => {
+      const b = await bridge(relay(), { pageSizes: { first: 5, max: 100 } });
+      await b.poll();
+      const first = x.addDmEvent({ senderId: person(1), text: 'primeira' });
+      expect(await b.poll()).toMatchObject({ outcome: 'caught-up', queued: 1 });
+      // Sent just after the first poll, before `first`; X's lookup shows it only now.
+      const late = x.addDmEvent({ senderId: person(2), text: 'atrasada', createdAt: new Date(b.clock.now + 1), late: true });
+      expect(BigInt(late) < BigInt(first)).toBe(true);
+      expect(await b.poll()).toMatchObject({ outcome: 'caught-up', pages: 1, queued: 1 });
+      for (let i = 0; i < 3; i++) expect(await b.poll()).toMatchObject({ pages: 1, queued: 0 });
+      await until('both DMs at 4biz', () => omni.deliveries.length >= 2, 30_000);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(delivered()).toEqual([first, late]);
+      expect(b.obs.published()).toMatchObject({ DmPolled: 2, DmPolledLate: 1 });
     });
 
     it('first run with pollBackfillMinutes relays just that window', async () => {

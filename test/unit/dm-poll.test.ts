@@ -1,4 +1,4 @@
-import { pollDmEvents, type DmPollDeps } from '../../functions/core/dm-poll';
+import { DM_POLL_OVERLAP_MS, pollDmEvents, type DmPollDeps } from '../../functions/core/dm-poll';
 import type { DmPollState } from '../../functions/core/dm-poll-state';
 import fc from 'fast-check';
 import { PermanentError, TransientError } from '../../functions/core/errors';
@@ -19,9 +19,17 @@ function fakeX(size = 3) {
     sizes,
     failures,
     dm(from: string, text: string, at: number) {
-      seq += 1n;
+      // Gaps between ids leave room for DMs X shows late.
+      seq += 10n;
       const id = String(seq);
       events.unshift({ id, event_type: 'MessageCreate', text, sender_id: from, dm_conversation_id: `${company}-${from}`, created_at: new Date(at).toISOString() });
+      return id;
+    },
+    /** A DM X's lookup shows only now, though it was sent just before `beforeId`: an older id, in its place below newer DMs. */
+    lateDm(from: string, text: string, at: number, beforeId: string) {
+      const id = String(BigInt(beforeId) - 1n);
+      const at_ = events.findIndex((e) => BigInt(e.id as string) < BigInt(id));
+      events.splice(at_ === -1 ? events.length : at_, 0, { id, event_type: 'MessageCreate', text, sender_id: from, dm_conversation_id: `${company}-${from}`, created_at: new Date(at).toISOString() });
       return id;
     },
     source: {
@@ -74,7 +82,8 @@ describe('DM poll run (cursor, order, catching up)', () => {
     const h = harness(x);
     const out = await h.run();
     expect(out).toMatchObject({ outcome: 'caught-up', pages: 1, queued: [] });
-    expect(h.state()).toEqual({ cursor: newest });
+    // The overlap starts at the first run: what is older is history, never queued.
+    expect(h.state()).toEqual({ cursor: newest, overlapFromMs: T0 });
   });
 
   it('starts small (X bills each event a lookup returns) and grows fourfold per page up to 100', async () => {
@@ -198,6 +207,69 @@ describe('DM poll run (cursor, order, catching up)', () => {
     await h.run();
     await h.run();
     expect(h.texts()).toEqual(['a', 'b']);
+  });
+
+  it('a DM X shows late (older id and created_at than the cursor) is queued exactly once on the next run, counted as late; re-reads queue nothing twice', async () => {
+    const x = fakeX(1000);
+    x.dm('2900000000000000001', 'history', T0 - 3_600_000);
+    const h = harness(x, { pageSizes: { first: 5, max: 100 } });
+    await h.run();
+    h.advance(60_000);
+    const a = x.dm('2900000000000000001', 'a', T0 + 30_000);
+    const b = x.dm('2900000000000000002', 'b', T0 + 40_000);
+    expect(await h.run()).toMatchObject({ outcome: 'caught-up', late: [] });
+    expect(h.state()!.cursor).toBe(b);
+
+    // X's lookup now shows a DM sent before b (and one sent before a), below the cursor.
+    const lateB = x.lateDm('2900000000000000003', 'late b', T0 + 35_000, b);
+    const lateA = x.lateDm('2900000000000000001', 'late a', T0 + 20_000, a);
+    h.advance(60_000);
+    const out = await h.run();
+    expect(out).toMatchObject({ outcome: 'caught-up', pages: 1, late: [lateB, lateA] });
+    expect(h.texts()).toEqual(['a', 'b', 'late a', 'late b']);
+    expect(h.state()!.cursor).toBe(b);
+
+    // Re-read every minute while in the overlap: nothing queued twice, one request each.
+    x.sizes.length = 0;
+    for (let i = 0; i < 5; i++) {
+      h.advance(60_000);
+      expect(await h.run()).toMatchObject({ queued: [], late: [] });
+    }
+    expect(x.sizes).toEqual([9, 9, 9, 9, 9]);
+    expect(h.texts()).toEqual(['a', 'b', 'late a', 'late b']);
+  });
+
+  it('the overlap is bounded: 10 minutes back from the last read, and no more events than fit in the first page (95 of 100)', async () => {
+    const x = fakeX(1000);
+    x.dm('2900000000000000001', 'history', T0 - 3_600_000);
+    const h = harness(x, { pageSizes: { first: 5, max: 100 } });
+    await h.run();
+    const ids = Array.from({ length: 200 }, (_, i) => x.dm(`290000000000000000${i % 3}`, `m${i}`, T0 + i));
+    h.advance(60_000);
+    await h.run();
+    expect(h.queued).toHaveLength(200);
+    expect(h.state()!.recent).toHaveLength(95);
+
+    // An idle poll reads the overlap in its one request of 100: 95 events below the cursor, no further.
+    const shallow = x.lateDm('2900000000000000009', 'late, 11th below the cursor', T0 + 189, ids[189]!);
+    const deep = x.lateDm('2900000000000000009', 'late, 101st below the cursor', T0 + 99, ids[99]!);
+    x.sizes.length = 0;
+    h.advance(60_000);
+    expect(await h.run()).toMatchObject({ late: [shallow] });
+    expect(x.sizes).toEqual([100]);
+    expect(h.queued.map((m) => m.eventId)).not.toContain(deep);
+
+    // Ten minutes after the last DM the overlap is empty: an idle poll is back to its 5 events, and a
+    // DM shown later than that is not read.
+    expect(DM_POLL_OVERLAP_MS).toBe(10 * 60_000);
+    h.advance(DM_POLL_OVERLAP_MS + 60_000);
+    await h.run();
+    x.sizes.length = 0;
+    const tooLate = x.lateDm('2900000000000000009', 'shown 13 minutes late', T0 + 199, ids[199]!);
+    h.advance(60_000);
+    expect(await h.run()).toMatchObject({ queued: [], late: [] });
+    expect(x.sizes).toEqual([5]);
+    expect(h.queued.map((m) => m.eventId)).not.toContain(tooLate);
   });
 
   it('whatever the backlog, page size, page budget, 429s and DMs arriving between runs: every DM queued once, each person in order', async () => {

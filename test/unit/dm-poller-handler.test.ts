@@ -48,7 +48,12 @@ describe('dm-poller handler: what each run reports', () => {
     expect(h.queued[1]).toMatchObject({ receivedAt: new Date(NOW).toISOString(), createdAt: '2024-11-25T02:10:05.000Z' });
     // XDmEventsRead: every event X returned, which X bills (issue 18 §5: the tenant's X budget alarm).
     expect(h.obs.published()).toEqual({ DmPollRuns: 1, DmPolled: 2, EchoDropped: 1, EventIgnored: 1, DmPollLag: 60, XDmEventsRead: 4 });
-    expect(h.state()).toEqual({ cursor: '1861000000000000503' });
+    // The next run reads on past the cursor through the last 10 minutes: these four are known there.
+    expect(h.state()).toEqual({
+      cursor: '1861000000000000503',
+      overlapFromMs: NOW - 600_000,
+      recent: ['1861000000000000503', '1861000000000000502', '1861000000000000501', '1861000000000000500'].map((id) => ({ id, atMs: expect.any(Number) })),
+    });
   });
 
   it('counts a malformed event and still queues the rest', async () => {
