@@ -4,7 +4,7 @@ import type { Conversation } from '../functions/core/conversation';
 import { DEFAULT_POLL_POLICY, type Idleness, type PollPolicy } from '../functions/core/poll-schedule';
 import type { FourbizOccurrence } from '../functions/core/ports';
 import { createPollerHandler, pollBudgetMs, type PollSummary } from '../functions/poller/handler';
-import { ticketsSettingsSchema } from '../functions/config';
+import { pollerTimeoutSeconds, ticketsSettingsSchema } from '../functions/config';
 import { memoryPollMarks, memoryStore } from '../test/support/memory-store';
 import { testObservability } from '../test/support/observability';
 import { lambdaContext } from '../test/support/x-fixtures';
@@ -152,7 +152,7 @@ async function simulate(opts: { mix: Record<Idleness, number>; callMs: number; h
 export async function measurePollCycle(): Promise<PollCycle> {
   const callMs = 200;
   const settings = ticketsSettingsSchema.parse({ mode: 'tickets', baseUrl: 'https://empresa.4biz.one/4biz' });
-  const leaseSeconds = settings.pollScheduleMinutes * 60 - 10;
+  const leaseSeconds = pollerTimeoutSeconds(settings);
   const budgetMs = pollBudgetMs(settings);
   const round1 = (x: number) => Math.round(x * 10) / 10;
   const scenario = async (mix: Record<Idleness, number>): Promise<PollScenario> => {
