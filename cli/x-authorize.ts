@@ -8,8 +8,10 @@ import { describeXError } from '../functions/adapters/x-webhooks';
 /**
  * `npm run x -- authorize --tenant NAME`: the company account authorises the X app for OAuth 2.0
  * user context (authorization code with PKCE, twitter-api-v2's helpers), the redirect comes back to
- * a server on this machine's loopback, and the tokens go into the tenant secret with
- * `userAuth: "oauth2"`: from then on the bridge sends, looks up DMs and subscribes with them.
+ * a server on this machine's loopback, X says which account approved (`GET /2/users/me`), and only
+ * when it is the tenant's company account do the tokens go into the tenant secret with
+ * `userAuth: "oauth2"`: from then on the bridge sends, looks up DMs, downloads media and subscribes
+ * with them.
  */
 
 /** What the bridge needs of the account: DMs read and written, and (for refreshing without a person) offline access. */
@@ -20,6 +22,8 @@ const X_AUTHORIZE_URL = 'https://x.com/i/oauth2/authorize';
 
 export interface AuthorizeOptions {
   tenant: string;
+  /** The tenant's company account (tenants/NAME.json `xAccountId`): the only account whose approval is stored. */
+  xAccountId: string;
   /** The X app's OAuth 2.0 client (developer portal, "OAuth 2.0 Client ID and Client Secret"). */
   clientId: string;
   clientSecret?: string;
@@ -96,6 +100,22 @@ export async function runAuthorize(o: AuthorizeOptions): Promise<boolean> {
       o.out(`X refused the authorization code: ${describeXError(err)}`);
       return false;
     }
+    // Whoever was signed in to x.com approved: a person's own account must not become the company's.
+    let approver;
+    try {
+      approver = (await new TwitterApi(result.accessToken, xClientSettings(o.apiBaseUrl, X_CALL_TIMEOUT_MS)).v2.me()).data;
+    } catch (err) {
+      o.out(`X did not say which account approved (GET /2/users/me: ${describeXError(err)}): nothing stored. Run authorize again.`);
+      return false;
+    }
+    if (approver.id !== o.xAccountId) {
+      o.out(
+        `The X account @${approver.username} (id ${approver.id}) approved, but tenant ${o.tenant} is the X account ${o.xAccountId} (xAccountId in tenants/${o.tenant}.json): nothing stored. ` +
+          `Log in to X as the company account (log out of @${approver.username} first, or use a private browser window), then run npm run x -- authorize --tenant ${o.tenant} again. ` +
+          `@${approver.username} can remove the app's access in X's settings (Security and account access, Apps and sessions).`,
+      );
+      return false;
+    }
     const granted = new Set<string>(result.scope);
     const missing = OAUTH2_SCOPES.filter((s) => !granted.has(s));
     if (missing.length || !result.refreshToken) {
@@ -113,7 +133,7 @@ export async function runAuthorize(o: AuthorizeOptions): Promise<boolean> {
         scope: result.scope.join(' '),
       },
     });
-    o.out(`Stored OAuth 2.0 tokens (scopes ${result.scope.join(' ')}) in the tenant secret with userAuth "oauth2": the bridge now calls X with OAuth 2.0 user context and refreshes the tokens itself.`);
+    o.out(`Stored OAuth 2.0 tokens of @${approver.username} (scopes ${result.scope.join(' ')}) in the tenant secret with userAuth "oauth2": the bridge now calls X with OAuth 2.0 user context and refreshes the tokens itself.`);
     return true;
   } finally {
     redirect.server.close();

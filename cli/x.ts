@@ -137,9 +137,9 @@ async function authorize(tenant: string, port: string | undefined, secretsFile: 
       console.error('authorize needs the X app\'s OAuth 2.0 client: set X_OAUTH2_CLIENT_ID (and X_OAUTH2_CLIENT_SECRET for a confidential client)');
       return 1;
     }
-    loadTenantConfig(tenant);
     const ok = await runAuthorize({
       tenant,
+      xAccountId: loadTenantConfig(tenant).xAccountId,
       ...config.oauth2Client,
       apiBaseUrl: config.apiBaseUrl,
       authorizeUrl: config.authorizeUrl,

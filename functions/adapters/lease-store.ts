@@ -1,4 +1,5 @@
-import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { LeaseStore } from '../core/lease';
 import { TableLayout, isConditionFailure } from './conversation-table';
 
@@ -46,4 +47,9 @@ export function dynamoLeaseStore(doc: DynamoDBDocumentClient, tableName: string,
       }
     },
   };
+}
+
+/** The leases on the stack's table (TABLE_NAME). */
+export function leaseStoreFor(config: { tableName: string }): LeaseStore {
+  return dynamoLeaseStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), config.tableName);
 }

@@ -19,7 +19,7 @@ export function createDmEventsSource(secrets: SecretSource, options: XClientOpti
       } catch (err) {
         // A lookup has no recipient who could refuse: a 403 is about the app or its token (e.g. no DM read permission).
         if (err instanceof RecipientRefusedError || (err instanceof XAuthError && err.status === 403)) {
-          throw new XAuthError(`X answered HTTP 403 to the DM lookup: the app or the company's access token may not read DMs`, 403, undefined, { cause: err });
+          throw new XAuthError(`X answered HTTP 403 to the DM lookup: the app or the company's access token may not read DMs (${err.message})`, 403, undefined, { cause: err });
         }
         throw err;
       }

@@ -6,6 +6,15 @@ import { errorForHttpStatus, PermanentError, TransientError, WaitingError } from
  * becomes one of our error classes, and the failure policy decides from the class alone.
  */
 
+/** The command that fixes an OAuth 2.0 problem; the CLI and the logs say it. */
+export const AUTHORIZE_HINT = 'npm run x -- authorize --tenant NAME';
+
+/** X's problem type for the wrong kind of authentication on a route (e.g. OAuth 1.0a where X wants OAuth 2.0). */
+export const UNSUPPORTED_AUTH = /\/problems\/unsupported-authentication$/;
+
+/** What switches the tenant's user context when X refuses the kind it used. */
+export const OTHER_USER_CONTEXT_HINT = `X wants the other kind of user context here: for OAuth 2.0 run ${AUTHORIZE_HINT}; to go back to OAuth 1.0a set userAuth "oauth1a" in the tenant secret`;
+
 /**
  * X refused the tenant's keys or tokens (401, or a 403 without X's markers of a person refusing
  * DMs): someone must fix them; the reply is not at fault, so it is retried with back-off meanwhile.
@@ -102,6 +111,8 @@ function classifyAnswer(err: ApiResponseError, now: number): Error {
   if (status === 402) return new XCreditsDepletedError(`${detail}: the app's pay-per-use credits are used up`, status);
   if (status === 429) return tooMany(err, detail, now);
   if (status === 403 && refusesDms(err.data)) return new RecipientRefusedError(`${detail}: the person does not accept DMs from the account`, status);
+  const type = (err.data as { type?: unknown } | undefined)?.type;
+  if (status === 403 && typeof type === 'string' && UNSUPPORTED_AUTH.test(type)) return new XAuthError(`${detail}: ${OTHER_USER_CONTEXT_HINT}`, status);
   if (status === 401 || status === 403) return new XAuthError(`${detail}: X refused the tenant's keys or tokens, or the app's permissions`, status);
   if (status === 408 || status >= 500) return new XOutcomeUnknownError(detail, status);
   return errorForHttpStatus(status, detail);

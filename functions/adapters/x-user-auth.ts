@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { TwitterApi, type TwitterApiTokens } from 'twitter-api-v2';
+import { TwitterApi } from 'twitter-api-v2';
 import type { TenantSecret } from '../config';
 import { ConfigurationError, TransientError } from '../core/errors';
 import type { LeaseStore } from '../core/lease';
 import type { SecretSource, WritableSecretSource } from './secrets';
-import { XAuthError } from './x-errors';
+import { AUTHORIZE_HINT, XAuthError } from './x-errors';
 
 /**
  * The company account's user context, as the tenant chose it (`userAuth` in the secret): OAuth
@@ -17,9 +17,6 @@ import { XAuthError } from './x-errors';
 
 /** Refreshing failed (X refused the refresh token, or the new tokens could not be stored): the tokens need `authorize` again. */
 export class XTokenRefreshError extends XAuthError {}
-
-/** The command that fixes an OAuth 2.0 problem; the CLI and the logs say it. */
-export const AUTHORIZE_HINT = 'npm run x -- authorize --tenant NAME';
 
 /** Refresh this long before X's expiry, so no call goes out with a token about to lapse. */
 const REFRESH_MARGIN_MS = 5 * 60_000;
@@ -42,13 +39,10 @@ export interface UserAuthOptions {
 export type OAuth2TenantSecret = Extract<TenantSecret, { userAuth: 'oauth2' }>;
 type OAuth2Tokens = OAuth2TenantSecret['oauth2'];
 
-/** What twitter-api-v2 is built with: OAuth 1.0a keys, or the OAuth 2.0 access token (a bearer). */
-export interface UserCredentials {
-  kind: 'oauth1a' | 'oauth2';
-  tokens: TwitterApiTokens | string;
-  /** Same key, same client: a client is rebuilt only when this changes. */
-  key: unknown;
-}
+/** What twitter-api-v2 is built with: OAuth 1.0a keys, or the OAuth 2.0 access token (a bearer). `key`: same key, same client. */
+export type UserCredentials =
+  | { kind: 'oauth1a'; tokens: { appKey: string; appSecret: string; accessToken: string; accessSecret: string }; key: unknown }
+  | { kind: 'oauth2'; tokens: string; key: unknown };
 
 export function usesOAuth2(secret: TenantSecret): secret is OAuth2TenantSecret {
   return secret.userAuth === 'oauth2';
@@ -139,7 +133,7 @@ export function userAuth(secrets: SecretSource & Partial<Pick<WritableSecretSour
     },
     /** X answered 401 to this OAuth 2.0 access token: the next call refreshes it. */
     refused(credentials: UserCredentials) {
-      if (credentials.kind === 'oauth2') refused = credentials.tokens as string;
+      if (credentials.kind === 'oauth2') refused = credentials.tokens;
     },
   };
 }

@@ -7,7 +7,7 @@ import { activitySubscriptionSchema, xWebhookSchema, type XActivitySubscription 
 import { ConfigurationError } from '../core/errors';
 import { formatZodIssues } from '../core/zod-issues';
 import { X_CALL_TIMEOUT_MS, xRequestSettings } from './x-client';
-import { AUTHORIZE_HINT } from './x-user-auth';
+import { AUTHORIZE_HINT, OTHER_USER_CONTEXT_HINT, UNSUPPORTED_AUTH } from './x-errors';
 
 /**
  * X's webhook, subscription and replay endpoints through twitter-api-v2: the company account's user
@@ -164,9 +164,6 @@ const httpTitles: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthori
 /** X's own answer: the error itself, or the one our error classes keep as their cause (OAuth 2.0 calls go through companyXApi). */
 const answerOf = (err: unknown): unknown => (!(err instanceof ApiResponseError) && (err as Error)?.cause instanceof ApiResponseError ? (err as Error).cause : err);
 
-/** X refuses this kind of user context on the route: the hint names the command that switches. */
-const UNSUPPORTED_AUTH = /\/problems\/unsupported-authentication$/;
-
 /** One line for an X error answer: status, title, detail, the per-field messages and what to do. */
 export function describeXError(failure: unknown): string {
   const err = answerOf(failure);
@@ -179,7 +176,7 @@ export function describeXError(failure: unknown): string {
     const type = (err.data as { type?: unknown } | undefined)?.type;
     const hint =
       typeof type === 'string' && UNSUPPORTED_AUTH.test(type)
-        ? ` (X wants the other kind of user context here: for OAuth 2.0 run ${AUTHORIZE_HINT}; to go back to OAuth 1.0a set userAuth "oauth1a" in the tenant secret)`
+        ? ` (${OTHER_USER_CONTEXT_HINT})`
         : err.code === 401
         ? ` (check the keys: consumer key/secret, access token/secret, bearer token; with OAuth 2.0 run ${AUTHORIZE_HINT} again)`
         : err.code === 429

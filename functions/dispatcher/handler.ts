@@ -21,6 +21,7 @@ import { circuitStoreFor } from '../adapters/outage-circuit-store';
 import { createFourbizClient } from '../adapters/fourbiz';
 import { FAILURE_REASON_ATTRIBUTE, sqsQueueControl } from '../adapters/queue-control';
 import { secretSourceFor } from '../adapters/secrets';
+import { leaseStoreFor } from '../adapters/lease-store';
 import { createXMediaDownloader } from '../adapters/x-media';
 import { xchatSetup } from '../adapters/xchat-setup';
 import { createObservability, type Observability } from '../observability';
@@ -228,7 +229,11 @@ export function createDispatcherHandler(deps: DispatcherDeps) {
 export const handler = wireOnFirstCall('dispatcher', (config) => {
   const fourbizSettings = config.fourbiz;
   const secrets = secretSourceFor(secretOf(config));
-  const media = createXMediaDownloader(secrets, { baseUrl: config.xApiBaseUrl, timeoutMs: fourbizSettings.timeoutMs });
+  // Tickets mode attaches DM media; an OAuth 2.0 tenant's token refresh takes the table's lease.
+  const media =
+    fourbizSettings.mode === 'tickets'
+      ? createXMediaDownloader(secrets, { baseUrl: config.xApiBaseUrl, timeoutMs: fourbizSettings.timeoutMs, leases: leaseStoreFor(config) })
+      : undefined;
   return createDispatcherHandler({
     ...createObservability(config.tenant),
     store: conversationStoreFor(config),

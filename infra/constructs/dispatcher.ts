@@ -1,5 +1,6 @@
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Duration } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -56,8 +57,11 @@ export class Dispatcher extends Construct {
       }),
     );
     // Conversations and processed records (get, conditional put, in a transaction), attempt counters
-    // and the outage circuit (update).
-    props.table.grantActions(fn, ['GetItem', 'PutItem', 'UpdateItem']);
+    // and the outage circuit (update). Tickets mode downloads DM media: an OAuth 2.0 tenant's token
+    // may need a refresh, under a lease (put, then delete), its rotated tokens written back to the secret.
+    const tickets = tenant.fourbiz.mode === 'tickets';
+    props.table.grantActions(fn, tickets ? ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] : ['GetItem', 'PutItem', 'UpdateItem']);
+    if (tickets) fn.addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:PutSecretValue'], resources: [props.secret.secretArn] }));
     // Backing off a message that 4biz refused for now.
     inboundQueue.grant(fn, 'sqs:ChangeMessageVisibility');
     // A message that can never be delivered goes to the DLQ at once instead of after every retry.

@@ -1,4 +1,4 @@
-import { errorBody, problemType, rateLimited } from './problems';
+import { errorBody, problemType, rateLimited, unsupportedAuthentication } from './problems';
 
 /**
  * Scripted failures: tests queue what X answers next on a route (or a family of routes), so every
@@ -17,6 +17,8 @@ export type ScriptedFailure =
   | { status: 401 }
   /** X blames the app: its OAuth 1.0a permissions do not cover the endpoint (problem type oauth1-permissions). */
   | { status: 403; problem: 'oauth1-permissions' }
+  /** X refuses the kind of user context on the route (problem type unsupported-authentication), e.g. OAuth 1.0a where it wants OAuth 2.0. */
+  | { status: 403; problem: 'unsupported-authentication' }
   /** A 403 without a reason. */
   | { status: 403; plain: true }
   | { status: 500 | 502 | 503 | 504 }
@@ -52,6 +54,7 @@ export function failureAnswer(f: ScriptedFailure): Answer | undefined {
   if (f.status === 402) {
     return { status: 402, body: { title: 'CreditsDepleted', detail: 'Your enrolled account does not have any credits to fulfill this request.', type: 'https://api.twitter.com/2/problems/credits-depleted', status: 402 } };
   }
+  if (f.status === 403 && 'problem' in f && f.problem === 'unsupported-authentication') return { status: 403, body: unsupportedAuthentication('OAuth 1.0a User Context', 'OAuth 2.0 User Context') };
   if (f.status === 403 && 'problem' in f) {
     return { status: 403, body: { ...errorBody(403, 'Your client app is not configured with the appropriate oauth1 app permissions for this endpoint.'), type: problemType.oauth1Permissions } };
   }

@@ -9,7 +9,7 @@ import { mediaFamily, type ServedMedia } from './media';
 import { oauthFamily, simulatorCredentials, type XApiCredentials } from './oauth';
 import { createRouter, type RateLimit, type SentAnswer } from './router';
 import { defaultSwitches, type XSwitches } from './switches';
-import { type OAuth2Client, oauth2UserFamily, simulatorOAuth2Client } from './oauth2-user';
+import { type OAuth2Client, oauth2UserFamily, simulatorOAuth2Client, type XUser } from './oauth2-user';
 import { type CrcAttempt, type ReplayJob, type SimulatedWebhook, type WebhookDelivery, webhooksFamily } from './webhooks';
 
 /**
@@ -35,6 +35,9 @@ export interface XApiSimulatorOptions {
   oauth2Client?: OAuth2Client;
   /** The id of the account the access token belongs to (the company account). */
   accountId?: string;
+  /** The company account's handle and display name (`GET /2/users/me`). */
+  accountUsername?: string;
+  accountName?: string;
   /** One window for every endpoint instead of X's documented per-endpoint limits (`rateLimits`). */
   rateLimit?: RateLimit;
   /** Per-endpoint overrides, keyed like `rateLimits` ('POST /2/webhooks/replay'). */
@@ -108,6 +111,11 @@ export interface XApiSimulator {
   oauth2Grants: Array<{ grantType: string; ok: boolean }>;
   /** Two hours pass: the OAuth 2.0 access tokens X issued stop working; refresh tokens stay good. */
   expireOAuth2AccessTokens(): void;
+  /**
+   * Who approves the app at x.com's authorize page from now on: another account (someone signed in
+   * as themselves, not as the company), or the company account again (undefined, the default).
+   */
+  oauth2ApproveAs(user: XUser | undefined): void;
   /** Marks a webhook valid or invalid, as X does after CRC checks (tests flip it). */
   setWebhookValid(id: string, valid: boolean): void;
   /**
@@ -168,7 +176,8 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
   const media = mediaFamily();
   const chat = chatFamily({ accountId, emitActivity: activity.emitActivity });
   const oauth2Client = options.oauth2Client ?? simulatorOAuth2Client;
-  const oauth2User = oauth2UserFamily({ client: oauth2Client, userTokens: oauth.userTokens, now });
+  const account: XUser = { id: accountId, username: options.accountUsername ?? 'empresa', name: options.accountName ?? 'Empresa' };
+  const oauth2User = oauth2UserFamily({ client: oauth2Client, oauth, account, now });
   const families = [oauth, oauth2User, dmLookup, dms, webhooks, accountActivity, activity, media, chat];
 
   const router = createRouter({
@@ -205,6 +214,7 @@ export async function startXApiSimulator(options: XApiSimulatorOptions = {}): Pr
     oauth2Client,
     oauth2Grants: oauth2User.grants,
     expireOAuth2AccessTokens: oauth2User.expireAccessTokens,
+    oauth2ApproveAs: oauth2User.approveAs,
     setWebhookValid(id, valid) {
       webhooks.findWebhook(id).valid = valid;
     },

@@ -75,5 +75,14 @@ export function forbidden(detail: string, type?: string): HttpProblem {
   return new HttpProblem(403, { ...errorBody(403, detail), ...(type ? { type } : {}) });
 }
 
+/** X's answer to the wrong kind of authentication on a route (its wording, as X answers it to an app-only token on a user-context route). */
+export function unsupportedAuthentication(used: string, supported: string): Record<string, unknown> {
+  return {
+    ...errorBody(403, `Authenticating with ${used} is forbidden for this endpoint.  Supported authentication types are [${supported}].`),
+    title: 'Unsupported Authentication',
+    type: problemType.unsupportedAuthentication,
+  };
+}
+
 /** X's rate-limit answer (code 88, "Rate limit exceeded"). */
 export const rateLimited = { errors: [{ code: 88, message: 'Rate limit exceeded' }] };

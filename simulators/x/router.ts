@@ -32,11 +32,12 @@ export interface RouterOptions {
   onAnswer?(answer: SentAnswer): void;
 }
 
-/** An answer as it went out: the route X names (none for an unknown path), status and JSON body. */
+/** An answer as it went out: the route X names (none for an unknown path), status and JSON body, or the content type of bytes (media). */
 export interface SentAnswer {
   route?: string;
   status: number;
   body?: unknown;
+  contentType?: string;
 }
 
 const apiKinds = new Set(['dm', 'management', 'dm-lookup']);
@@ -74,7 +75,7 @@ export function createRouter(opts: RouterOptions) {
     const routeName = found?.route.name;
     const send = (answer: RouteAnswer) => {
       opts.requests.push({ method: req.method ?? 'GET', path: url.pathname, status: answer.status });
-      opts.onAnswer?.({ route: routeName, status: answer.status, body: 'bytes' in answer ? undefined : answer.body });
+      opts.onAnswer?.({ route: routeName, status: answer.status, ...('bytes' in answer ? { contentType: answer.contentType } : { body: answer.body }) });
       if ('bytes' in answer) {
         res.writeHead(answer.status, { ...headers, 'content-type': answer.contentType, 'content-length': String(answer.bytes.length) });
         return void res.end(answer.bytes);

@@ -395,6 +395,9 @@ describe('tickets mode: poller and sender', () => {
     const [secretId] = resourceNamed(ticketsTemplate, 'AWS::SecretsManager::Secret', 'TenantSecret');
     expect(actionsOn(statementsOf(ticketsTemplate, 'Sender'), secretId)).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue']);
     expect(actionsOn(statementsOf(ticketsTemplate, 'Poller'), tableId)).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    // The dispatcher downloads DM media: with OAuth 2.0 it refreshes the token like the sender (lease, tokens written back).
+    expect(actionsOn(statementsOf(ticketsTemplate, 'Dispatcher'), tableId)).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(actionsOn(statementsOf(ticketsTemplate, 'Dispatcher'), secretId)).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue']);
     expect(actionsOn(statementsOf(ticketsTemplate, 'Sender'), dlqId)).toContain('sqs:SendMessage');
     expect(functionNamed(ticketsTemplate, 'Sender')[1].Properties!.Environment.Variables[Env.outboundDlqUrl]).toEqual({ Ref: dlqId });
   });

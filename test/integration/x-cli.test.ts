@@ -321,4 +321,15 @@ describe('npm run x', () => {
     expect(output).toContain('subscribe failed: X API answered 503');
     expect(x.activitySubscriptions).toEqual([]);
   });
+
+  it('subscribe with OAuth 1.0a where X demands OAuth 2.0 (the simulator switch): says to run authorize', async () => {
+    await run('register');
+    x.switches.oauth1ForPrivateEvents = 'refused';
+    const { code, output } = await run('subscribe', { feedApi: 'xaa' });
+    expect(code).toBe(1);
+    expect(output).toContain(
+      'subscribe failed: X API answered 403 Forbidden: dm.received is a private event: X requires OAuth 2.0 user context (the user must authorize the app with OAuth 2.0) (X wants the other kind of user context here: for OAuth 2.0 run npm run x -- authorize --tenant NAME; to go back to OAuth 1.0a set userAuth "oauth1a" in the tenant secret)',
+    );
+    expect(x.activitySubscriptions).toEqual([]);
+  });
 });

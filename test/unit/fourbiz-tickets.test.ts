@@ -398,7 +398,7 @@ describe('4biz tickets client (Citrest, as documented)', () => {
       const downloader = createXMediaDownloader(s, { baseUrl: x.url });
       expect(await downloader.download('https://evil.example/1.1/ton/data/dm/1/2/a.jpg', 1000)).toMatchObject({ ok: false, reason: expect.stringMatching(/not on ton.twitter.com/) });
       const other = createXMediaDownloader(staticSecretSource({ ...x.credentials, accessTokenSecret: 'not-ours' }), { baseUrl: x.url });
-      expect(await other.download('https://ton.twitter.com/1.1/ton/data/dm/1/2/a.jpg', 1000)).toMatchObject({ ok: false, reason: 'X answered HTTP 401' });
+      expect(await other.download('https://ton.twitter.com/1.1/ton/data/dm/1/2/a.jpg', 1000)).toMatchObject({ ok: false, reason: expect.stringMatching(/^X answered HTTP 401: X refused the company account's OAuth 1\.0a keys for DM media on ton\.twitter\.com: check accessToken and accessTokenSecret .*npm run x -- authorize/) });
     });
   });
 });

@@ -29,6 +29,7 @@ describe('npm run x -- authorize (OAuth 2.0 authorization code with PKCE, loopba
     const lines: string[] = [];
     const done = runAuthorize({
       tenant: 'example',
+      xAccountId: sim.accountId,
       ...sim.oauth2Client,
       apiBaseUrl: sim.url,
       authorizeUrl: `${sim.url}/i/oauth2/authorize`,
@@ -54,6 +55,34 @@ describe('npm run x -- authorize (OAuth 2.0 authorization code with PKCE, loopba
 
     await createXClient(fileSecretSource(file), { baseUrl: sim.url }).sendDm('2900000000000000042', 'oi');
     expect(sim.dms).toHaveLength(1);
+  });
+
+  it('refuses to store the tokens of another account than the tenant\'s (someone approved signed in as themselves)', async () => {
+    const before = await readFile(file, 'utf8');
+    sim.oauth2ApproveAs({ id: '2900000000000000077', username: 'maria_pessoal', name: 'Maria' });
+    const { ok, output } = await run();
+    expect(ok).toBe(false);
+    expect(output).toContain(
+      `The X account @maria_pessoal (id 2900000000000000077) approved, but tenant example is the X account ${sim.accountId} (xAccountId in tenants/example.json): nothing stored. Log in to X as the company account (log out of @maria_pessoal first, or use a private browser window), then run npm run x -- authorize --tenant example again.`,
+    );
+    expect(await readFile(file, 'utf8')).toBe(before);
+    expect(sim.requests.map((r) => `${r.path} ${r.status}`)).toContain('/2/users/me 200');
+  });
+
+  it('stores the tokens of the tenant\'s own account, checked with GET /2/users/me', async () => {
+    const { ok, output } = await run();
+    expect(ok).toBe(true);
+    expect(output).toContain('Stored OAuth 2.0 tokens of @empresa');
+    expect(sim.requests.filter((r) => r.path === '/2/users/me').map((r) => r.status)).toEqual([200]);
+  });
+
+  it('stores nothing when X does not say who approved', async () => {
+    const before = await readFile(file, 'utf8');
+    sim.script('GET /2/users/me', { status: 503 });
+    const { ok, output } = await run();
+    expect(ok).toBe(false);
+    expect(output).toMatch(/X did not say which account approved \(GET \/2\/users\/me: X API answered 503.*nothing stored/);
+    expect(await readFile(file, 'utf8')).toBe(before);
   });
 
   it('stores nothing when the redirect does not carry the request\'s state (another request\'s code)', async () => {

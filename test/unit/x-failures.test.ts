@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createXClient } from '../../functions/adapters/x-client';
+import { createDmEventsSource } from '../../functions/adapters/x-dm-events';
 import { describeXError, twitterWebhookApi } from '../../functions/adapters/x-webhooks';
 import { RecipientRefusedError, XAuthError, XCapReachedError, XCreditsDepletedError, XOutcomeUnknownError } from '../../functions/adapters/x-errors';
 import type { SecretSource } from '../../functions/adapters/secrets';
@@ -172,6 +173,17 @@ describe('the CLI names the command that fixes a refused kind of user context', 
     answers.push({ status: 403, body: problem(403, 'Unsupported Authentication', 'Authenticating with OAuth 1.0a User Context is forbidden for this endpoint.  Supported authentication types are [OAuth 2.0 User Context].', 'https://api.twitter.com/2/problems/unsupported-authentication') });
     const err = await twitterWebhookApi(keys, url).createActivitySubscription({ eventType: 'dm.received', userId: '1', webhookId: '2', tag: 't' }).catch((e: unknown) => e);
     expect(describeXError(err)).toContain('npm run x -- authorize --tenant NAME');
+  });
+
+  it('the same refusal when sending or looking up DMs says it in the error the sender and dm-poller log', async () => {
+    const refusal = problem(403, 'Unsupported Authentication', 'Authenticating with OAuth 1.0a User Context is forbidden for this endpoint.  Supported authentication types are [OAuth 2.0 User Context].', 'https://api.twitter.com/2/problems/unsupported-authentication');
+    const sent = await sendFailure({ status: 403, body: refusal });
+    expect(sent).toBeInstanceOf(XAuthError);
+    expect((sent as Error).message).toMatch(/X wants the other kind of user context here: for OAuth 2\.0 run npm run x -- authorize --tenant NAME; to go back to OAuth 1\.0a set userAuth "oauth1a"/);
+    answers.push({ status: 403, body: refusal });
+    const looked = await createDmEventsSource(secrets(), { baseUrl: url }).page(undefined, 10).catch((e: unknown) => e);
+    expect(looked).toBeInstanceOf(XAuthError);
+    expect((looked as Error).message).toMatch(/DM lookup.*npm run x -- authorize --tenant NAME/);
   });
 
   it('refused tokens (401) say to check the keys, or to authorize again on OAuth 2.0', async () => {
