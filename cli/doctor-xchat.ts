@@ -3,7 +3,14 @@ import { checkKeyBlob } from '../functions/adapters/xchat-key-blob';
 import { describeXError } from '../functions/adapters/x-webhooks';
 import type { PublicKeySource } from '../functions/core/xchat';
 import type { TenantConfig } from '../infra/tenant-config';
-import type { CheckResult } from './doctor-checks';
+
+/** One check's result, as doctor-checks.ts reports it (its CheckResult; not imported: that module imports this one). */
+interface CheckResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
 
 /**
  * `npm run doctor`'s XChat check (tenants with `x.xchat`): the tenant secret holds a key blob that
