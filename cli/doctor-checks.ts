@@ -14,6 +14,7 @@ import { webhookFor } from '../functions/core/x-webhook-api';
 import { crcSelfCheck } from '../functions/adapters/crc-probe';
 import { describeXError } from '../functions/adapters/x-webhooks';
 import { redactor } from './x-commands';
+import { deployedConsumerSecret, sameSecret } from './consumer-secret';
 import type { WritableSecretSource } from '../functions/adapters/secrets';
 import { X_CALL_TIMEOUT_MS, companyXApi, xClientSettings } from '../functions/adapters/x-client';
 import { userAuth, usesOAuth2, type OAuth2TenantSecret } from '../functions/adapters/x-user-auth';
@@ -114,6 +115,21 @@ async function checkSecret(deps: DoctorDeps, secretId: string): Promise<{ result
     return { result: fail('secret', 'tickets mode needs fourbizUser and fourbizPassword in the tenant secret', put), secret };
   }
   return { result: ok('secret', 'filled, every field the functions need is present and well-formed'), secret };
+}
+
+/** Webhook ingestion: the consumer secret crc and webhook read exists and equals the tenant secret's (compared by digest, never printed). */
+async function checkConsumerSecret(deps: DoctorDeps, secret: TenantSecret): Promise<CheckResult> {
+  const name = resourceNames(deps.tenant.name).consumerSecret;
+  const fix = `npm run x -- consumer-secret --tenant ${deps.tenant.name} (copies it from the tenant secret, never printed)`;
+  let deployed: string;
+  try {
+    deployed = await deployedConsumerSecret(deps.secretsManager, deps.tenant.name);
+  } catch (err) {
+    return fail('consumer-secret', err instanceof SecretNotFilledError ? `${name} has no value yet: crc and webhook cannot answer X` : message(err), fix);
+  }
+  return sameSecret(deployed, secret.consumerSecret)
+    ? ok('consumer-secret', `${name} holds the tenant secret's consumer secret (compared by SHA-256)`)
+    : fail('consumer-secret', `${name} differs from the tenant secret's consumerSecret: crc and webhook verify X with the other one`, fix);
 }
 
 const REQUIRED_SCOPES = ['dm.read', 'dm.write', 'tweet.read', 'users.read', 'offline.access'];
@@ -295,6 +311,7 @@ async function runChecks(deps: DoctorDeps): Promise<{ results: CheckResult[]; se
   const { result: secretResult, secret } = await checkSecret(deps, secretId);
   results.push(secretResult);
   // OAuth 2.0 tenants only: their tokens expire and rotate, OAuth 1.0a keys do not.
+  if (secret && deps.tenant.x.ingestion === 'webhook') results.push(await checkConsumerSecret(deps, secret));
   if (secret && usesOAuth2(secret)) results.push(await checkOAuth2(secret, secretsManagerSource(deps.secretsManager, secretId), deps.xApiBaseUrl));
   if (secret && deps.tenant.x.xchat) {
     const x = companyXApi(secretsManagerSource(deps.secretsManager, secretId), { baseUrl: deps.xApiBaseUrl });

@@ -16,6 +16,7 @@ const usage = `Usage: npm run doctor -- --tenant NAME [--notify]
 One pass of checks against the deployed tenant, each OK or FAIL with the fix:
   stack               the stack is deployed (in the tenant file's region) with all its outputs
   secret              the tenant secret is filled and well-formed (its values are never printed)
+  consumer-secret     (webhook) the secret crc and webhook read holds the same consumer secret (compared by digest)
   x-oauth2            (tenants on OAuth 2.0) the user tokens have the scopes and refresh (stored when refreshed)
   xchat-keys          (tenants with x.xchat) the secret's XChat key blob imports and matches X's public keys of the account
   crc                 the public webhook URL answers X's CRC check with the right token within 3 s

@@ -10,11 +10,12 @@ import { parseXCliConfig, type XKeys } from './x-config';
 import { runCli } from './run-cli';
 import { runAuthorize } from './x-authorize';
 import { xchatKeysCommand } from './xchat-keys';
+import { copyConsumerSecret } from './consumer-secret';
 import { companyXApi } from '../functions/adapters/x-client';
 import { usesOAuth2 } from '../functions/adapters/x-user-auth';
 
 /** `npm run x -- <command> --tenant NAME [--url URL]`: manage the tenant's X webhook. */
-const usage = `Usage: npm run x -- <${commandNames.join('|')}|authorize|xchat-keys> --tenant NAME [--url URL] [--api xaa|aaa] [--from ISO --to ISO]
+const usage = `Usage: npm run x -- <${commandNames.join('|')}|authorize|xchat-keys|consumer-secret> --tenant NAME [--url URL] [--api xaa|aaa] [--from ISO --to ISO]
 
   register     create the webhook for the tenant's URL (https, no port; X runs a CRC check against it)
   subscribe    subscribe the company account to the webhook: --api xaa (X Activity API, the default:
@@ -33,6 +34,8 @@ const usage = `Usage: npm run x -- <${commandNames.join('|')}|authorize|xchat-ke
   xchat-keys   --key-file PATH (or - for standard input): the company account's XChat key blob (base64),
                checked against the public keys X publishes for the account and stored in the tenant secret
                (or --secrets-file PATH); never printed. --pin says why PIN unlock is not built (docs/xchat.md).
+  consumer-secret  copy the tenant secret's consumerSecret into ${resourceNames('NAME').consumerSecret}, the only
+               secret crc and webhook may read (after filling or rotating the tenant secret); never printed
 
 Keys: the tenant's secret (${resourceNames('NAME').secret}) in Secrets Manager, or, for local use,
 X_CONSUMER_KEY, X_CONSUMER_SECRET, X_ACCESS_TOKEN, X_ACCESS_TOKEN_SECRET [, X_BEARER_TOKEN].
@@ -91,6 +94,7 @@ async function main(argv: string[]): Promise<number> {
   if (positionals[0] === 'xchat-keys' && values.tenant && positionals.length === 1) {
     return xchatKeysCommand({ tenant: values.tenant, keyFile: values['key-file'], pin: values.pin, secretsFile: values['secrets-file'] });
   }
+  if (positionals[0] === 'consumer-secret' && values.tenant && positionals.length === 1) return consumerSecret(values.tenant);
   if (!command || !commandNames.includes(command) || positionals.length > 1 || !values.tenant) {
     console.error(usage);
     return 1;
@@ -150,6 +154,22 @@ async function authorize(tenant: string, port: string | undefined, secretsFile: 
     return ok ? 0 : 1;
   } catch (err) {
     console.error(`authorize failed: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+/** `consumer-secret`: the consumer secret into the secret crc and webhook read (docs/deploy.md, "Filling the secret"). */
+async function consumerSecret(tenant: string): Promise<number> {
+  try {
+    const config = loadTenantConfig(tenant);
+    if (config.x.ingestion === 'poll') {
+      console.log(`Tenant ${tenant} polls X (no crc or webhook function): it has no consumer-secret secret.`);
+      return 0;
+    }
+    console.log(await copyConsumerSecret(new SecretsManagerClient({ region: config.region }), tenant));
+    return 0;
+  } catch (err) {
+    console.error(`consumer-secret failed: ${(err as Error).message}`);
     return 1;
   }
 }

@@ -208,10 +208,20 @@ export function secretFieldsHint(userAuth: unknown, paths: string[]): string | u
 }
 export type TenantSecret = z.infer<typeof tenantSecretSchema>;
 
+/**
+ * The consumer-secret secret: the X app's consumer secret and nothing else, all the internet-facing
+ * crc and webhook functions may read (CRC answers, delivery signatures). Locally they read this
+ * field of the secrets file.
+ */
+export const consumerSecretSchema = z.object({ consumerSecret: z.string().min(1) });
+export type ConsumerSecret = z.infer<typeof consumerSecretSchema>;
+
 /** Names of the environment variables the stack (and the local runner) sets on the functions. */
 export const Env = {
   tenant: 'TENANT',
   secretArn: 'SECRET_ARN',
+  /** crc and webhook, deployed: the secret holding only the consumer secret (instead of SECRET_ARN). */
+  consumerSecretArn: 'CONSUMER_SECRET_ARN',
   secretsFile: 'SECRETS_FILE',
   inboundQueueUrl: 'INBOUND_QUEUE_URL',
   outboundQueueUrl: 'OUTBOUND_QUEUE_URL',
@@ -253,6 +263,7 @@ const json = z.string().transform((s, ctx) => {
 const variableSchemas = {
   tenant: z.string().min(1),
   secretArn: z.string().min(1),
+  consumerSecretArn: z.string().min(1),
   secretsFile: z.string().min(1),
   inboundQueueUrl: z.string().url(),
   outboundQueueUrl: z.string().url(),
@@ -285,26 +296,27 @@ type Schemas = typeof variableSchemas;
 
 /**
  * The variables each function reads: `required` ones it cannot run without, `optional` ones (a
- * default in the schema, or simply absent). Every function also reads the tenant, the secret
- * (`SECRET_ARN` deployed, `SECRETS_FILE` locally), X's API origin (the simulator locally) and local mode.
+ * default in the schema, or simply absent). Every function also reads the tenant, its secret
+ * (deployed: `SECRET_ARN`, or `CONSUMER_SECRET_ARN` for crc and webhook; locally `SECRETS_FILE`),
+ * X's API origin (the simulator locally) and local mode.
  */
 const functionVariables = {
-  crc: { required: [], optional: [] },
-  webhook: { required: ['inboundQueueUrl', 'xAccountId'], optional: ['xchat'] },
+  crc: { required: [], optional: ['consumerSecretArn'] },
+  webhook: { required: ['inboundQueueUrl', 'xAccountId'], optional: ['consumerSecretArn', 'xchat'] },
   dispatcher: {
     required: ['tableName', 'inboundQueueUrl', 'inboundDlqUrl', 'fourbiz'],
-    optional: ['conversationIdleMinutes', 'retryBaseSeconds', 'retryMaxSeconds', 'maxAttempts', 'pollBackfillMinutes', 'xAccountId', 'xchatKeyArn', 'outageWaitHours'],
+    optional: ['secretArn', 'conversationIdleMinutes', 'retryBaseSeconds', 'retryMaxSeconds', 'maxAttempts', 'pollBackfillMinutes', 'xAccountId', 'xchatKeyArn', 'outageWaitHours'],
   },
-  poller: { required: ['tableName', 'outboundQueueUrl', 'fourbiz'], optional: ['pollBackfillMinutes'] },
+  poller: { required: ['tableName', 'outboundQueueUrl', 'fourbiz'], optional: ['secretArn', 'pollBackfillMinutes'] },
   sender: {
     required: ['tableName', 'outboundQueueUrl', 'outboundDlqUrl'],
-    optional: ['retryBaseSeconds', 'retryMaxSeconds', 'maxAttempts', 'pollBackfillMinutes', 'xAccountId', 'xchatKeyArn', 'xchat'],
+    optional: ['secretArn', 'retryBaseSeconds', 'retryMaxSeconds', 'maxAttempts', 'pollBackfillMinutes', 'xAccountId', 'xchatKeyArn', 'xchat'],
   },
-  'webhook-health': { required: ['tableName', 'webhookUrl'], optional: [] },
-  'dm-poller': { required: ['tableName', 'inboundQueueUrl', 'xAccountId'], optional: ['pollBackfillMinutes'] },
+  'webhook-health': { required: ['tableName', 'webhookUrl'], optional: ['secretArn'] },
+  'dm-poller': { required: ['tableName', 'inboundQueueUrl', 'xAccountId'], optional: ['secretArn', 'pollBackfillMinutes'] },
 } as const satisfies Record<string, { required: readonly Variable[]; optional: readonly Variable[] }>;
 
-const commonVariables = { required: ['tenant'], optional: ['secretArn', 'secretsFile', 'xApiBaseUrl', 'localMode'] } as const;
+const commonVariables = { required: ['tenant'], optional: ['secretsFile', 'xApiBaseUrl', 'localMode'] } as const;
 
 export type FunctionName = keyof typeof functionVariables;
 export const functionNames = Object.keys(functionVariables) as FunctionName[];
@@ -332,7 +344,10 @@ function schemaFor<F extends FunctionName>(name: F) {
   }
   return z
     .object(shape)
-    .refine((c) => c.secretArn || c.secretsFile, { message: `${Env.secretArn} or ${Env.secretsFile} is required`, path: ['secretArn'] })
+    .refine((c) => c.secretArn || c.consumerSecretArn || c.secretsFile, {
+      message: `${readsConsumerSecretOnly(name) ? Env.consumerSecretArn : Env.secretArn} or ${Env.secretsFile} is required`,
+      path: [readsConsumerSecretOnly(name) ? 'consumerSecretArn' : 'secretArn'],
+    })
     .refine((c) => c.localMode === true || c.fourbiz === undefined || !isLoopbackHttp(fourbizUrl(c.fourbiz as FourbizSettings)), {
       message: `plain http 4biz URLs are for local mode only (${Env.localMode})`,
       path: ['fourbiz'],
@@ -372,6 +387,14 @@ export function functionEnvironment<F extends FunctionName>(name: F, values: Fun
 
 /** The secret's source: Secrets Manager when deployed, a file locally. */
 export const secretOf = (config: { secretArn?: string; secretsFile?: string }) => ({ arn: config.secretArn, file: config.secretsFile });
+
+/** crc and webhook: the consumer secret's source (its own secret deployed, the tenant's file locally). */
+export const consumerSecretOf = (config: { consumerSecretArn?: string; secretsFile?: string }) => ({ arn: config.consumerSecretArn, file: config.secretsFile });
+
+/** The internet-facing functions, which may read the consumer secret and not the tenant secret. */
+export function readsConsumerSecretOnly(name: FunctionName): boolean {
+  return (functionVariables[name].optional as readonly Variable[]).includes('consumerSecretArn');
+}
 
 /** The full-jitter back-off settings of a queue consumer. */
 export const retryOf = (config: { retryBaseSeconds: number; retryMaxSeconds: number }) => ({ baseSeconds: config.retryBaseSeconds, maxSeconds: config.retryMaxSeconds });

@@ -7,6 +7,8 @@ export const resourceNames = (tenant: string) => {
   return {
     stack: `FourBizTwitterDm-${tenant}`,
     secret: `4biz-twitter-dm/${tenant}`,
+    /** Webhook ingestion: the X consumer secret alone, what crc and webhook may read. */
+    consumerSecret: `4biz-twitter-dm/${tenant}/x-consumer-secret`,
     table: `${prefix}-conversations`,
     inboundQueue: `${prefix}-inbound.fifo`,
     inboundDlq: `${prefix}-inbound-dlq.fifo`,

@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { EmittingFunction } from '../functions/core/metric-names';
 import type { Construct } from 'constructs';
 import { resourceNames } from './resource-names';
@@ -13,7 +14,7 @@ import { DmPoller } from './constructs/dm-poller';
 import { FifoQueue } from './constructs/fifo-queue';
 import { Poller } from './constructs/poller';
 import { Sender } from './constructs/sender';
-import { TenantSecret } from './constructs/tenant-secret';
+import { ConsumerSecret, TenantSecret } from './constructs/tenant-secret';
 import { WebhookApi } from './constructs/webhook-api';
 import { WebhookFunction } from './constructs/webhook-function';
 import { WebhookHealth } from './constructs/webhook-health';
@@ -49,9 +50,12 @@ export class TenantStack extends Stack {
     const functions: Partial<Record<EmittingFunction, IFunction>> = {};
     // Webhook ingestion: a public HTTP API X calls, and its health check. Polling: no endpoint at all, a scheduled poller instead.
     let api: WebhookApi | undefined;
+    let consumerSecret: ISecret | undefined;
     if (tenant.x.ingestion === 'webhook') {
-      const crc = new CrcFunction(this, 'Crc', { tenant, secret });
-      const webhook = new WebhookFunction(this, 'Webhook', { tenant, secret, inboundQueue: inbound.queue });
+      // The internet-facing functions read the consumer secret alone, never the tenant secret.
+      consumerSecret = new ConsumerSecret(this, 'ConsumerSecret', { tenant }).secret;
+      const crc = new CrcFunction(this, 'Crc', { tenant, secret: consumerSecret });
+      const webhook = new WebhookFunction(this, 'Webhook', { tenant, secret: consumerSecret, inboundQueue: inbound.queue });
       api = new WebhookApi(this, 'WebhookApi', { tenant, crcFunction: crc.fn, webhookFunction: webhook.fn });
       const health = new WebhookHealth(this, 'Health', { tenant, secret, table, webhookUrl: api.webhookUrl });
       Object.assign(functions, { crc: crc.fn, webhook: webhook.fn, 'webhook-health': health.fn });
@@ -96,6 +100,7 @@ export class TenantStack extends Stack {
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     if (api) output('WebhookUrl', api.webhookUrl, 'Register this URL with X (npm run x -- register)');
     output('SecretArn', secret.secretArn, 'Fill with the X and 4biz credentials (docs/deploy.md)');
+    if (consumerSecret) output('ConsumerSecretArn', consumerSecret.secretArn, 'The X consumer secret alone, for crc and webhook: npm run x -- consumer-secret copies it');
     output('InboundQueueUrl', inbound.queue.queueUrl, 'DMs waiting for 4biz');
     output('InboundDlqUrl', inbound.dlq.queueUrl, 'DMs 4biz never accepted');
     if (outbound) {

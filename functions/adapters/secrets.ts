@@ -1,6 +1,6 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { GetSecretValueCommand, PutSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { secretFieldsHint, tenantSecretSchema, type TenantSecret } from '../config';
+import { consumerSecretSchema, secretFieldsHint, tenantSecretSchema, type ConsumerSecret, type TenantSecret } from '../config';
 import { ConfigurationError, SecretNotFilledError } from '../core/errors';
 import { formatZodIssues } from '../core/zod-issues';
 
@@ -8,6 +8,12 @@ import { formatZodIssues } from '../core/zod-issues';
 export interface SecretSource {
   get(): Promise<TenantSecret>;
   /** Drops the cached value: the next get() reads it again (keys rotated, or a stale read). */
+  invalidate(): void;
+}
+
+/** The X consumer secret alone: what the internet-facing crc and webhook functions read. */
+export interface ConsumerSecretSource {
+  get(): Promise<ConsumerSecret>;
   invalidate(): void;
 }
 
@@ -27,14 +33,18 @@ class SecretError extends ConfigurationError {}
 const notFilled = (where: string, cause?: unknown) =>
   new SecretNotFilledError(`${where} is empty: fill it with the documented JSON shape (docs/deploy.md, "Filling the secret")`, { cause });
 
-function parseSecret(text: string | undefined, where: string): TenantSecret {
+/** The secret's JSON text, parsed: an absent or empty one was never filled. */
+function secretJson(text: string | undefined, where: string): unknown {
   if (!text) throw notFilled(where);
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
     throw new SecretError(`${where} is not valid JSON`);
   }
+}
+
+function parseSecret(text: string | undefined, where: string): TenantSecret {
+  const json = secretJson(text, where);
   const parsed = tenantSecretSchema.safeParse(json);
   if (!parsed.success) {
     // Only the field names, never the values; what the user context chosen needs, when that is the problem.
@@ -51,9 +61,28 @@ interface SecretText {
   write(text: string): Promise<void>;
 }
 
+/** A value read once and kept until invalidated; a failed read is not kept. */
+function cached<T>(load: () => Promise<T>) {
+  let pending: Promise<T> | undefined;
+  return {
+    get() {
+      pending ??= load().catch((err: unknown) => {
+        pending = undefined;
+        throw err;
+      });
+      return pending;
+    },
+    set(value: T) {
+      pending = Promise.resolve(value);
+    },
+    invalidate() {
+      pending = undefined;
+    },
+  };
+}
+
 function cachedSource(store: SecretText): WritableSecretSource {
-  const load = async () => parseSecret(await store.read(), store.where);
-  let pending: Promise<TenantSecret> | undefined;
+  const value = cached(async () => parseSecret(await store.read(), store.where));
   return {
     async update(fields) {
       const text = await store.read();
@@ -64,27 +93,19 @@ function cachedSource(store: SecretText): WritableSecretSource {
         throw new SecretError(`${store.where} is not valid JSON`);
       }
       const next = JSON.stringify({ ...raw, ...fields });
-      const value = parseSecret(next, store.where);
+      const parsed = parseSecret(next, store.where);
       await store.write(next);
-      pending = Promise.resolve(value);
-      return value;
+      value.set(parsed);
+      return parsed;
     },
-    get() {
-      pending ??= load().catch((err: unknown) => {
-        pending = undefined;
-        throw err;
-      });
-      return pending;
-    },
-    invalidate() {
-      pending = undefined;
-    },
+    get: value.get,
+    invalidate: value.invalidate,
   };
 }
 
-export function secretsManagerSource(client: SecretsManagerClient, secretArn: string): WritableSecretSource {
+function secretsManagerText(client: SecretsManagerClient, secretArn: string): SecretText {
   const where = `secret ${secretArn}`;
-  return cachedSource({ where, read: async () => {
+  return { where, read: async () => {
     let out;
     try {
       out = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
@@ -97,12 +118,15 @@ export function secretsManagerSource(client: SecretsManagerClient, secretArn: st
     return out.SecretString;
   }, write: async (text) => {
     await client.send(new PutSecretValueCommand({ SecretId: secretArn, SecretString: text }));
-  } });
+  } };
 }
 
-/** Local mode and tests: the same JSON shape in a file kept out of git. */
-export function fileSecretSource(path: string): WritableSecretSource {
-  return cachedSource({
+export function secretsManagerSource(client: SecretsManagerClient, secretArn: string): WritableSecretSource {
+  return cachedSource(secretsManagerText(client, secretArn));
+}
+
+function fileText(path: string): SecretText {
+  return {
     where: `secrets file ${path}`,
     read: () => readFile(path, 'utf8'),
     // Whole or not at all: a reader never sees half a file.
@@ -110,7 +134,12 @@ export function fileSecretSource(path: string): WritableSecretSource {
       await writeFile(`${path}.tmp`, text, { mode: 0o600 });
       await rename(`${path}.tmp`, path);
     },
-  });
+  };
+}
+
+/** Local mode and tests: the same JSON shape in a file kept out of git. */
+export function fileSecretSource(path: string): WritableSecretSource {
+  return cachedSource(fileText(path));
 }
 
 export function staticSecretSource(secret: TenantSecret): WritableSecretSource {
@@ -130,4 +159,20 @@ export function secretSourceFor(secret: { arn?: string; file?: string }): Writab
   if (secret.file) return fileSecretSource(secret.file);
   if (!secret.arn) throw new SecretError('no secret configured');
   return secretsManagerSource(new SecretsManagerClient({}), secret.arn);
+}
+
+/**
+ * The consumer secret alone (`{"consumerSecret":"…"}`): deployed, the tenant's consumer-secret
+ * secret, which holds nothing else; locally, the tenant's secrets file (only that field is read).
+ */
+export function consumerSecretSourceFor(secret: { arn?: string; file?: string }, client?: SecretsManagerClient): ConsumerSecretSource {
+  if (!secret.file && !secret.arn) throw new SecretError('no consumer secret configured');
+  const store = secret.file ? fileText(secret.file) : secretsManagerText(client ?? new SecretsManagerClient({}), secret.arn!);
+  return cached(async () => parseConsumerSecret(await store.read(), store.where));
+}
+
+function parseConsumerSecret(text: string | undefined, where: string): ConsumerSecret {
+  const parsed = consumerSecretSchema.safeParse(secretJson(text, where));
+  if (!parsed.success) throw new SecretError(`${where} is missing or has invalid fields: ${formatZodIssues(parsed.error, { pathsOnly: true })}`);
+  return parsed.data;
 }

@@ -7,13 +7,14 @@ import { answerCrc } from '../core/crc';
 import { json } from '../core/http-event';
 import { SecretNotFilledError } from '../core/errors';
 import { Metric } from '../core/metric-names';
-import { secretSourceFor, type SecretSource } from '../adapters/secrets';
+import { consumerSecretSourceFor, type ConsumerSecretSource } from '../adapters/secrets';
 import { createObservability, type Observability } from '../observability';
-import { secretOf } from '../config';
+import { consumerSecretOf } from '../config';
 import { wireOnFirstCall } from '../wiring';
 
 export interface CrcDeps extends Observability<'crc'> {
-  secrets: SecretSource;
+  /** The consumer secret alone: crc may not read the tenant secret. */
+  secrets: ConsumerSecretSource;
 }
 
 /**
@@ -62,5 +63,5 @@ export function createCrcHandler(deps: CrcDeps) {
 }
 
 export const handler = wireOnFirstCall('crc', (config) =>
-  createCrcHandler({ ...createObservability(config.tenant), secrets: secretSourceFor(secretOf(config)) }),
+  createCrcHandler({ ...createObservability(config.tenant), secrets: consumerSecretSourceFor(consumerSecretOf(config)) }),
 );

@@ -9,9 +9,9 @@ import { PermanentError, SecretNotFilledError } from '../core/errors';
 import { Metric } from '../core/metric-names';
 import { readDelivery, type DeliveryVerdict } from '../core/webhook-delivery';
 import type { DeliveryNotice } from '../core/xaa-events';
-import { secretOf } from '../config';
+import { consumerSecretOf } from '../config';
 import { sqsInboundQueue } from '../adapters/inbound-queue';
-import { secretSourceFor, type SecretSource } from '../adapters/secrets';
+import { consumerSecretSourceFor, type ConsumerSecretSource } from '../adapters/secrets';
 import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
 import type { ChatQueue, InboundQueue } from '../core/ports';
@@ -20,7 +20,8 @@ import { SIGNATURE_HEADER } from '../core/x-signature';
 import { PROCESSED_EVENT_LIFETIME_SECONDS } from '../core/processed-key';
 
 export interface WebhookDeps extends Observability<'webhook'> {
-  secrets: SecretSource;
+  /** The consumer secret alone: the webhook may not read the tenant secret. */
+  secrets: ConsumerSecretSource;
   queue: InboundQueue;
   /** The tenant's X account (tenant file `xAccountId`): deliveries for another account are dropped. */
   xAccountId: string;
@@ -166,7 +167,7 @@ export const handler = wireOnFirstCall('webhook', (config) => {
   const queue = sqsInboundQueue(new SQSClient({}), config.inboundQueueUrl);
   return createWebhookHandler({
     ...createObservability(config.tenant),
-    secrets: secretSourceFor(secretOf(config)),
+    secrets: consumerSecretSourceFor(consumerSecretOf(config)),
     queue,
     chats: config.xchat ? queue : undefined,
     xAccountId: config.xAccountId,

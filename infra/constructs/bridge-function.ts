@@ -7,7 +7,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
-import { functionEnvironment, type FunctionEnvironmentValues, type FunctionName } from '../../functions/config';
+import { functionEnvironment, readsConsumerSecretOnly, type FunctionEnvironmentValues, type FunctionName } from '../../functions/config';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../../functions/core/metric-names';
 import { TenantConfigError, type TenantConfig } from '../tenant-config';
 
@@ -79,10 +79,13 @@ export interface BridgeFunctionProps<F extends FunctionName> {
   name: F;
   description: string;
   timeout: Duration;
-  /** Every function reads the tenant secret (config.ts requires its ARN). */
+  /**
+   * The one secret the function may read (config.ts requires its ARN): the tenant secret, or for
+   * the internet-facing crc and webhook the consumer-secret secret (readsConsumerSecretOnly).
+   */
   secret: ISecret;
   /** The function's own variables (tenant and secret are set here for all), as functions/config.ts types them. */
-  environment: Omit<FunctionEnvironmentValues<F>, 'tenant' | 'secretArn'>;
+  environment: Omit<FunctionEnvironmentValues<F>, 'tenant' | 'secretArn' | 'consumerSecretArn'>;
   /** The function reads or answers XChat: chat-xdk ships with it (see withChatXdk). */
   chatXdk?: boolean;
 }
@@ -116,7 +119,11 @@ export class BridgeFunction<F extends FunctionName = FunctionName> extends Const
       logGroup: this.logGroup,
       bundling: props.chatXdk ? withChatXdk : bundling,
       environment: {
-        ...functionEnvironment(props.name, { ...props.environment, tenant: props.tenant.name, secretArn: props.secret.secretArn } as FunctionEnvironmentValues<F>),
+        ...functionEnvironment(props.name, {
+          ...props.environment,
+          tenant: props.tenant.name,
+          [readsConsumerSecretOnly(props.name) ? 'consumerSecretArn' : 'secretArn']: props.secret.secretArn,
+        } as unknown as FunctionEnvironmentValues<F>),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: 'INFO',

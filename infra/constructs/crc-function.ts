@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 import type { TenantConfig } from '../tenant-config';
 import { BridgeFunction } from './bridge-function';
 
-/** Answers X's CRC challenge with the consumer secret; reads the secret and nothing else. */
+/** Answers X's CRC challenge with the consumer secret; reads the consumer-secret secret and nothing else. */
 export class CrcFunction extends Construct {
   /** The Lambda function this construct builds. */
   readonly fn: NodejsFunction;

@@ -79,13 +79,13 @@ export function addWebhookAlarms(add: AddAlarm, tenant: TenantConfig, webhookHea
   }
   add(
     'SecretNotFilled',
-    'The tenant secret has no value yet: fill it (docs/deploy.md, "Filling the secret"); until then X\'s CRC checks and deliveries fail.',
+    'The consumer secret crc and webhook read has no value yet: fill the tenant secret and run npm run x -- consumer-secret (docs/deploy.md, "Filling the secret"); until then X\'s CRC checks and deliveries fail.',
     custom(MetricName.SecretNotFilled),
     1,
   );
   add(
     'SecretUnavailable',
-    'The webhook could not read the tenant secret and answered X with 503 (X retries): check the secret exists, holds the documented JSON, and the function may read it.',
+    'The webhook could not read its consumer secret and answered X with 503 (X retries): check the consumer-secret secret exists, holds {"consumerSecret":"…"}, and the function may read it.',
     custom(MetricName.SecretUnavailable),
     1,
   );

@@ -20,17 +20,41 @@ export class TenantSecret extends Construct {
 
   constructor(scope: Construct, id: string, props: { tenant: TenantConfig }) {
     super(scope, id);
-    this.secret = new Secret(this, 'Secret', {
-      secretName: resourceNames(props.tenant.name).secret,
-      description: `X and 4biz credentials of tenant ${props.tenant.name}. JSON (? = optional): ${tenantSecretShape()}; OAuth 1.0a (the default) needs accessToken and accessTokenSecret, userAuth "oauth2" needs oauth2 (npm run x -- authorize)`,
-    });
-    // The L2 would generate a random value; an empty secret makes a missing put-secret-value obvious.
-    (this.secret.node.defaultChild as CfnSecret).addPropertyDeletionOverride('GenerateSecretString');
-    NagSuppressions.addResourceSuppressions(this.secret, [
-      {
-        id: 'AwsSolutions-SMG4',
-        reason: 'The X and 4biz credentials are issued by those platforms; a rotation Lambda cannot mint them, the operator rotates them.',
-      },
-    ]);
+    const { tenant } = props;
+    this.secret = emptySecret(this, 'Secret', resourceNames(tenant.name).secret, `X and 4biz credentials of tenant ${tenant.name}. JSON (? = optional): ${tenantSecretShape()}; OAuth 1.0a (the default) needs accessToken and accessTokenSecret, userAuth "oauth2" needs oauth2 (npm run x -- authorize)`);
   }
+}
+
+/**
+ * Webhook ingestion: the X consumer secret alone, `{"consumerSecret":"…"}`, the only secret the
+ * internet-facing crc and webhook functions may read (the tenant secret also holds the 4biz password
+ * and X user tokens). Created empty too; `npm run x -- consumer-secret` copies the value from the
+ * tenant secret (docs/deploy.md, "Filling the secret").
+ */
+export class ConsumerSecret extends Construct {
+  readonly secret: Secret;
+
+  constructor(scope: Construct, id: string, props: { tenant: TenantConfig }) {
+    super(scope, id);
+    const { name } = props.tenant;
+    this.secret = emptySecret(
+      this,
+      'Secret',
+      resourceNames(name).consumerSecret,
+      `The X consumer secret of tenant ${name} alone, for the crc and webhook functions. JSON: {"consumerSecret":"…"}; fill it with npm run x -- consumer-secret --tenant ${name}`,
+    );
+  }
+}
+
+/** A secret created without a value: the L2 would generate a random one; empty makes a missing put-secret-value obvious. */
+function emptySecret(scope: Construct, id: string, secretName: string, description: string): Secret {
+  const secret = new Secret(scope, id, { secretName, description });
+  (secret.node.defaultChild as CfnSecret).addPropertyDeletionOverride('GenerateSecretString');
+  NagSuppressions.addResourceSuppressions(secret, [
+    {
+      id: 'AwsSolutions-SMG4',
+      reason: 'The X and 4biz credentials are issued by those platforms; a rotation Lambda cannot mint them, the operator rotates them.',
+    },
+  ]);
+  return secret;
 }

@@ -4,7 +4,7 @@ import { TableLayout } from '../../functions/adapters/conversation-table';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../../functions/core/metric-names';
 import { bundling, esbuildOptions, runtime } from '../../infra/constructs/bridge-function';
 import { resourceNames } from '../../infra/resource-names';
-import { TenantConfigError, type TenantConfig } from '../../infra/tenant-config';
+import { loadTenantConfig, TenantConfigError, type TenantConfig } from '../../infra/tenant-config';
 import { actionsOn, buildStack, exampleRelay, exampleTickets, functionNamed, resourceNamed, statementsOf, tenantWith } from './build-stack';
 
 const relay = exampleRelay();
@@ -26,12 +26,47 @@ const both = () =>
 describe('tenant secret', () => {
   it('is named after the tenant and created empty: no value, generated or given, in the template', () => {
     for (const [, tenant, template] of both()) {
-      template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+      // Webhook ingestion adds the consumer-secret secret (crc and webhook read only it).
+      template.resourceCountIs('AWS::SecretsManager::Secret', 2);
       const [, secret] = resourceNamed(template, 'AWS::SecretsManager::Secret', 'TenantSecret');
+      const [, consumer] = resourceNamed(template, 'AWS::SecretsManager::Secret', 'ConsumerSecret');
       expect(secret.Properties!.Name).toBe(resourceNames(tenant.name).secret);
-      expect(secret.Properties).not.toHaveProperty('SecretString');
-      expect(secret.Properties).not.toHaveProperty('GenerateSecretString');
+      expect(consumer.Properties!.Name).toBe(resourceNames(tenant.name).consumerSecret);
+      for (const s of [secret, consumer]) {
+        expect(s.Properties).not.toHaveProperty('SecretString');
+        expect(s.Properties).not.toHaveProperty('GenerateSecretString');
+      }
     }
+  });
+
+  it('crc and webhook, the internet-facing functions, can read the consumer secret and not the tenant secret (4biz password, X user tokens); every other function reads the tenant secret and not the consumer one', () => {
+    for (const [, , template] of both()) {
+      const [tenantSecretId] = resourceNamed(template, 'AWS::SecretsManager::Secret', 'TenantSecret');
+      const [consumerId] = resourceNamed(template, 'AWS::SecretsManager::Secret', 'ConsumerSecret');
+      const secretIds = (id: string) => {
+        const statements = statementsOf(template, id).filter((st) => [st.Action].flat().some((a) => a.startsWith('secretsmanager:')));
+        return statements.map((st) => JSON.stringify(st.Resource));
+      };
+      for (const id of ['Crc', 'Webhook']) {
+        expect(secretIds(id)).toEqual([expect.stringContaining(`"${consumerId}"`)]);
+        expect(secretIds(id).join()).not.toContain(tenantSecretId);
+        expect(functionNamed(template, id)[1].Properties!.Environment.Variables).toMatchObject({ [Env.consumerSecretArn]: { Ref: consumerId } });
+        expect(functionNamed(template, id)[1].Properties!.Environment.Variables).not.toHaveProperty(Env.secretArn);
+      }
+      const others = Object.entries(template.findResources('AWS::Lambda::Function'))
+        .filter(([id, fn]) => fn.Properties.Environment?.Variables?.[Env.tenant] && !id.startsWith('Crc') && !id.startsWith('Webhook'))
+        .map(([id]) => id);
+      expect(others.length).toBeGreaterThanOrEqual(2);
+      for (const id of others) {
+        expect(secretIds(id).join()).toContain(tenantSecretId);
+        expect(secretIds(id).join()).not.toContain(consumerId);
+      }
+    }
+  });
+
+  it('a polling tenant has no consumer-secret secret (no crc or webhook function)', () => {
+    const { template } = buildStack(loadTenantConfig('example-poll'));
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
   });
 
   it('describes the JSON shape the functions expect, every field of the schema', () => {
@@ -152,15 +187,17 @@ describe('functions', () => {
 
   it('all run Node.js 24 on arm64 with Powertools settings, the tenant and the secret ARN, logging to their own log group', () => {
     for (const [, tenant, template] of both()) {
-      const [secretId] = resourceNamed(template, 'AWS::SecretsManager::Secret', 'TenantSecret');
-      for (const [, fn] of Object.entries(template.findResources('AWS::Lambda::Function'))) {
+      const [tenantSecretId] = resourceNamed(template, 'AWS::SecretsManager::Secret', 'TenantSecret');
+      const [consumerId] = resourceNamed(template, 'AWS::SecretsManager::Secret', 'ConsumerSecret');
+      for (const [id, fn] of Object.entries(template.findResources('AWS::Lambda::Function'))) {
         const p = fn.Properties;
+        const consumerOnly = id.startsWith('Crc') || id.startsWith('Webhook');
+        expect(p.Environment.Variables[consumerOnly ? Env.consumerSecretArn : Env.secretArn]).toEqual({ Ref: consumerOnly ? consumerId : tenantSecretId });
         expect(p.Runtime).toBe('nodejs24.x');
         expect(p.Architectures).toEqual(['arm64']);
         expect(p.Handler).toBe('index.handler');
         expect(p.Environment.Variables).toMatchObject({
           [Env.tenant]: tenant.name,
-          [Env.secretArn]: { Ref: secretId },
           POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
           POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
           POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -286,18 +323,18 @@ describe('dispatcher', () => {
 });
 
 describe('crc and webhook functions', () => {
-  it('crc may only read the secret (and write its logs)', () => {
+  it('crc may only read the consumer secret (and write its logs)', () => {
     const statements = statementsOf(relayTemplate, 'Crc');
-    const [secretId] = resourceNamed(relayTemplate, 'AWS::SecretsManager::Secret', 'TenantSecret');
+    const [secretId] = resourceNamed(relayTemplate, 'AWS::SecretsManager::Secret', 'ConsumerSecret');
     const actions = statements.flatMap((s) => [s.Action].flat()).filter((a) => !a.startsWith('logs:'));
     expect(actions.sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
     expect(actionsOn(statements, secretId)).toEqual(actions);
   });
 
-  it('webhook may read the secret and send to the inbound queue, and knows the queue URL', () => {
+  it('webhook may read the consumer secret and send to the inbound queue, and knows the queue URL', () => {
     const statements = statementsOf(relayTemplate, 'Webhook');
     const [queueId] = resourceNamed(relayTemplate, 'AWS::SQS::Queue', 'InboundQueue');
-    const [secretId] = resourceNamed(relayTemplate, 'AWS::SecretsManager::Secret', 'TenantSecret');
+    const [secretId] = resourceNamed(relayTemplate, 'AWS::SecretsManager::Secret', 'ConsumerSecret');
     expect(actionsOn(statements, queueId)).toEqual(expect.arrayContaining(['sqs:SendMessage']));
     expect(actionsOn(statements, queueId)).not.toContain('sqs:ReceiveMessage');
     expect(actionsOn(statements, secretId)).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
@@ -410,7 +447,7 @@ describe('tickets mode: poller and sender', () => {
 describe('stack outputs', () => {
   it('tell the operator the webhook URL, secret, queues, table, alarm topic and dashboard', () => {
     const relayOutputs = Object.keys(relayTemplate.toJSON().Outputs).sort();
-    expect(relayOutputs).toEqual(['AlarmTopicArn', 'DashboardUrl', 'InboundDlqUrl', 'InboundQueueUrl', 'SecretArn', 'TableName', 'WebhookUrl']);
+    expect(relayOutputs).toEqual(['AlarmTopicArn', 'ConsumerSecretArn', 'DashboardUrl', 'InboundDlqUrl', 'InboundQueueUrl', 'SecretArn', 'TableName', 'WebhookUrl']);
     const ticketsOutputs = Object.keys(ticketsTemplate.toJSON().Outputs).sort();
     expect(ticketsOutputs).toEqual([...relayOutputs, 'OutboundDlqUrl', 'OutboundQueueUrl'].sort());
   });

@@ -143,17 +143,44 @@ function expectNoSecretIn(output: string): void {
   for (const value of Object.values(secretValue())) expect(output).not.toContain(value);
 }
 
+describe('npm run doctor: the consumer secret crc and webhook read (issue 16 §8)', () => {
+  const consumerSecretId = resourceNames('acme').consumerSecret;
+
+  it('fails, with the command that fixes it, when it is empty or differs from the tenant secret\'s, and never prints either value', async () => {
+    await healthy();
+    sm.on(GetSecretValueCommand, { SecretId: consumerSecretId }).rejects(
+      new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT", $metadata: {} }),
+    );
+    const empty = await doctor(relayTenant());
+    expect(lineOf(empty.output, 'consumer-secret')).toMatch(/^FAIL +consumer-secret +4biz-twitter-dm\/acme\/x-consumer-secret has no value yet/);
+    expect(fixAfter(empty.lines, 'consumer-secret')).toContain('npm run x -- consumer-secret --tenant acme');
+    expect(empty.code).toBe(1);
+
+    sm.on(GetSecretValueCommand, { SecretId: consumerSecretId }).resolves({ SecretString: JSON.stringify({ consumerSecret: 'rotated-on-one-side-only' }) });
+    const differs = await doctor(relayTenant());
+    expect(lineOf(differs.output, 'consumer-secret')).toMatch(/^FAIL +consumer-secret +.* differs from the tenant secret's consumerSecret/);
+    expect(differs.output).not.toContain('rotated-on-one-side-only');
+    expectNoSecretIn(differs.output);
+  });
+
+  it('is not checked for a polling tenant (no crc or webhook function)', async () => {
+    await healthy();
+    const { output } = await doctor({ ...relayTenant(), x: { ...relayTenant().x, ingestion: 'poll' } });
+    expect(lineOf(output, 'consumer-secret')).toBe('');
+  });
+});
+
 describe('npm run doctor: a healthy tenant', () => {
   it('relay: every check OK, exit code 0, no secret value printed', async () => {
     await healthy();
     const { code, output } = await doctor(relayTenant());
-    for (const check of ['stack', 'secret', 'crc', 'x-webhook', 'x-subscription', '4biz', 'alarm-subscription', 'concurrency']) {
+    for (const check of ['stack', 'secret', 'consumer-secret', 'crc', 'x-webhook', 'x-subscription', '4biz', 'alarm-subscription', 'concurrency']) {
       expect(lineOf(output, check)).toMatch(/^OK/);
     }
     expect(lineOf(output, 'crc')).toMatch(/answers X's CRC check with the right token: OK in \d+ ms/);
     expect(lineOf(output, '4biz')).toContain('the callback URL answers (HTTP 401');
     expect(omni.deliveries).toEqual([]);
-    expect(output).toContain('all 8 checks passed');
+    expect(output).toContain('all 9 checks passed');
     expect(code).toBe(0);
     expectNoSecretIn(output);
   });
@@ -177,7 +204,7 @@ describe('npm run doctor: a healthy tenant', () => {
     const { code, output } = await doctor(relayTenant());
     expect(lineOf(output, 'secret')).toMatch(/^OK/);
     expect(lineOf(output, 'x-oauth2')).toMatch(/^OK +x-oauth2 +OAuth 2\.0 user context: tokens present, refreshable/);
-    expect(output).toContain('all 9 checks passed');
+    expect(output).toContain('all 10 checks passed');
     expect(code).toBe(0);
     for (const value of [oauth2.accessToken, oauth2.refreshToken]) expect(output).not.toContain(value);
   });

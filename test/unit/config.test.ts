@@ -29,7 +29,12 @@ describe('function config', () => {
   });
 
   it('names the variable that is wrong, and the one a function cannot run without', () => {
-    expect(() => parseFunctionConfig('crc', { TENANT: 'acme' })).toThrow('SECRET_ARN or SECRETS_FILE is required');
+    expect(() => parseFunctionConfig('webhook-health', { TENANT: 'acme', TABLE_NAME: 't', WEBHOOK_URL: 'https://api.example/webhooks/twitter' })).toThrow(
+      'SECRET_ARN: SECRET_ARN or SECRETS_FILE is required',
+    );
+    // The internet-facing functions get the consumer secret alone: the tenant secret's ARN is not theirs to read.
+    expect(() => parseFunctionConfig('crc', { TENANT: 'acme' })).toThrow('CONSUMER_SECRET_ARN or SECRETS_FILE is required');
+    expect(() => parseFunctionConfig('webhook', { ...base, INBOUND_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/q.fifo', X_ACCOUNT_ID: '1' })).toThrow('CONSUMER_SECRET_ARN or SECRETS_FILE is required');
     expect(() => parseFunctionConfig('dispatcher', { ...base, FOURBIZ_SETTINGS: '{' })).toThrow('FOURBIZ_SETTINGS: not valid JSON');
     expect(() => parseFunctionConfig('webhook', { ...base, INBOUND_QUEUE_URL: 'nope', X_ACCOUNT_ID: '1' })).toThrow('INBOUND_QUEUE_URL');
     expect(() => parseFunctionConfig('webhook', { ...base, INBOUND_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/q.fifo' })).toThrow(
@@ -38,13 +43,16 @@ describe('function config', () => {
   });
 
   it('reads only its own variables: another function\'s are ignored', () => {
-    expect(parseFunctionConfig('crc', { ...base, TABLE_NAME: 'conversations' })).not.toHaveProperty('tableName');
+    const crc = parseFunctionConfig('crc', { ...base, CONSUMER_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:x/x-consumer-secret', TABLE_NAME: 'conversations' });
+    expect(crc).not.toHaveProperty('tableName');
+    expect(crc).not.toHaveProperty('secretArn');
   });
 
   it('writes exactly the variables each function parses back (one place for the stack and the local runner)', () => {
     const values = {
       tenant: 'acme',
       secretArn: base.SECRET_ARN,
+      consumerSecretArn: 'arn:aws:secretsmanager:us-east-1:1:secret:x/x-consumer-secret',
       tableName: 'conversations',
       inboundQueueUrl: 'https://sqs.us-east-1.amazonaws.com/1/in.fifo',
       inboundDlqUrl: 'https://sqs.us-east-1.amazonaws.com/1/in-dlq.fifo',
@@ -60,7 +68,8 @@ describe('function config', () => {
       const config: Record<string, unknown> = parseFunctionConfig(name, functionEnvironment(name, values));
       for (const [key, value] of Object.entries(values)) if (key in config) expect([name, key, config[key]]).toEqual([name, key, value]);
     }
-    expect(Object.keys(functionEnvironment('crc', values)).sort()).toEqual(['SECRET_ARN', 'TENANT']);
+    expect(Object.keys(functionEnvironment('crc', values)).sort()).toEqual(['CONSUMER_SECRET_ARN', 'TENANT']);
+    expect(Object.keys(functionEnvironment('webhook', values))).not.toContain('SECRET_ARN');
     expect(functionEnvironment('dispatcher', values)).toMatchObject({ FOURBIZ_SETTINGS: JSON.stringify(values.fourbiz), CONVERSATION_IDLE_MINUTES: '45' });
   });
 });
