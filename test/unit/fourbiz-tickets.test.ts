@@ -49,7 +49,8 @@ describe('4biz tickets client (Citrest, as documented)', () => {
       groupId: 'N1-ATENDIMENTO',
       urgency: 'H',
       impact: 'L',
-      timeoutMs: 300,
+      // Long enough for a loaded 2-core machine to answer a local login; the late-answer tests answer after twice it.
+      timeoutMs: 1_000,
     });
   };
 
@@ -118,7 +119,7 @@ describe('4biz tickets client (Citrest, as documented)', () => {
 
   it('a create that 4biz stored but answered after the timeout yields that request, not a second one', async () => {
     const client = createTicketsClient(settings, secrets());
-    sim.answerLate(CREATE, 600);
+    sim.answerLate(CREATE, 2_000);
     const result = await client.deliver(fixtureMessage('dm-received.json'), conversation());
     expect(sim.requests).toHaveLength(1);
     expect(result.requestNumber).toBe(String(sim.requests[0].number));
@@ -130,7 +131,7 @@ describe('4biz tickets client (Citrest, as documented)', () => {
     const { requestNumber } = await client.deliver(first, conversation());
     await client.deliver(withText(first, 'de novo', 'e2'), conversation({ requestNumber }));
     await client.deliver(withText(first, 'de novo', 'e2'), conversation({ requestNumber }), { retried: true });
-    sim.answerLate(OCCURRENCE, 600);
+    sim.answerLate(OCCURRENCE, 2_000);
     await client.deliver(withText(first, 'lenta', 'e3'), conversation({ requestNumber }));
     expect(sim.request(requestNumber!).occurrences.map((o) => o.numberOrigin)).toEqual(['e2', 'e3']);
   });
