@@ -34,6 +34,7 @@ export const projectNodeModules = join(root, 'node_modules');
 /** The SDK packages a function may bundle and the client class each constructs. */
 const clientClasses: Record<string, string> = {
   '@aws-sdk/client-dynamodb': 'DynamoDBClient',
+  '@aws-sdk/client-kms': 'KMSClient',
   '@aws-sdk/client-secrets-manager': 'SecretsManagerClient',
   '@aws-sdk/client-sqs': 'SQSClient',
 };
