@@ -6,6 +6,7 @@ import { sqsInboundQueue } from '../../functions/adapters/inbound-queue';
 import { redrive } from '../../cli/dlq-commands';
 import { localAws } from '../../local/function-wiring';
 import type { LocalBridge } from '../../local/start';
+import { startTestBridge, testEmulators } from '../support/local-bridge';
 import { until } from '../support/until';
 
 /**
@@ -14,7 +15,6 @@ import { until } from '../support/until';
  * (404, then 302 to a maintenance page) while people write, and one delivery holding a short and a
  * very long DM.
  */
-const emulators = () => ({ dynamoEndpoint: process.env.TEST_DYNAMODB_ENDPOINT!, sqsEndpoint: process.env.TEST_SQS_ENDPOINT! });
 
 let nextId = BigInt(Date.now()) * 1000n;
 const people = ['2900000000000000711', '2900000000000000712', '2900000000000000713'];
@@ -36,10 +36,7 @@ function delivery(accountId: string, dms: { senderId: string; text: string; crea
 describe('local bridge (relay) on one of 4biz\'s bad days', () => {
   let bridge: LocalBridge;
   beforeAll(async () => {
-    await jest.isolateModulesAsync(async () => {
-      const { startLocalBridge } = await import('../../local/start');
-      bridge = await startLocalBridge({ port: 0, emulators: emulators(), uniqueNames: true });
-    });
+    bridge = await startTestBridge();
   }, 30_000);
   afterAll(() => bridge?.stop());
   afterEach(() => bridge.omnichannel!.reset());
@@ -111,7 +108,7 @@ describe('local bridge (relay) on one of 4biz\'s bad days', () => {
     expect(omnichannel.deliveries.filter((d) => d.eventId === eventId)).toEqual([]);
 
     // The operator's copy of that DM in the DLQ (as the dispatcher parks one), moved back.
-    const sqs = new SQSClient({ endpoint: emulators().sqsEndpoint, ...localAws });
+    const sqs = new SQSClient({ endpoint: testEmulators().sqsEndpoint, ...localAws });
     try {
       const [message] = normaliseDelivery(accountActivitySchema.parse(JSON.parse(old.body.toString('utf8')))).messages;
       await sqsInboundQueue(sqs, bridge.names.inboundDlqUrl).send([message!]);

@@ -1,7 +1,8 @@
 import '../support/test-env';
 import { signPayload, verifySignature } from '../../functions/core/x-signature';
 import { twitterWebhookApi } from '../../functions/adapters/x-webhooks';
-import type { LocalBridge, LocalBridgeOptions } from '../../local/start';
+import type { LocalBridge } from '../../local/start';
+import { startTestBridge } from '../support/local-bridge';
 import { LOCAL_PUBLIC_ORIGIN } from '../../local/external-services';
 import { WEBHOOK_PATH } from '../../functions/core/x-signature';
 import { sampleDelivery } from '../../local/demo';
@@ -10,22 +11,6 @@ import { simulatorCredentials } from '../../simulators/x';
 import { aaaFixtureNames, fixtureBytes } from '../support/x-fixtures';
 import { startFourbizSimulator, type FourbizSimulator } from '../../simulators/fourbiz-rest';
 import { until } from '../support/until';
-
-/**
- * `npm start` in-process: the real handlers behind the local HTTP API, the test emulators, the
- * dispatcher fed from fauxqs. Each bridge gets its own module registry, because the handlers wire
- * themselves from the environment once per container, as in Lambda.
- */
-const emulators = () => ({ dynamoEndpoint: process.env.TEST_DYNAMODB_ENDPOINT!, sqsEndpoint: process.env.TEST_SQS_ENDPOINT! });
-
-async function startIsolated(options: LocalBridgeOptions): Promise<LocalBridge> {
-  let bridge: LocalBridge | undefined;
-  await jest.isolateModulesAsync(async () => {
-    const { startLocalBridge } = await import('../../local/start');
-    bridge = await startLocalBridge({ port: 0, emulators: emulators(), uniqueNames: true, ...options });
-  });
-  return bridge!;
-}
 
 async function postDm(bridge: LocalBridge, body: Buffer, secret = bridge.consumerSecret): Promise<Response> {
   return fetch(bridge.webhookUrl, {
@@ -38,7 +23,7 @@ async function postDm(bridge: LocalBridge, body: Buffer, secret = bridge.consume
 describe('local bridge with its simulators (relay mode)', () => {
   let bridge: LocalBridge;
   beforeAll(async () => {
-    bridge = await startIsolated({});
+    bridge = await startTestBridge();
   }, 30_000);
   afterAll(() => bridge?.stop());
 
@@ -87,7 +72,7 @@ describe('local bridge with its simulators (relay mode)', () => {
 describe('local bridge: only X gets in, genuine DMs reach 4biz once (issue 8)', () => {
   let bridge: LocalBridge;
   beforeAll(async () => {
-    bridge = await startIsolated({});
+    bridge = await startTestBridge();
   }, 30_000);
   afterAll(() => bridge?.stop());
 
@@ -152,7 +137,7 @@ describe('local bridge pointed at an external 4biz callback URL (FOURBIZ_CALLBAC
   let bridge: LocalBridge;
   beforeAll(async () => {
     external = await startOmnichannelSimulator({ consumerSecret: simulatorCredentials.consumerSecret });
-    bridge = await startIsolated({ fourbizCallbackUrl: external.url });
+    bridge = await startTestBridge({ fourbizCallbackUrl: external.url });
   }, 30_000);
   afterAll(async () => {
     await bridge?.stop();
@@ -174,7 +159,7 @@ describe('local bridge pointed at an external 4biz callback URL (FOURBIZ_CALLBAC
 describe('local bridge in tickets mode (FOURBIZ_MODE=tickets)', () => {
   let bridge: LocalBridge;
   beforeAll(async () => {
-    bridge = await startIsolated({ fourbizMode: 'tickets', pollIntervalMs: 60_000 });
+    bridge = await startTestBridge({ fourbizMode: 'tickets', pollIntervalMs: 60_000 });
   }, 30_000);
   afterAll(() => bridge?.stop());
 
@@ -202,7 +187,7 @@ describe('local bridge in tickets mode pointed at an external 4biz REST server (
     // A server answering as 4biz's public webservice documentation describes, sessions expiring often.
     external = await startFourbizSimulator({ userName: 'bridge.user', password: 'bridge-pass', listShape: 'ocurrences' });
     external.expireSessionsEvery(1);
-    bridge = await startIsolated({ fourbizMode: 'tickets', fourbizBaseUrl: external.baseUrl, fourbizUser: 'bridge.user', fourbizPassword: 'bridge-pass', pollIntervalMs: 60_000 });
+    bridge = await startTestBridge({ fourbizMode: 'tickets', fourbizBaseUrl: external.baseUrl, fourbizUser: 'bridge.user', fourbizPassword: 'bridge-pass', pollIntervalMs: 60_000 });
   }, 30_000);
   afterAll(async () => {
     await bridge?.stop();

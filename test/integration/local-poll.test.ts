@@ -2,6 +2,7 @@ import '../support/test-env';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { LocalBridge } from '../../local/start';
+import { testEmulators } from '../support/local-bridge';
 import { parseLocalSettings } from '../../local/local-config';
 import { until } from '../support/until';
 
@@ -11,7 +12,6 @@ import { until } from '../support/until';
  */
 jest.setTimeout(60_000);
 const root = join(__dirname, '..', '..');
-const emulators = () => ({ dynamoEndpoint: process.env.TEST_DYNAMODB_ENDPOINT!, sqsEndpoint: process.env.TEST_SQS_ENDPOINT! });
 
 describe('local bridge polling X (X_INGESTION=poll)', () => {
   let bridge: LocalBridge;
@@ -21,7 +21,7 @@ describe('local bridge polling X (X_INGESTION=poll)', () => {
     await jest.isolateModulesAsync(async () => {
       const start = await import('../../local/start');
       banner = start.banner;
-      bridge = await start.startLocalBridge({ ...settings, port: 0, emulators: emulators(), uniqueNames: true });
+      bridge = await start.startLocalBridge({ ...settings, port: 0, emulators: testEmulators(), uniqueNames: true });
     });
   }, 30_000);
   afterAll(() => bridge?.stop());

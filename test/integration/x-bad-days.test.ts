@@ -1,6 +1,7 @@
 import '../support/test-env';
 import { signPayload } from '../../functions/core/x-signature';
 import type { LocalBridge } from '../../local/start';
+import { startTestBridge } from '../support/local-bridge';
 import { sampleDelivery } from '../../local/demo';
 import { until } from '../support/until';
 
@@ -10,16 +11,12 @@ import { until } from '../support/until';
  * sender's 10 s deadline: the answer is lost), then hits the daily DM cap for a few seconds still
  * receives every answer once, in order.
  */
-const emulators = () => ({ dynamoEndpoint: process.env.TEST_DYNAMODB_ENDPOINT!, sqsEndpoint: process.env.TEST_SQS_ENDPOINT! });
 const SEND = 'POST /2/dm_conversations/with/:participant_id/messages';
 
 describe('local bridge in tickets mode on one of X\'s bad days', () => {
   let bridge: LocalBridge;
   beforeAll(async () => {
-    await jest.isolateModulesAsync(async () => {
-      const { startLocalBridge } = await import('../../local/start');
-      bridge = await startLocalBridge({ port: 0, emulators: emulators(), uniqueNames: true, fourbizMode: 'tickets', pollIntervalMs: 60_000 });
-    });
+    bridge = await startTestBridge({ fourbizMode: 'tickets', pollIntervalMs: 60_000 });
   }, 30_000);
   afterAll(() => bridge?.stop());
 

@@ -1,6 +1,7 @@
 import '../support/test-env';
 import { signPayload } from '../../functions/core/x-signature';
 import type { LocalBridge } from '../../local/start';
+import { startTestBridge } from '../support/local-bridge';
 import { sampleDelivery } from '../../local/demo';
 import { until } from '../support/until';
 
@@ -9,17 +10,13 @@ import { until } from '../support/until';
  * delivery shape X documents reaches 4biz once (X retries each, as it does); AAA's revoke delivery is
  * answered 2xx and forwards nothing. Before, each of these was a 400: X gave up and the DM was lost.
  */
-const emulators = () => ({ dynamoEndpoint: process.env.TEST_DYNAMODB_ENDPOINT!, sqsEndpoint: process.env.TEST_SQS_ENDPOINT! });
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON tree the shapes bend freely
 type Json = any;
 
 describe("local bridge: X's documented delivery shapes", () => {
   let bridge: LocalBridge;
   beforeAll(async () => {
-    await jest.isolateModulesAsync(async () => {
-      const { startLocalBridge } = await import('../../local/start');
-      bridge = await startLocalBridge({ port: 0, emulators: emulators(), uniqueNames: true });
-    });
+    bridge = await startTestBridge();
   }, 30_000);
   afterAll(() => bridge?.stop());
 

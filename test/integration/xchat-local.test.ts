@@ -3,19 +3,11 @@ import { twitterWebhookApi } from '../../functions/adapters/x-webhooks';
 import { WEBHOOK_PATH } from '../../functions/core/x-signature';
 import { LOCAL_PUBLIC_ORIGIN } from '../../local/external-services';
 import type { LocalBridge, LocalBridgeOptions } from '../../local/start';
+import { startTestBridge } from '../support/local-bridge';
 import { until } from '../support/until';
 
 /** Acceptance of issue 20 against `npm start` (XCHAT=true): the real handlers, emulators, the X simulator's XChat people. */
-const emulators = () => ({ dynamoEndpoint: process.env.TEST_DYNAMODB_ENDPOINT!, sqsEndpoint: process.env.TEST_SQS_ENDPOINT! });
-
-async function startIsolated(options: LocalBridgeOptions): Promise<LocalBridge> {
-  let bridge: LocalBridge | undefined;
-  await jest.isolateModulesAsync(async () => {
-    const { startLocalBridge } = await import('../../local/start');
-    bridge = await startLocalBridge({ port: 0, emulators: emulators(), uniqueNames: true, xchat: true, ...options });
-  });
-  return bridge!;
-}
+const startIsolated = (options: LocalBridgeOptions) => startTestBridge({ xchat: true, ...options });
 
 async function subscribeChats(bridge: LocalBridge) {
   const x = bridge.xApi!;
