@@ -302,7 +302,7 @@ type Schemas = typeof variableSchemas;
  */
 const functionVariables = {
   crc: { required: [], optional: ['consumerSecretArn'] },
-  webhook: { required: ['inboundQueueUrl', 'xAccountId'], optional: ['consumerSecretArn', 'xchat'] },
+  webhook: { required: ['tableName', 'inboundQueueUrl', 'xAccountId'], optional: ['consumerSecretArn', 'xchat'] },
   dispatcher: {
     required: ['tableName', 'inboundQueueUrl', 'inboundDlqUrl', 'fourbiz'],
     optional: ['secretArn', 'conversationIdleMinutes', 'retryBaseSeconds', 'retryMaxSeconds', 'maxAttempts', 'pollBackfillMinutes', 'xAccountId', 'xchatKeyArn', 'outageWaitHours'],

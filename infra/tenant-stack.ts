@@ -55,7 +55,7 @@ export class TenantStack extends Stack {
       // The internet-facing functions read the consumer secret alone, never the tenant secret.
       consumerSecret = new ConsumerSecret(this, 'ConsumerSecret', { tenant }).secret;
       const crc = new CrcFunction(this, 'Crc', { tenant, secret: consumerSecret });
-      const webhook = new WebhookFunction(this, 'Webhook', { tenant, secret: consumerSecret, inboundQueue: inbound.queue });
+      const webhook = new WebhookFunction(this, 'Webhook', { tenant, secret: consumerSecret, inboundQueue: inbound.queue, table });
       api = new WebhookApi(this, 'WebhookApi', { tenant, crcFunction: crc.fn, webhookFunction: webhook.fn });
       const health = new WebhookHealth(this, 'Health', { tenant, secret, table, webhookUrl: api.webhookUrl });
       Object.assign(functions, { crc: crc.fn, webhook: webhook.fn, 'webhook-health': health.fn });

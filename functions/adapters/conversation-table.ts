@@ -24,6 +24,8 @@ export const TableLayout = {
   leaseKey: (name: string) => `LEASE#${name}`,
   /** The webhook-health function's state (one item per tenant table). */
   webhookHealthKey: 'WEBHOOK#health',
+  /** The signed deliveries the webhook refused, until webhook health takes them into a replay gap. */
+  webhookRefusalsKey: 'WEBHOOK#refused',
   /** The 4biz outage circuit (core/outage-circuit.ts), shared by every dispatcher. */
   circuitKey: 'CIRCUIT#fourbiz',
   /** Where a poller of X (polling mode) has read up to (core/dm-poll.ts). */

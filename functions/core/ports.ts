@@ -1,6 +1,6 @@
 import type { Conversation } from './conversation';
 import type { OutboundMessage } from './outbound-message';
-import type { WebhookHealthState } from './webhook-health-state';
+import type { Refusals, WebhookHealthState } from './webhook-health-state';
 import type { DmPollState } from './dm-poll-state';
 import type { PollMarks } from './poll-schedule';
 import type { InboundMessage } from './x-events';
@@ -164,6 +164,15 @@ export interface XWebhookApi {
 export interface WebhookHealthStore {
   get(): Promise<WebhookHealthState | undefined>;
   put(state: WebhookHealthState): Promise<void>;
+  /** The signed deliveries the webhook refused since the last run took them into its gap. */
+  refusals(): Promise<Refusals | undefined>;
+  /** Forgets the refusals read, unless the webhook refused another delivery since. */
+  clearRefusals(read: Refusals): Promise<void>;
+}
+
+/** The webhook refused a signed delivery (X does not send it again): recorded for webhook health to replay. */
+export interface RefusedDeliveryLog {
+  record(atMs: number): Promise<void>;
 }
 
 /** Polling mode: the poller's state (cursor, resume points), kept in the conversation table. */

@@ -4,7 +4,7 @@ import { z } from 'zod';
 export const webhookHealthStateSchema = z.object({
   /** Last run that found the webhook valid and our endpoint answering CRC (epoch ms). */
   lastGoodAt: z.number().optional(),
-  /** Start of a gap X did not deliver (X said invalid, or no webhook), kept until replays covered it. */
+  /** Start of a gap X did not deliver (X said invalid, no webhook, or the webhook refused a signed delivery), kept until replays covered it. */
   gapFrom: z.number().optional(),
   /** End of that gap: the run that found the webhook valid again (unset while it is not). */
   gapTo: z.number().optional(),
@@ -15,3 +15,7 @@ export const webhookHealthStateSchema = z.object({
   replays: z.object({ day: z.string(), count: z.number().int().min(0) }).optional(),
 });
 export type WebhookHealthState = z.infer<typeof webhookHealthStateSchema>;
+
+/** Signed deliveries the webhook refused (epoch ms of the first and the last), not yet in a replay gap. */
+export const refusalsSchema = z.object({ firstAt: z.number(), lastAt: z.number() });
+export type Refusals = z.infer<typeof refusalsSchema>;

@@ -3,6 +3,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { header, json, rawBody } from '../core/http-event';
 import { PermanentError, SecretNotFilledError } from '../core/errors';
@@ -11,10 +13,11 @@ import { readDelivery, type DeliveryVerdict } from '../core/webhook-delivery';
 import type { DeliveryNotice } from '../core/xaa-events';
 import { consumerSecretOf } from '../config';
 import { sqsInboundQueue } from '../adapters/inbound-queue';
+import { dynamoRefusedDeliveryLog } from '../adapters/webhook-health-store';
 import { consumerSecretSourceFor, type ConsumerSecretSource } from '../adapters/secrets';
 import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
-import type { ChatQueue, InboundQueue } from '../core/ports';
+import type { ChatQueue, InboundQueue, RefusedDeliveryLog } from '../core/ports';
 import type { EncryptedChatMessage } from '../core/xchat';
 import { SIGNATURE_HEADER } from '../core/x-signature';
 import { PROCESSED_EVENT_LIFETIME_SECONDS } from '../core/processed-key';
@@ -27,6 +30,8 @@ export interface WebhookDeps extends Observability<'webhook'> {
   xAccountId: string;
   /** XChat on (tenant `x.xchat`): chat.received is queued encrypted here, opened by the dispatcher. */
   chats?: ChatQueue;
+  /** Where refused signed deliveries are recorded, for webhook health to ask X to replay them (deployed and locally; tests that refuse nothing leave it out). */
+  refusals?: RefusedDeliveryLog;
   /** Injected for deterministic tests. */
   clock?: () => number;
 }
@@ -62,6 +67,15 @@ export function createWebhookHandler(deps: WebhookDeps) {
     const again = await read();
     if (again.accepted || again.status !== 401) logger.info('the consumer secret changed: deliveries verify with the new one');
     return again;
+  }
+
+  /** Webhook health asks X to replay the refusal's minutes; if the record fails, WebhookRejected still alarms. */
+  async function recordRefusal(): Promise<void> {
+    try {
+      await deps.refusals?.record(clock());
+    } catch (err) {
+      logger.error('could not record the refused delivery for a replay: npm run x -- replay covers it', { error: (err as Error).message });
+    }
   }
 
   /** A signed delivery that carries nothing to forward: logged and counted, answered 200. */
@@ -118,6 +132,7 @@ export function createWebhookHandler(deps: WebhookDeps) {
       const signed = verdict.status !== 401;
       logger.warn(signed ? 'delivery rejected: X will not send it again' : 'delivery without a valid signature rejected', { status: verdict.status, reason: verdict.reason });
       metrics.addMetric(signed ? Metric.WebhookRejected : Metric.WebhookUnauthenticated, MetricUnit.Count, 1);
+      if (signed) await recordRefusal();
       return json(verdict.status, { error: verdict.reason });
     }
 
@@ -169,6 +184,7 @@ export const handler = wireOnFirstCall('webhook', (config) => {
     ...createObservability(config.tenant),
     secrets: consumerSecretSourceFor(consumerSecretOf(config)),
     queue,
+    refusals: dynamoRefusedDeliveryLog(DynamoDBDocumentClient.from(new DynamoDBClient({})), config.tableName),
     chats: config.xchat ? queue : undefined,
     xAccountId: config.xAccountId,
   });

@@ -37,6 +37,17 @@ export class ConversationTable extends Construct {
     this.tableArn = this.table.tableArn;
   }
 
+  /** UpdateItem on the webhook's refusals item alone (its partition key, IAM's LeadingKeys condition). */
+  grantRefusalsUpdate(fn: IFunction): void {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:UpdateItem'],
+        resources: [this.tableArn],
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [Schema.webhookRefusalsKey] } },
+      }),
+    );
+  }
+
   /**
    * Only the DynamoDB actions a function uses (least privilege), on the table, and on its index
    * only for a function that queries (the index ARN wildcard is the only way IAM names a table's indexes).

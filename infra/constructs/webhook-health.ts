@@ -51,7 +51,7 @@ export class WebhookHealth extends Construct {
       schedule: Schedule.rate(Duration.minutes(WEBHOOK_HEALTH_MINUTES)),
       targets: [new LambdaFunction(fn, { retryAttempts: 0 })],
     });
-    // Its one state item only: no scans, no index, no conversation writes needed beyond Get/Put.
-    props.table.grantActions(fn, ['GetItem', 'PutItem']);
+    // Its state item and the webhook's refusals item: no scans, no index, no conversation writes.
+    props.table.grantActions(fn, ['GetItem', 'PutItem', 'DeleteItem']);
   }
 }

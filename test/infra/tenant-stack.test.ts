@@ -331,14 +331,20 @@ describe('crc and webhook functions', () => {
     expect(actionsOn(statements, secretId)).toEqual(actions);
   });
 
-  it('webhook may read the consumer secret and send to the inbound queue, and knows the queue URL', () => {
+  it('webhook may read the consumer secret, send to the inbound queue and update its refusals item alone, and knows the queue URL and the table', () => {
     const statements = statementsOf(relayTemplate, 'Webhook');
     const [queueId] = resourceNamed(relayTemplate, 'AWS::SQS::Queue', 'InboundQueue');
     const [secretId] = resourceNamed(relayTemplate, 'AWS::SecretsManager::Secret', 'ConsumerSecret');
+    const [tableId] = resourceNamed(relayTemplate, 'AWS::DynamoDB::Table', 'Conversations');
     expect(actionsOn(statements, queueId)).toEqual(expect.arrayContaining(['sqs:SendMessage']));
     expect(actionsOn(statements, queueId)).not.toContain('sqs:ReceiveMessage');
     expect(actionsOn(statements, secretId)).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
-    expect(statements.flatMap((s) => [s.Action].flat()).some((a) => a.startsWith('dynamodb:'))).toBe(false);
+    // A refused signed delivery is recorded for webhook health to replay: UpdateItem on the WEBHOOK#refused key, nothing else of the table.
+    const dynamo = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo).toHaveLength(1);
+    expect(dynamo[0]).toMatchObject({ Action: 'dynamodb:UpdateItem', Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['WEBHOOK#refused'] } } });
+    expect(actionsOn(statements, tableId)).toEqual(['dynamodb:UpdateItem']);
+    expect(functionNamed(relayTemplate, 'Webhook')[1].Properties!.Environment.Variables[Env.tableName]).toEqual({ Ref: tableId });
     expect(functionNamed(relayTemplate, 'Webhook')[1].Properties!.Environment.Variables[Env.inboundQueueUrl]).toEqual({ Ref: queueId });
     // X Activity API deliveries for another account are dropped: the webhook knows the tenant's.
     expect(functionNamed(relayTemplate, 'Webhook')[1].Properties!.Environment.Variables[Env.xAccountId]).toBe(relay.xAccountId);
@@ -366,11 +372,11 @@ describe('webhook health', () => {
     expect(fn.Properties!.Timeout).toBe(60);
   });
 
-  it('may get and put its state item and read the secret, nothing more', () => {
+  it('may get and put its state item, delete the webhook\'s refusals item once in a gap, and read the secret, nothing more', () => {
     const statements = statementsOf(relayTemplate, 'HealthWebhookHealth');
     const [tableId] = resourceNamed(relayTemplate, 'AWS::DynamoDB::Table', 'Conversations');
     const [secretId] = resourceNamed(relayTemplate, 'AWS::SecretsManager::Secret', 'TenantSecret');
-    expect(actionsOn(statements, tableId)).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(actionsOn(statements, tableId)).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
     expect(actionsOn(statements, secretId)).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
     const other = statements.flatMap((s) => [s.Action].flat()).filter((a) => !a.startsWith('logs:') && !a.startsWith('dynamodb:') && !a.startsWith('secretsmanager:'));
     expect(other).toEqual([]);

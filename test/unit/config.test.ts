@@ -34,10 +34,10 @@ describe('function config', () => {
     );
     // The internet-facing functions get the consumer secret alone: the tenant secret's ARN is not theirs to read.
     expect(() => parseFunctionConfig('crc', { TENANT: 'acme' })).toThrow('CONSUMER_SECRET_ARN or SECRETS_FILE is required');
-    expect(() => parseFunctionConfig('webhook', { ...base, INBOUND_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/q.fifo', X_ACCOUNT_ID: '1' })).toThrow('CONSUMER_SECRET_ARN or SECRETS_FILE is required');
+    expect(() => parseFunctionConfig('webhook', { ...base, TABLE_NAME: 't', INBOUND_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/q.fifo', X_ACCOUNT_ID: '1' })).toThrow('CONSUMER_SECRET_ARN or SECRETS_FILE is required');
     expect(() => parseFunctionConfig('dispatcher', { ...base, FOURBIZ_SETTINGS: '{' })).toThrow('FOURBIZ_SETTINGS: not valid JSON');
-    expect(() => parseFunctionConfig('webhook', { ...base, INBOUND_QUEUE_URL: 'nope', X_ACCOUNT_ID: '1' })).toThrow('INBOUND_QUEUE_URL');
-    expect(() => parseFunctionConfig('webhook', { ...base, INBOUND_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/q.fifo' })).toThrow(
+    expect(() => parseFunctionConfig('webhook', { ...base, TABLE_NAME: 't', INBOUND_QUEUE_URL: 'nope', X_ACCOUNT_ID: '1' })).toThrow('INBOUND_QUEUE_URL');
+    expect(() => parseFunctionConfig('webhook', { ...base, TABLE_NAME: 't', INBOUND_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/q.fifo' })).toThrow(
       'invalid webhook function configuration: X_ACCOUNT_ID: Required',
     );
   });

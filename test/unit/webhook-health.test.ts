@@ -44,7 +44,7 @@ function fakeX(opts: { valid?: boolean; revalidates?: boolean[]; replayFails?: n
 
 function memoryStore(initial?: WebhookHealthState) {
   let state = initial;
-  const store: WebhookHealthStore = { get: async () => state, put: async (s) => void (state = s) };
+  const store: WebhookHealthStore = { get: async () => state, put: async (s) => void (state = s), refusals: async () => undefined, clearRefusals: async () => undefined };
   return { store, state: () => state };
 }
 
