@@ -5,6 +5,7 @@ import { staticSecretSource } from '../functions/adapters/secrets';
 import { SIGNATURE_HEADER, signPayload, verifySignature } from '../functions/core/x-signature';
 import { createTestQueuePair } from '../test/support/aws';
 import { testObservability } from '../test/support/observability';
+import { refusingParking } from '../test/support/parking';
 import { fixtureAccountId, fixtureBytes, httpEvent, lambdaContext, testSecret } from '../test/support/x-fixtures';
 import { summarise, type Summary } from './stats';
 
@@ -34,7 +35,7 @@ function uniqueDeliveries(n: number): Buffer[] {
 export async function measureWebhookLatency(sqsEndpoint: string, deliveries = 1000): Promise<WebhookLatency> {
   const sqs = new SQSClient({ endpoint: sqsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
   const { queueUrl } = await createTestQueuePair(sqs, 'bench-inbound');
-  const handler = createWebhookHandler({ ...testObservability('bench'), secrets: staticSecretSource(testSecret), queue: sqsInboundQueue(sqs, queueUrl), xAccountId: fixtureAccountId });
+  const handler = createWebhookHandler({ parking: refusingParking, ...testObservability('bench'), secrets: staticSecretSource(testSecret), queue: sqsInboundQueue(sqs, queueUrl), xAccountId: fixtureAccountId });
   const bodies = uniqueDeliveries(deliveries);
   const events = bodies.map((body) =>
     httpEvent({ body, headers: { [SIGNATURE_HEADER]: signPayload(testSecret.consumerSecret, body) } }),

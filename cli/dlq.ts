@@ -8,12 +8,14 @@ import { resourceNames } from '../infra/resource-names';
 import { loadTenantConfig } from '../infra/tenant-config';
 import { countMessages, exportMessages, redrive, REDRIVE_ORDER_NOTE, tenantQueues, type QueueKind, type QueuePair, type QueueRef } from './dlq-commands';
 import { importMessages } from './dlq-import';
+import { listParked, requeueParked } from './dlq-parked';
 import { runCli } from './run-cli';
 
-/** `npm run dlq -- <count|redrive|export|import> --tenant NAME [--queue inbound|outbound] …`. */
+/** `npm run dlq -- <count|redrive|export|import|parked> --tenant NAME [--queue inbound|outbound] …`. */
 const usage = `Usage: npm run dlq -- <count|redrive> --tenant NAME [--queue inbound|outbound]
        npm run dlq -- export --tenant NAME [--queue inbound|outbound] [--from dlq|queue] --file FILE
        npm run dlq -- import --tenant NAME [--queue inbound|outbound] [--to queue|dlq] --file FILE [--dry-run]
+       npm run dlq -- parked --tenant NAME [--requeue]
 
   count     messages waiting in the queue and in its DLQ
   redrive   move every message in the DLQ back to its queue (receive, send, delete; order kept).
@@ -27,6 +29,10 @@ const usage = `Usage: npm run dlq -- <count|redrive> --tenant NAME [--queue inbo
             be a reply in one of the tenant's conversations). Lines that fail are refused (line
             number and reason, never the DM text), the rest are sent; exit code 1 if any was
             refused. --dry-run checks and reports, sends nothing.
+  parked    the DMs the webhook kept in the tenant's table because the inbound queue refused them
+            (alarm InboundParked): event id, age, sender id, never the text. --requeue sends each
+            to the inbound queue (oldest first, same group and dedup ids) and deletes it from the
+            table once the queue took it.
 
 Queues: ${resourceNames('NAME').inboundQueue} and ${resourceNames('NAME').inboundDlq} (--queue inbound, the default),
 or the outbound pair (--queue outbound). AWS credentials and region as for the AWS CLI; for a local
@@ -54,6 +60,7 @@ export async function main(argv: string[], print: (line: string) => void = conso
         to: { type: 'string', default: 'queue' },
         file: { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
+        requeue: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -71,7 +78,7 @@ export async function main(argv: string[], print: (line: string) => void = conso
   const withFile = command === 'export' || command === 'import';
   const side = command === 'export' ? values.from : values.to;
   if (
-    !['count', 'redrive', 'export', 'import'].includes(command ?? '') ||
+    !['count', 'redrive', 'export', 'import', 'parked'].includes(command ?? '') ||
     positionals.length > 1 ||
     !values.tenant ||
     !['inbound', 'outbound'].includes(kind) ||
@@ -80,6 +87,7 @@ export async function main(argv: string[], print: (line: string) => void = conso
     print(usage);
     return 1;
   }
+  if (command === 'parked') return runParked(values.tenant, values.requeue === true, sqs, print, opts);
   const pair = await tenantQueues(sqs, values.tenant, kind);
   if (withFile) {
     const queue = side === 'dlq' ? pair.dlq : pair.queue;
@@ -105,6 +113,20 @@ export async function main(argv: string[], print: (line: string) => void = conso
   print(REDRIVE_ORDER_NOTE);
   const result = await redrive(sqs, pair, print);
   print(`done (${result.method}): ${result.moved} moved, status ${result.status}`);
+  return 0;
+}
+
+async function runParked(tenantName: string, requeue: boolean, sqs: SQSClient, print: (line: string) => void, opts: DlqOptions): Promise<number> {
+  const tenant = loadTenantConfig(tenantName, opts.tenantsDir);
+  const doc = opts.dynamo ?? DynamoDBDocumentClient.from(new DynamoDBClient({ region: tenant.region }));
+  const table = resourceNames(tenant.name).table;
+  if (!requeue) {
+    await listParked(doc, table, print);
+    return 0;
+  }
+  const { queue } = await tenantQueues(sqs, tenant.name, 'inbound');
+  const n = await requeueParked(doc, table, sqs, queue.url, print);
+  print(`done: ${n} parked message(s) sent to ${queue.name}`);
   return 0;
 }
 

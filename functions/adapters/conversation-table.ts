@@ -18,6 +18,8 @@ export const TableLayout = {
   conversationKey: (xUserId: string) => `CONV#${xUserId}`,
   /** Processed records: `EVT#IN#<DM event id>`, `EVT#SENT#<reply source id>`. */
   eventKey: (key: ProcessedKey) => `EVT#${key}`,
+  /** An inbound message the queue refused, kept for `npm run dlq -- parked --requeue` (adapters/inbound-parking.ts). */
+  parkedKey: (key: ProcessedKey) => `PARKED#${key}`,
   /** Failed attempts of a message, for the failure policy. */
   attemptKey: (key: ProcessedKey) => `TRY#${key}`,
   /** One run at a time of a scheduled job (core/lease.ts). */

@@ -18,6 +18,8 @@ export const Metric = {
   EchoDropped: 'EchoDropped',
   EventIgnored: 'EventIgnored',
   EnqueueFailed: 'EnqueueFailed',
+  /** DMs the inbound queue refused, kept in the tenant's table instead (npm run dlq -- parked --requeue sends them on). */
+  InboundParked: 'InboundParked',
   DeliveredTo4biz: 'DeliveredTo4biz',
   DuplicateSkipped: 'DuplicateSkipped',
   FourbizLatency: 'FourbizLatency',
@@ -106,6 +108,7 @@ export const emittedBy = {
     Metric.EnqueueFailed,
     Metric.EventIgnored,
     Metric.ForeignAccountDropped,
+    Metric.InboundParked,
     Metric.OldDmDropped,
     Metric.SecretNotFilled,
     Metric.SecretUnavailable,

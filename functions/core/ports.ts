@@ -91,6 +91,15 @@ export interface InboundQueue {
   send(messages: InboundMessage[]): Promise<void>;
 }
 
+/**
+ * Where the webhook keeps inbound messages the queue refused, durably, until an operator requeues
+ * them (`npm run dlq -- parked --requeue`). Parking a message again is a no-op.
+ */
+export interface InboundParking {
+  /** Resolves with how many were parked now (not already); throws when any could not be kept. */
+  park(messages: InboundMessage[]): Promise<number>;
+}
+
 /** XChat: queues a message still encrypted (core/xchat.ts) on the inbound queue, in the person's order. */
 export interface ChatQueue {
   sendChat(message: EncryptedChatMessage): Promise<void>;

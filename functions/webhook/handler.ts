@@ -14,10 +14,12 @@ import type { DeliveryNotice } from '../core/xaa-events';
 import { consumerSecretOf } from '../config';
 import { sqsInboundQueue } from '../adapters/inbound-queue';
 import { dynamoRefusedDeliveryLog } from '../adapters/webhook-health-store';
+import { dynamoInboundParking } from '../adapters/inbound-parking';
 import { consumerSecretSourceFor, type ConsumerSecretSource } from '../adapters/secrets';
 import { createObservability, type Observability } from '../observability';
 import { wireOnFirstCall } from '../wiring';
-import type { ChatQueue, InboundQueue, RefusedDeliveryLog } from '../core/ports';
+import type { ChatQueue, InboundParking, InboundQueue, RefusedDeliveryLog } from '../core/ports';
+import type { InboundMessage } from '../core/x-events';
 import type { EncryptedChatMessage } from '../core/xchat';
 import { SIGNATURE_HEADER } from '../core/x-signature';
 import { PROCESSED_EVENT_LIFETIME_SECONDS } from '../core/processed-key';
@@ -26,6 +28,8 @@ export interface WebhookDeps extends Observability<'webhook'> {
   /** The consumer secret alone: the webhook may not read the tenant secret. */
   secrets: ConsumerSecretSource;
   queue: InboundQueue;
+  /** Where DMs the queue refused are kept (the tenant's table), so a signed delivery with DMs is not lost. */
+  parking: InboundParking;
   /** The tenant's X account (tenant file `xAccountId`): deliveries for another account are dropped. */
   xAccountId: string;
   /** XChat on (tenant `x.xchat`): chat.received is queued encrypted here, opened by the dispatcher. */
@@ -41,10 +45,11 @@ export const SECRET_REREAD_INTERVAL_MS = 60_000;
 
 /**
  * POST /webhooks/twitter: verify → parse → normalise → enqueue. 200 only once the queue accepted
- * every inbound message; 5xx otherwise so that X delivers again (the FIFO dedup id absorbs repeats).
+ * (or the table parked) every inbound message; 5xx otherwise so that X delivers again (the FIFO
+ * dedup id absorbs repeats).
  */
 export function createWebhookHandler(deps: WebhookDeps) {
-  const { logger, metrics, secrets, queue, xAccountId } = deps;
+  const { logger, metrics, secrets, queue, parking, xAccountId } = deps;
   const clock = deps.clock ?? Date.now;
   let lastReread = -Infinity;
 
@@ -118,6 +123,24 @@ export function createWebhookHandler(deps: WebhookDeps) {
     return json(200, { accepted: 1 });
   }
 
+  /**
+   * The queue refused the DMs: kept in the tenant's table (200, X need not send them again) until
+   * an operator requeues them; 503 when the table refuses too, so that X delivers again.
+   */
+  async function park(messages: InboundMessage[]): Promise<APIGatewayProxyStructuredResultV2> {
+    const eventIds = messages.map((m) => m.eventId);
+    let parked: number;
+    try {
+      parked = await parking.park(messages);
+    } catch (err) {
+      logger.error('could not park the DMs the queue refused either; X will retry', { error: (err as Error).message, eventIds });
+      return json(503, { error: 'queue unavailable, retry later' });
+    }
+    logger.warn('DMs parked in the table: requeue them with npm run dlq -- parked --requeue', { eventIds, parked });
+    if (parked > 0) metrics.addMetric(Metric.InboundParked, MetricUnit.Count, parked);
+    return json(200, { accepted: messages.length, parked: messages.length });
+  }
+
   const webhook = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     let verdict: DeliveryVerdict;
     try {
@@ -160,14 +183,14 @@ export function createWebhookHandler(deps: WebhookDeps) {
     } catch (err) {
       // Never a 4xx for a signed delivery with DMs (X does not retry one). A DM over SQS's size
       // cannot come from a delivery under MAX_BODY_BYTES (its body holds the text once, without
-      // escapes), so a refusal is the queue's: X delivers again, EnqueueFailed pages someone.
-      logger.error('inbound queue did not accept the delivery; X will retry', {
+      // escapes), so a refusal is the queue's: EnqueueFailed pages someone, the DMs are parked.
+      logger.error('inbound queue did not accept the delivery; parking its DMs', {
         error: (err as Error).message,
         permanent: err instanceof PermanentError,
         eventIds: messages.map((m) => m.eventId),
       });
       metrics.addMetric(Metric.EnqueueFailed, MetricUnit.Count, messages.length);
-      return json(503, { error: 'queue unavailable, retry later' });
+      return park(messages);
     }
     for (const m of messages) logger.info('DM accepted', { eventId: m.eventId, xUserId: m.sender.id });
     logger.debug('DM texts', { texts: messages.map((m) => m.text) });
@@ -180,11 +203,13 @@ export function createWebhookHandler(deps: WebhookDeps) {
 
 export const handler = wireOnFirstCall('webhook', (config) => {
   const queue = sqsInboundQueue(new SQSClient({}), config.inboundQueueUrl);
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
   return createWebhookHandler({
     ...createObservability(config.tenant),
     secrets: consumerSecretSourceFor(consumerSecretOf(config)),
     queue,
-    refusals: dynamoRefusedDeliveryLog(DynamoDBDocumentClient.from(new DynamoDBClient({})), config.tableName),
+    refusals: dynamoRefusedDeliveryLog(doc, config.tableName),
+    parking: dynamoInboundParking(doc, config.tableName),
     chats: config.xchat ? queue : undefined,
     xAccountId: config.xAccountId,
   });

@@ -5,6 +5,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { TableLayout as Schema } from '../../functions/adapters/conversation-table';
+import { processedKey } from '../../functions/core/processed-key';
 import { resourceNames } from '../resource-names';
 import type { TenantConfig } from '../tenant-config';
 
@@ -44,6 +45,17 @@ export class ConversationTable extends Construct {
         actions: ['dynamodb:UpdateItem'],
         resources: [this.tableArn],
         conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [Schema.webhookRefusalsKey] } },
+      }),
+    );
+  }
+
+  /** PutItem on parked inbound messages alone (their key prefix, IAM's LeadingKeys condition): the webhook parks what the queue refuses. */
+  grantInboundParking(fn: IFunction): void {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:PutItem'],
+        resources: [this.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${Schema.parkedKey(processedKey.inbound(''))}*`] } },
       }),
     );
   }

@@ -34,6 +34,12 @@ export function addWebhookAlarms(add: AddAlarm, tenant: TenantConfig, webhookHea
     1,
   );
   add(
+    'InboundParked',
+    'The inbound queue refused DMs and the webhook kept them in the tenant table instead (answered X 200): they wait there, up to 14 days, until requeued. Check SQS (EnqueueFailed), then run npm run dlq -- parked --tenant NAME to list them and npm run dlq -- parked --tenant NAME --requeue to send them on.',
+    custom(MetricName.InboundParked),
+    1,
+  );
+  add(
     'OldDmDropped',
     'The webhook dropped a correctly signed DM older than the processed-record lifetime (7 days): X re-delivers at most 24 h back, so it is a captured delivery sent again, and forwarding it would reach 4biz twice. Nothing to redrive; if it keeps coming, rotate the consumer secret (docs/deploy.md).',
     custom(MetricName.OldDmDropped),

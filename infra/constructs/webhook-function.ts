@@ -7,7 +7,7 @@ import type { TenantConfig } from '../tenant-config';
 import { BridgeFunction } from './bridge-function';
 import type { ConversationTable } from './conversation-table';
 
-/** Verifies X's signed deliveries and enqueues each DM on the inbound queue; records the time of a signed delivery it refuses. */
+/** Verifies X's signed deliveries and enqueues each DM on the inbound queue (parks it in the table when the queue refuses); records the time of a signed delivery it refuses. */
 export class WebhookFunction extends Construct {
   /** The Lambda function this construct builds. */
   readonly fn: NodejsFunction;
@@ -25,5 +25,7 @@ export class WebhookFunction extends Construct {
     props.inboundQueue.grantSendMessages(this.fn);
     // The refusals item alone (webhook health replays them): no read of any conversation.
     props.table.grantRefusalsUpdate(this.fn);
+    // Parking: a conditional put of a DM the queue refused, under its own key prefix only.
+    props.table.grantInboundParking(this.fn);
   }
 }

@@ -13,6 +13,7 @@ import { signPayload, verifySignature } from '../../functions/core/x-signature';
 import { createDispatcherHandler } from '../../functions/dispatcher/handler';
 import { createObservability } from '../../functions/observability';
 import { createWebhookHandler } from '../../functions/webhook/handler';
+import { refusingParking } from '../support/parking';
 import { startSqsEventSource, type SqsEventSource } from '../../local/sqs-event-source';
 import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simulators/fourbiz-omnichannel';
 import { createTestQueuePair, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
@@ -90,7 +91,7 @@ describe('dispatcher: inbound queue → 4biz Omnichannel callback (relay mode)',
       // Tiny back-off so retries happen within the test.
       backoff: { baseSeconds: 0, maxSeconds: 1 },
     });
-    const webhook = createWebhookHandler({ ...createObservability('test'), secrets, queue: sqsInboundQueue(sqs, queues.queueUrl), xAccountId: fixtureAccountId, clock: fixtureClock });
+    const webhook = createWebhookHandler({ parking: refusingParking, ...createObservability('test'), secrets, queue: sqsInboundQueue(sqs, queues.queueUrl), xAccountId: fixtureAccountId, clock: fixtureClock });
     const source = startSqsEventSource({
       client: sqs,
       queueUrl: queues.queueUrl,

@@ -23,6 +23,7 @@ import { startOmnichannelSimulator, type OmnichannelSimulator } from '../../simu
 import { startXApiSimulator, type XApiSimulator } from '../../simulators/x';
 import { createTestQueuePair, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
 import { testObservability } from '../support/observability';
+import { refusingParking } from '../support/parking';
 import { httpEvent, lambdaContext } from '../support/x-fixtures';
 import { until } from '../support/until';
 import { memoryCircuit } from '../support/memory-circuit';
@@ -98,7 +99,7 @@ describe('polling mode: DMs read from GET /2/dm_events reach 4biz', () => {
       pageSizes: opts.pageSizes ?? { first: 10, max: 10 },
       clock: () => clock.now,
     });
-    const webhook = createWebhookHandler({ ...testObservability(), secrets, queue, xAccountId: COMPANY });
+    const webhook = createWebhookHandler({ parking: refusingParking, ...testObservability(), secrets, queue, xAccountId: COMPANY });
     return {
       clock,
       obs,

@@ -5,6 +5,7 @@ import { staticSecretSource } from '../../functions/adapters/secrets';
 import { inboundMessageSchema } from '../../functions/core/x-events';
 import { createTestQueuePair, testSqsClient } from '../support/aws';
 import { testObservability } from '../support/observability';
+import { refusingParking } from '../support/parking';
 import { fixtureAccountId, fixtureBytes, fixtureClock, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
 
 /** The webhook handler against the fauxqs SQS emulator: what X posts is what lands in the FIFO queue. */
@@ -35,7 +36,7 @@ describe('webhook → inbound FIFO queue (fauxqs)', () => {
 
   beforeEach(async () => {
     ({ queueUrl } = await createTestQueuePair(sqs, 'inbound'));
-    handler = createWebhookHandler({ ...testObservability(), secrets: staticSecretSource(testSecret), queue: sqsInboundQueue(sqs, queueUrl), xAccountId: fixtureAccountId, clock: fixtureClock });
+    handler = createWebhookHandler({ parking: refusingParking, ...testObservability(), secrets: staticSecretSource(testSecret), queue: sqsInboundQueue(sqs, queueUrl), xAccountId: fixtureAccountId, clock: fixtureClock });
   });
 
   it('lands a batch delivered twice exactly once per DM, in per-sender order', async () => {
@@ -64,7 +65,7 @@ describe('webhook → inbound FIFO queue (fauxqs)', () => {
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
       maxAttempts: 1,
     });
-    const down = createWebhookHandler({ ...testObservability(), secrets: staticSecretSource(testSecret), queue: sqsInboundQueue(unreachable, queueUrl), xAccountId: fixtureAccountId, clock: fixtureClock });
+    const down = createWebhookHandler({ parking: refusingParking, ...testObservability(), secrets: staticSecretSource(testSecret), queue: sqsInboundQueue(unreachable, queueUrl), xAccountId: fixtureAccountId, clock: fixtureClock });
     const res = await deliver(down, 'dm-received.json');
     expect(res.statusCode).toBeGreaterThanOrEqual(500);
   });

@@ -21,6 +21,7 @@ import { simulatorCredentials, startXApiSimulator, type XApiSimulator } from '..
 import { createTestQueuePair, createTestTable, testDynamoClient, testSqsClient } from '../support/aws';
 import type { FifoQueuePair } from '../../local/resources';
 import { testObservability } from '../support/observability';
+import { refusingParking } from '../support/parking';
 import { fixtureBytes, fixtureClock, lambdaContext, vectors } from '../support/x-fixtures';
 import { until } from '../support/until';
 import { memoryCircuit } from '../support/memory-circuit';
@@ -59,7 +60,7 @@ describe('X Activity API deliveries and webhook health, end to end', () => {
     ]);
     x = await startXApiSimulator({ credentials: keys, accountId: COMPANY, resolveWebhookUrl: (url) => local(url), now: () => clock.now });
     const crc = createCrcHandler({ ...testObservability(), secrets });
-    const webhook = createWebhookHandler({ ...testObservability(), secrets, queue: sqsInboundQueue(sqs, queues.queueUrl), xAccountId: COMPANY, clock: fixtureClock });
+    const webhook = createWebhookHandler({ parking: refusingParking, ...testObservability(), secrets, queue: sqsInboundQueue(sqs, queues.queueUrl), xAccountId: COMPANY, clock: fixtureClock });
     gateway = await startHttpGateway({
       routes: [
         { method: 'GET', path: '/webhooks/twitter', handler: async (event, context) => (crcDown ? { statusCode: 503 } : crc(event, context)) },

@@ -1,6 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import fc from 'fast-check';
 import { testObservability } from '../support/observability';
+import { refusingParking } from '../support/parking';
 import { createWebhookHandler, SECRET_REREAD_INTERVAL_MS } from '../../functions/webhook/handler';
 import type { SecretSource } from '../../functions/adapters/secrets';
 import { staticSecretSource } from '../../functions/adapters/secrets';
@@ -24,6 +25,7 @@ function setup(opts: { secrets?: SecretSource; queue?: InboundQueue; clock?: () 
   const queue: InboundQueue = opts.queue ?? { send: async (m) => void sent.push(...m) };
   const observability = testObservability();
   const handler = createWebhookHandler({
+    parking: refusingParking,
     ...observability,
     secrets: opts.secrets ?? staticSecretSource(testSecret),
     queue,

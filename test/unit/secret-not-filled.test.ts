@@ -6,6 +6,7 @@ import { SecretNotFilledError } from '../../functions/core/errors';
 import { Metric } from '../../functions/core/metric-names';
 import { createWebhookHandler } from '../../functions/webhook/handler';
 import { testObservability } from '../support/observability';
+import { refusingParking } from '../support/parking';
 import { fixtureBytes, httpEvent, lambdaContext, vectors } from '../support/x-fixtures';
 import { signPayload } from '../../functions/core/x-signature';
 
@@ -48,14 +49,14 @@ describe('handlers count secret failures for the alarms', () => {
 
   it('webhook: an empty secret → 503 and SecretNotFilled', async () => {
     const obs = testObservability();
-    const res = await createWebhookHandler({ ...obs, secrets: failing(new SecretNotFilledError('empty')), queue: noQueue, xAccountId: '1400000000000000001' })(signed(), lambdaContext);
+    const res = await createWebhookHandler({ parking: refusingParking, ...obs, secrets: failing(new SecretNotFilledError('empty')), queue: noQueue, xAccountId: '1400000000000000001' })(signed(), lambdaContext);
     expect(res.statusCode).toBe(503);
     expect(obs.published()).toEqual({ [Metric.SecretNotFilled]: 1 });
   });
 
   it('webhook: any other unreadable secret → 503 and SecretUnavailable', async () => {
     const obs = testObservability();
-    const res = await createWebhookHandler({ ...obs, secrets: failing(new Error('AccessDenied')), queue: noQueue, xAccountId: '1400000000000000001' })(signed(), lambdaContext);
+    const res = await createWebhookHandler({ parking: refusingParking, ...obs, secrets: failing(new Error('AccessDenied')), queue: noQueue, xAccountId: '1400000000000000001' })(signed(), lambdaContext);
     expect(res.statusCode).toBe(503);
     expect(obs.published()).toEqual({ [Metric.SecretUnavailable]: 1 });
   });

@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { testObservability } from '../support/observability';
+import { memoryParking, refusingParking } from '../support/parking';
 import { createWebhookHandler } from '../../functions/webhook/handler';
 import { createCrcHandler } from '../../functions/crc/handler';
 import { staticSecretSource, type SecretSource } from '../../functions/adapters/secrets';
-import type { InboundQueue } from '../../functions/core/ports';
+import type { InboundParking, InboundQueue } from '../../functions/core/ports';
 import type { InboundMessage } from '../../functions/core/x-events';
 import { signPayload } from '../../functions/core/x-signature';
 import { PROCESSED_EVENT_LIFETIME_SECONDS } from '../../functions/core/processed-key';
@@ -20,8 +21,8 @@ function recordingQueue(fail = false) {
   return { queue, sent };
 }
 
-function webhook(queue: InboundQueue, secrets: SecretSource = staticSecretSource(testSecret), observability = testObservability()) {
-  return createWebhookHandler({ ...observability, secrets, queue, xAccountId: fixtureAccountId, clock: fixtureClock });
+function webhook(queue: InboundQueue, secrets: SecretSource = staticSecretSource(testSecret), observability = testObservability(), parking: InboundParking = refusingParking) {
+  return createWebhookHandler({ parking, ...observability, secrets, queue, xAccountId: fixtureAccountId, clock: fixtureClock });
 }
 
 const signed = (body: Buffer, base64 = false) =>
@@ -71,7 +72,7 @@ describe('webhook handler', () => {
   it('answers an X Activity API DM for another account 200, forwards nothing and counts it', async () => {
     const { queue, sent } = recordingQueue();
     const observability = testObservability();
-    const res = await createWebhookHandler({ ...observability, secrets: staticSecretSource(testSecret), queue, xAccountId: '1500000000000000009', clock: fixtureClock })(
+    const res = await createWebhookHandler({ parking: refusingParking, ...observability, secrets: staticSecretSource(testSecret), queue, xAccountId: '1500000000000000009', clock: fixtureClock })(
       httpEvent({ body: fixtureBytes('xaa-dm-received.json'), headers: { 'x-twitter-webhooks-signature': vectors.signatures['xaa-dm-received.json'] } }),
       lambdaContext,
     );
@@ -134,10 +135,27 @@ describe('webhook handler', () => {
     expect(sent.map((m) => m.eventId)).toContain('1861000000000000399');
   });
 
-  it('answers 503 when the queue does not accept the messages, so that X retries', async () => {
+  it('answers 503 when neither the queue nor the table accepts the messages, so that X retries', async () => {
     const { queue } = recordingQueue(true);
-    const res = await webhook(queue)(signed(fixtureBytes('dm-received.json')), lambdaContext);
+    const observability = testObservability();
+    const res = await webhook(queue, staticSecretSource(testSecret), observability)(signed(fixtureBytes('dm-received.json')), lambdaContext);
     expect(res.statusCode).toBe(503);
+    expect(observability.published()).toEqual({ EnqueueFailed: 1 });
+  });
+
+  it('parks the DMs the queue refuses, once, and answers 200: X\'s retry of the delivery parks nothing twice', async () => {
+    const { queue, sent } = recordingQueue(true);
+    const { parking, parked } = memoryParking();
+    const observability = testObservability();
+    const handler = webhook(queue, staticSecretSource(testSecret), observability, parking);
+    for (let n = 0; n < 2; n++) {
+      const res = await handler(signed(fixtureBytes('batch-two-users.json')), lambdaContext);
+      expect(res.statusCode).toBe(200);
+      expect(JSON.parse(res.body!)).toEqual({ accepted: 3, parked: 3 });
+    }
+    expect(sent).toEqual([]);
+    expect([...parked.keys()]).toEqual(['1861000000000000301', '1861000000000000302', '1861000000000000303']);
+    expect(observability.published()).toEqual({ EnqueueFailed: 6, InboundParked: 3 });
   });
 
   it('answers 503 when the secret cannot be read', async () => {

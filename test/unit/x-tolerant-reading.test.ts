@@ -1,4 +1,5 @@
 import { testObservability } from '../support/observability';
+import { refusingParking } from '../support/parking';
 import { createWebhookHandler } from '../../functions/webhook/handler';
 import { staticSecretSource } from '../../functions/adapters/secrets';
 import type { InboundMessage } from '../../functions/core/x-events';
@@ -18,7 +19,7 @@ const xaaSender = '2900000000000000077';
 function setup() {
   const sent: InboundMessage[] = [];
   const observability = testObservability();
-  const handler = createWebhookHandler({ ...observability, secrets: staticSecretSource(testSecret), queue: { send: async (m) => void sent.push(...m) }, xAccountId: fixtureAccountId, clock: fixtureClock });
+  const handler = createWebhookHandler({ parking: refusingParking, ...observability, secrets: staticSecretSource(testSecret), queue: { send: async (m) => void sent.push(...m) }, xAccountId: fixtureAccountId, clock: fixtureClock });
   const post = async (body: unknown) => {
     const bytes = Buffer.from(JSON.stringify(body));
     return handler(httpEvent({ body: bytes, headers: { 'x-twitter-webhooks-signature': signPayload(vectors.consumerSecret, bytes) } }), lambdaContext);

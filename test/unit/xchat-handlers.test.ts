@@ -8,6 +8,7 @@ import { createDispatcherHandler } from '../../functions/dispatcher/handler';
 import { createWebhookHandler } from '../../functions/webhook/handler';
 import { memoryStore, recordingQueueControl } from '../support/memory-store';
 import { testObservability } from '../support/observability';
+import { refusingParking } from '../support/parking';
 import { fixtureAccountId, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
 import { chatReceivedEnvelope, PERSON_ID, PHOTO, xchatWorld } from '../support/xchat';
 import { memoryCircuit } from '../support/memory-circuit';
@@ -16,7 +17,7 @@ function webhookWith(chats: ChatQueue | undefined) {
   const observability = testObservability();
   const dms: InboundMessage[] = [];
   const queue: InboundQueue = { send: async (m) => void dms.push(...m) };
-  const handler = createWebhookHandler({ ...observability, secrets: staticSecretSource(testSecret), queue, chats, xAccountId: fixtureAccountId });
+  const handler = createWebhookHandler({ parking: refusingParking, ...observability, secrets: staticSecretSource(testSecret), queue, chats, xAccountId: fixtureAccountId });
   const post = (json: unknown) => {
     const body = Buffer.from(JSON.stringify(json));
     return handler(httpEvent({ body, headers: { 'x-twitter-webhooks-signature': signPayload(vectors.consumerSecret, body) } }), lambdaContext);
