@@ -186,7 +186,7 @@ export class Alarms extends Construct {
     else addWebhookAlarms(add, tenant, props.functions['webhook-health']);
     add(
       'EnqueueFailed',
-      'A queue refused messages (webhook or dm-poller: inbound DMs, retried by X or the next poll; tickets poller: replies, read again next poll): check SQS in this region and those functions\' logs.',
+      'A queue refused messages (webhook: inbound DMs, parked in the table (InboundParked) or retried by X; dm-poller: read again next poll; tickets poller: replies, read again next poll): check SQS in this region and those functions\' logs.',
       custom(MetricName.EnqueueFailed),
       1,
     );

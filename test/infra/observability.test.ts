@@ -70,6 +70,7 @@ describe('alarms', () => {
     'WebhookHealthNotRunning',
     'WebhookRejected',
     'OldDmDropped',
+    'InboundParked',
     'XAccessRevoked',
     ...['Crc', 'Webhook', 'Dispatcher', 'WebhookHealth'].flatMap((f) => [`${f}Errors`, `${f}Throttles`]),
   ];
@@ -218,9 +219,10 @@ describe('webhook and X account alarms', () => {
     });
   });
 
-  it('WebhookRejected and OldDmDropped fire on the first signed delivery refused or old DM dropped', () => {
+  it('WebhookRejected, OldDmDropped and InboundParked fire on the first signed delivery refused, old DM dropped or DM parked', () => {
     const alarms = alarmsOf(relayTemplate, 'FourBizTwitterDm-example');
-    for (const name of [Metric.WebhookRejected, Metric.OldDmDropped]) {
+    expect(alarms[Metric.InboundParked]!.Properties.AlarmDescription).toContain('npm run dlq -- parked --tenant NAME --requeue');
+    for (const name of [Metric.WebhookRejected, Metric.OldDmDropped, Metric.InboundParked]) {
       expect(alarms[name]!.Properties).toMatchObject({ ...customMetric(name, 'example'), Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
     }
   });

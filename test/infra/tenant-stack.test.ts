@@ -331,7 +331,7 @@ describe('crc and webhook functions', () => {
     expect(actionsOn(statements, secretId)).toEqual(actions);
   });
 
-  it('webhook may read the consumer secret, send to the inbound queue and update its refusals item alone, and knows the queue URL and the table', () => {
+  it('webhook may read the consumer secret, send to the inbound queue, update its refusals item and put parked DMs alone, and knows the queue URL and the table', () => {
     const statements = statementsOf(relayTemplate, 'Webhook');
     const [queueId] = resourceNamed(relayTemplate, 'AWS::SQS::Queue', 'InboundQueue');
     const [secretId] = resourceNamed(relayTemplate, 'AWS::SecretsManager::Secret', 'ConsumerSecret');
@@ -339,11 +339,17 @@ describe('crc and webhook functions', () => {
     expect(actionsOn(statements, queueId)).toEqual(expect.arrayContaining(['sqs:SendMessage']));
     expect(actionsOn(statements, queueId)).not.toContain('sqs:ReceiveMessage');
     expect(actionsOn(statements, secretId)).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
-    // A refused signed delivery is recorded for webhook health to replay: UpdateItem on the WEBHOOK#refused key, nothing else of the table.
+    // A refused signed delivery is recorded for webhook health to replay: UpdateItem on the WEBHOOK#refused key;
+    // a DM the queue refused is parked: PutItem under PARKED#IN# keys. Nothing else of the table.
     const dynamo = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
-    expect(dynamo).toHaveLength(1);
-    expect(dynamo[0]).toMatchObject({ Action: 'dynamodb:UpdateItem', Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['WEBHOOK#refused'] } } });
-    expect(actionsOn(statements, tableId)).toEqual(['dynamodb:UpdateItem']);
+    expect(dynamo).toHaveLength(2);
+    expect(dynamo).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Action: 'dynamodb:UpdateItem', Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['WEBHOOK#refused'] } } }),
+        expect.objectContaining({ Action: 'dynamodb:PutItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['PARKED#IN#*'] } } }),
+      ]),
+    );
+    expect(actionsOn(statements, tableId).sort()).toEqual(['dynamodb:PutItem', 'dynamodb:UpdateItem']);
     expect(functionNamed(relayTemplate, 'Webhook')[1].Properties!.Environment.Variables[Env.tableName]).toEqual({ Ref: tableId });
     expect(functionNamed(relayTemplate, 'Webhook')[1].Properties!.Environment.Variables[Env.inboundQueueUrl]).toEqual({ Ref: queueId });
     // X Activity API deliveries for another account are dropped: the webhook knows the tenant's.
