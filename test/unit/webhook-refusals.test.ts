@@ -6,6 +6,7 @@ import { createWebhookHandler } from '../../functions/webhook/handler';
 import { staticSecretSource } from '../../functions/adapters/secrets';
 import { signPayload } from '../../functions/core/x-signature';
 import { testObservability } from '../support/observability';
+import { refusingParking } from '../support/parking';
 import { fixtureAccountId, fixtureBytes, httpEvent, lambdaContext, testSecret, vectors } from '../support/x-fixtures';
 
 /**
@@ -71,7 +72,7 @@ describe('refused deliveries are replayed', () => {
     const table = memoryTable();
     const x = fakeX();
     let now = T0;
-    const webhook = createWebhookHandler({ ...testObservability(), secrets: staticSecretSource(testSecret), queue: { send: async () => undefined }, refusals: table.log, xAccountId: fixtureAccountId, clock: () => now });
+    const webhook = createWebhookHandler({ parking: refusingParking, ...testObservability(), secrets: staticSecretSource(testSecret), queue: { send: async () => undefined }, refusals: table.log, xAccountId: fixtureAccountId, clock: () => now });
     const refuse = async (at: number) => {
       now = at;
       expect((await webhook(signedBroken(), lambdaContext)).statusCode).toBe(400);
@@ -177,7 +178,7 @@ describe('the webhook when the refusal cannot be recorded', () => {
   it('answers the same 4xx and logs it (WebhookRejected still alarms)', async () => {
     const observability = testObservability();
     const failing: RefusedDeliveryLog = { record: async () => Promise.reject(new Error('ThrottlingException')) };
-    const webhook = createWebhookHandler({ ...observability, secrets: staticSecretSource(testSecret), queue: { send: async () => undefined }, refusals: failing, xAccountId: fixtureAccountId });
+    const webhook = createWebhookHandler({ parking: refusingParking, ...observability, secrets: staticSecretSource(testSecret), queue: { send: async () => undefined }, refusals: failing, xAccountId: fixtureAccountId });
     const body = Buffer.from('{"for_user_id": ');
     const res = await webhook(httpEvent({ body, headers: { 'x-twitter-webhooks-signature': signPayload(vectors.consumerSecret, body) } }), lambdaContext);
     expect(res.statusCode).toBe(400);
