@@ -2,6 +2,7 @@ import type { WebhookHealthStore } from '../../functions/core/ports';
 import { checkWebhookHealth, MAX_REPLAYS_PER_DAY } from '../../functions/core/webhook-health';
 import type { WebhookHealthState } from '../../functions/core/webhook-health-state';
 import { replayDate, replayWindow, type ReplayWindow, type XWebhook } from '../../functions/core/x-webhook-api';
+import { expectInsideXRules, replayDateMs } from '../support/replay-rules';
 import { createWebhookHealthHandler } from '../../functions/webhook-health/handler';
 import { staticSecretSource } from '../../functions/adapters/secrets';
 import { testObservability } from '../support/observability';
@@ -61,16 +62,6 @@ describe('webhook health (core)', () => {
     expect(s.state()).toEqual({ lastGoodAt: T0, failedRevalidations: 0, gapFrom: undefined });
   });
 
-  /** Epoch ms of an X replay date (`yyyymmddhhmm`, UTC). */
-  const ms = (d: string) => Date.UTC(+d.slice(0, 4), +d.slice(4, 6) - 1, +d.slice(6, 8), +d.slice(8, 10), +d.slice(10, 12));
-  /** X's documented rules for a window asked at `now` (core/x-webhook-api.ts REPLAY_RULES). */
-  function expectInsideXRules(w: ReplayWindow, now: number) {
-    expect(ms(w.fromDate)).toBeGreaterThanOrEqual(now - 24 * 3600_000);
-    expect(ms(w.fromDate)).toBeLessThanOrEqual(now - 31 * MIN);
-    expect(ms(w.toDate)).toBeLessThanOrEqual(now - 10 * MIN);
-    expect(ms(w.toDate)).toBeGreaterThan(ms(w.fromDate));
-    expect(ms(w.toDate) - ms(w.fromDate)).toBeLessThanOrEqual(2 * 3600_000);
-  }
   const run = (x: ReturnType<typeof fakeX>, s: ReturnType<typeof memoryStore>, at: number, probe = ok) =>
     checkWebhookHealth({ x: x.api, store: s.store, probe, webhookUrl: URL, now: () => at });
 
@@ -161,8 +152,8 @@ describe('webhook health (core)', () => {
     expect(asked).toHaveLength(MAX_REPLAYS_PER_DAY);
     for (const { at, w } of asked) expectInsideXRules(w, at);
     for (let i = 1; i < asked.length; i++) expect(asked[i]!.w.fromDate).toBe(asked[i - 1]!.w.toDate);
-    expect(ms(asked[0]!.w.fromDate)).toBe(T0 - 24 * 3600_000 + 30_000);
-    expect(ms(asked.at(-1)!.w.toDate)).toBe(T0 + 30_000);
+    expect(replayDateMs(asked[0]!.w.fromDate)).toBe(T0 - 24 * 3600_000 + 30_000);
+    expect(replayDateMs(asked.at(-1)!.w.toDate)).toBe(T0 + 30_000);
 
     // X flags the webhook invalid every run for the rest of the day: a new gap each time, still at most 12 jobs that UTC day.
     let held = 0;

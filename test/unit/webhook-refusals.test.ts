@@ -2,6 +2,7 @@ import { checkWebhookHealth, MAX_REPLAYS_PER_DAY } from '../../functions/core/we
 import type { RefusedDeliveryLog, WebhookHealthStore } from '../../functions/core/ports';
 import type { Refusals, WebhookHealthState } from '../../functions/core/webhook-health-state';
 import type { ReplayWindow } from '../../functions/core/x-webhook-api';
+import { expectInsideXRules, replayDateMs } from '../support/replay-rules';
 import { createWebhookHandler } from '../../functions/webhook/handler';
 import { staticSecretSource } from '../../functions/adapters/secrets';
 import { signPayload } from '../../functions/core/x-signature';
@@ -54,15 +55,7 @@ function fakeX() {
   };
 }
 
-const ms = (d: string) => Date.UTC(+d.slice(0, 4), +d.slice(4, 6) - 1, +d.slice(6, 8), +d.slice(8, 10), +d.slice(10, 12));
-function expectInsideXRules(w: ReplayWindow, now: number) {
-  expect(ms(w.fromDate)).toBeGreaterThanOrEqual(now - 24 * 3600_000);
-  expect(ms(w.fromDate)).toBeLessThanOrEqual(now - 31 * MIN);
-  expect(ms(w.toDate)).toBeLessThanOrEqual(now - 10 * MIN);
-  expect(ms(w.toDate)).toBeGreaterThan(ms(w.fromDate));
-  expect(ms(w.toDate) - ms(w.fromDate)).toBeLessThanOrEqual(2 * 3600_000);
-}
-const covers = (w: ReplayWindow, at: number) => ms(w.fromDate) <= at && at < ms(w.toDate);
+const covers = (w: ReplayWindow, at: number) => replayDateMs(w.fromDate) <= at && at < replayDateMs(w.toDate);
 
 describe('refused deliveries are replayed', () => {
   const ok = async () => ({ ok: true, message: 'OK' });
